@@ -1,0 +1,192 @@
+//! The command line (SPEC §3): parse what was typed, then hand over to a
+//! front end on the engine. Exit codes: 0 GO, 1 NO-GO (or a refused act),
+//! 2 UNKNOWN, 3 layout or usage error.
+
+mod check;
+mod watch;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::layout::template::{Overlay, ProcessEnv, Vars};
+use crate::layout::{self, Layout, LoadError};
+use crate::signal::Prober;
+
+pub const EXIT_LAYOUT: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gonogo",
+    version,
+    about = "A terminal control room for launch day: live gates, sign-offs, holds and rollback.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    /// Layout file to open (same as `gonogo run <layout>`).
+    layout: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Open a launch (until the screen lands: plain lines, as `watch`).
+    Run {
+        layout: PathBuf,
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        #[arg(long)]
+        read_only: bool,
+        #[arg(long)]
+        presenter: bool,
+    },
+    /// Start the embedded demo service and open the demo launch against it.
+    Demo {
+        /// Serve only, print the URL, no screen (for tests and scripts).
+        #[arg(long)]
+        headless: bool,
+        /// Port on 127.0.0.1 (default: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Poll every signal once, judge the phase's gates, exit 0/1/2.
+    Check {
+        layout: PathBuf,
+        /// Judge this phase instead of the current one.
+        #[arg(long)]
+        phase: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Keep polling until every `for` window is decided.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Check a layout file; print every error as file:line:col.
+    Validate { layout: PathBuf },
+    /// Print one plain line per change: the headless guard.
+    Watch { layout: PathBuf },
+}
+
+/// Parses the command line, runs it, returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_LAYOUT } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let command = match (cli.command, cli.layout) {
+        (Some(c), _) => c,
+        (None, Some(layout)) => Command::Run {
+            layout,
+            journal: None,
+            read_only: false,
+            presenter: false,
+        },
+        (None, None) => {
+            eprintln!("gonogo: name a layout file, or try `gonogo demo` (see `gonogo --help`)");
+            return EXIT_LAYOUT;
+        }
+    };
+    match command {
+        Command::Validate { layout } => validate(&layout),
+        Command::Check {
+            layout,
+            phase,
+            json,
+            wait,
+        } => with_runtime(|| async move {
+            let layout = load_or_report(&layout)?;
+            let prober = prober(Arc::new(ProcessEnv))?;
+            Ok(check::run(&layout, &prober, phase.as_deref(), json, wait).await)
+        }),
+        Command::Watch { layout } | Command::Run { layout, .. } => with_runtime(|| async move {
+            let layout = load_or_report(&layout)?;
+            let prober = prober(Arc::new(ProcessEnv))?;
+            Ok(watch::run(Arc::new(layout), prober).await)
+        }),
+        Command::Demo { headless, port } => with_runtime(|| async move {
+            let service = crate::demo::serve(port).await.map_err(|e| {
+                eprintln!("gonogo demo: cannot listen on 127.0.0.1:{port}: {e}");
+                1
+            })?;
+            let url = service.url();
+            if headless {
+                println!("gonogo demo service on {url}");
+                println!("export DEMO_URL={url}   # for layouts/demo.toml");
+                println!(
+                    "faults: curl -X POST {url}/faults/errors?rate=0.05 | latency?ms=800 | down | queue?pending=5000 | clear"
+                );
+                service.wait().await;
+                return Ok(0);
+            }
+            let layout = crate::demo::layout().map_err(|e| {
+                eprintln!("{e}");
+                EXIT_LAYOUT
+            })?;
+            let vars = Overlay(vec![("DEMO_URL".into(), url.clone())]);
+            let prober = prober(Arc::new(vars))?;
+            eprintln!(
+                "gonogo demo: simulated service on {url}; inject a fault with `curl -X POST {url}/faults/errors?rate=0.05`"
+            );
+            Ok(watch::run(Arc::new(layout), prober).await)
+        }),
+    }
+}
+
+fn validate(path: &Path) -> i32 {
+    match layout::load(path) {
+        Ok(l) => {
+            println!(
+                "{}: ok — {} signals, {} phases",
+                path.display(),
+                l.signals.len(),
+                l.phases.len()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_LAYOUT
+        }
+    }
+}
+
+fn load_or_report(path: &Path) -> Result<Layout, i32> {
+    layout::load(path).map_err(|e: LoadError| {
+        eprintln!("{e}");
+        EXIT_LAYOUT
+    })
+}
+
+fn prober(vars: Arc<dyn Vars>) -> Result<Prober, i32> {
+    Prober::new(vars).map_err(|e| {
+        eprintln!("gonogo: {e}");
+        1
+    })
+}
+
+fn with_runtime<F, Fut>(f: F) -> i32
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<i32, i32>>,
+{
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gonogo: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async move { f().await.unwrap_or_else(|code| code) })
+}

@@ -1,0 +1,205 @@
+//! `gonogo check`: poll once (or until every window is decided), judge the
+//! phase's gates, print a table or JSON, exit 0 GO / 1 NO-GO / 2 UNKNOWN.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::EXIT_LAYOUT;
+use crate::engine::{self, Board};
+use crate::gate::{Judgement, State, Verdict, verdict};
+use crate::layout::diag::did_you_mean;
+use crate::layout::{Layout, Phase};
+use crate::signal::Prober;
+
+pub async fn run(
+    layout: &Layout,
+    prober: &Prober,
+    phase: Option<&str>,
+    json: bool,
+    wait: bool,
+) -> i32 {
+    let phase = match phase {
+        None => &layout.phases[0],
+        Some(id) => match layout.phase(id) {
+            Some(p) => p,
+            None => {
+                let hint = did_you_mean(id, layout.phases.iter().map(|p| p.id.as_str()))
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "gonogo check: no phase `{id}` in {}{hint}",
+                    layout.path.display()
+                );
+                return EXIT_LAYOUT;
+            }
+        },
+    };
+    let board = if wait {
+        poll_until_decided(layout, prober, phase).await
+    } else {
+        engine::poll_once(layout, prober).await
+    };
+    let judged = board.judge_phase(layout, phase, Utc::now());
+    let v = verdict(phase.gates.iter().zip(judged.iter()));
+    if json {
+        println!("{}", to_json(layout, phase, &judged, v));
+    } else {
+        print!("{}", table(layout, phase, &judged, v));
+    }
+    v.exit_code()
+}
+
+/// Polls on each signal's own interval until no gate is PENDING.
+async fn poll_until_decided(layout: &Layout, prober: &Prober, phase: &Phase) -> Board {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _polling = engine::start(Arc::new(layout.clone()), prober.clone(), tx);
+    let mut board = Board::new(layout);
+    let mut seen = vec![false; layout.signals.len()];
+    while let Some(report) = rx.recv().await {
+        seen[report.signal] = true;
+        board.record(report.signal, report.sample);
+        let needed = phase.gates.iter().all(|g| seen[g.signal]);
+        if !needed {
+            continue;
+        }
+        let judged = board.judge_phase(layout, phase, Utc::now());
+        if judged.iter().all(|j| j.state != State::Pending) {
+            break;
+        }
+    }
+    board
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    launch: &'a str,
+    phase: &'a str,
+    verdict: &'a str,
+    gates: Vec<GateReport>,
+    signoffs: Vec<SignoffReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct GateReport {
+    name: String,
+    signal: String,
+    condition: String,
+    blocking: bool,
+    state: &'static str,
+    value: Option<String>,
+    reason: String,
+    window_left_s: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct SignoffReport<'a> {
+    role: &'a str,
+    user: Option<String>,
+    at: Option<String>,
+}
+
+fn to_json(layout: &Layout, phase: &Phase, judged: &[Judgement], v: Verdict) -> String {
+    let report = Report {
+        launch: &layout.launch.name,
+        phase: &phase.id,
+        verdict: v.word(),
+        gates: phase
+            .gates
+            .iter()
+            .zip(judged)
+            .map(|(g, j)| GateReport {
+                name: g.label(),
+                signal: g.signal_id.clone(),
+                condition: g.condition_text(),
+                blocking: g.blocking,
+                state: j.state.word(),
+                value: j.value.clone(),
+                reason: j.reason.clone(),
+                window_left_s: j.remaining.map(|d| d.as_secs()),
+            })
+            .collect(),
+        // Until the journal lands nobody has signed: each required role waits.
+        signoffs: phase
+            .signoff
+            .iter()
+            .map(|role| SignoffReport {
+                role,
+                user: None,
+                at: None,
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+fn table(layout: &Layout, phase: &Phase, judged: &[Judgement], v: Verdict) -> String {
+    let k = layout.phase_index(&phase.id).map_or(0, |i| i + 1);
+    let mut out = format!(
+        "{} — phase {k}/{} {} ({})\n",
+        layout.launch.name,
+        layout.phases.len(),
+        phase.id,
+        phase.title
+    );
+    let header = ["STATE", "GATE", "CONDITION", "VALUE", "REASON"];
+    let rows: Vec<[String; 5]> = phase
+        .gates
+        .iter()
+        .zip(judged)
+        .map(|(g, j)| {
+            let mut name = g.name.clone().unwrap_or_else(|| g.signal_id.clone());
+            if !g.blocking {
+                name.push_str(" (advisory)");
+            }
+            [
+                format!("{} {}", j.state.glyph(), j.state.word()),
+                name,
+                g.condition_text(),
+                j.value.clone().unwrap_or_else(|| "—".into()),
+                j.reason.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut s = String::from(" ");
+        for (i, cell) in cells.iter().enumerate() {
+            s.push(' ');
+            s.push_str(cell);
+            if i < 4 {
+                s.push_str(&" ".repeat(widths[i] - cell.chars().count() + 1));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(header));
+    for row in &rows {
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+    }
+    if phase.gates.is_empty() {
+        out.push_str("  (this phase has no gates)\n");
+    }
+    let not_go = phase
+        .gates
+        .iter()
+        .zip(judged)
+        .filter(|(g, j)| g.blocking && j.state != State::Go)
+        .count();
+    let blocking = phase.gates.iter().filter(|g| g.blocking).count();
+    out.push_str(&format!(
+        "verdict: {} ({not_go} of {blocking} blocking gates not GO)\n",
+        v.word()
+    ));
+    if !phase.signoff.is_empty() {
+        out.push_str(&format!("sign-off needed: {}\n", phase.signoff.join(", ")));
+    }
+    out
+}

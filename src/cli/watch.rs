@@ -1,0 +1,162 @@
+//! `gonogo watch`: the headless guard. Same engine as the screen; one plain
+//! line per change (a gate flips, a signal starts or stops failing, a
+//! trigger starts holding), for logs, systemd units and non-TTY panes.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::engine::{self, Board};
+use crate::gate::{State, TriggerState, Verdict, verdict};
+use crate::layout::Layout;
+use crate::signal::{Outcome, Prober};
+
+pub async fn run(layout: Arc<Layout>, prober: Prober) -> i32 {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        eprintln!("gonogo watch: cannot install signal handlers");
+        return 1;
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let polling = engine::start(Arc::clone(&layout), prober, tx);
+    let mut watcher = Watcher::new(&layout);
+    let phase = &layout.phases[0];
+    say(&format!(
+        "watching \"{}\": phase 1/{} {} ({} gates, {} signals)",
+        layout.launch.name,
+        layout.phases.len(),
+        phase.id,
+        phase.gates.len(),
+        layout.signals.len()
+    ));
+    // Staleness and windows change with time alone, not only with samples.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let why = loop {
+        tokio::select! {
+            report = rx.recv() => match report {
+                Some(r) => {
+                    watcher.board.record(r.signal, r.sample);
+                    if let Some(line) = watcher.signal_change(&layout, r.signal) {
+                        say(&line);
+                    }
+                }
+                None => break "polling stopped",
+            },
+            _ = tick.tick() => {},
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+        }
+        for line in watcher.changes(&layout, Utc::now()) {
+            say(&line);
+        }
+    };
+    drop(polling);
+    say(&format!("watch stopped ({why})"));
+    0
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (a log pipe gone) must not kill the guard.
+    let _ = writeln!(out, "{} {line}", stamp(Utc::now()));
+    let _ = out.flush();
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What was last said, so only changes are printed.
+pub(crate) struct Watcher {
+    pub board: Board,
+    gates: Vec<Option<State>>,
+    triggers: Vec<Option<std::mem::Discriminant<TriggerState>>>,
+    errors: Vec<Option<String>>,
+    verdict: Option<Verdict>,
+}
+
+impl Watcher {
+    pub fn new(layout: &Layout) -> Watcher {
+        let triggers = layout.rollback.as_ref().map_or(0, |r| r.triggers.len());
+        Watcher {
+            board: Board::new(layout),
+            gates: vec![None; layout.phases[0].gates.len()],
+            triggers: vec![None; triggers],
+            errors: vec![None; layout.signals.len()],
+            verdict: None,
+        }
+    }
+
+    /// A signal that starts failing, changes its failure, or recovers.
+    pub fn signal_change(&mut self, layout: &Layout, i: usize) -> Option<String> {
+        let latest = self.board.latest(i)?;
+        let error = match &latest.outcome {
+            Outcome::Unknown(r) => Some(r.clone()),
+            Outcome::Health {
+                up: false, detail, ..
+            } => Some(format!("down: {detail}")),
+            _ => None,
+        };
+        if error == self.errors[i] {
+            return None;
+        }
+        let was = std::mem::replace(&mut self.errors[i], error.clone());
+        let id = &layout.signals[i].id;
+        match (error, was) {
+            (Some(e), _) => Some(format!("signal {id}: {e}")),
+            (None, Some(_)) => Some(format!("signal {id}: ok again")),
+            (None, None) => None,
+        }
+    }
+
+    pub fn changes(&mut self, layout: &Layout, now: DateTime<Utc>) -> Vec<String> {
+        let mut lines = Vec::new();
+        let phase = &layout.phases[0];
+        let judged = self.board.judge_phase(layout, phase, now);
+        for ((gate, j), last) in phase.gates.iter().zip(&judged).zip(&mut self.gates) {
+            if *last == Some(j.state) {
+                continue;
+            }
+            let from = last.map_or("—", State::word);
+            let mut line = format!("gate \"{}\" {from} → {}", gate.label(), j.state.word());
+            if let Some(v) = &j.value {
+                line.push_str(&format!(" [{v}]"));
+            }
+            if !j.reason.is_empty() {
+                line.push_str(&format!(": {}", j.reason));
+            }
+            lines.push(line);
+            *last = Some(j.state);
+        }
+        let v = verdict(phase.gates.iter().zip(judged.iter()));
+        if self.verdict != Some(v) {
+            let from = self.verdict.map_or("—", Verdict::word);
+            lines.push(format!("phase {} verdict {from} → {}", phase.id, v.word()));
+            self.verdict = Some(v);
+        }
+        if let Some(rb) = &layout.rollback {
+            let judged = self.board.judge_triggers(layout, now);
+            for ((t, j), last) in rb.triggers.iter().zip(&judged).zip(&mut self.triggers) {
+                let d = std::mem::discriminant(&j.state);
+                if *last == Some(d) {
+                    continue;
+                }
+                *last = Some(d);
+                let word = match j.state {
+                    TriggerState::Clear => "clear",
+                    TriggerState::Holding { .. } => "HOLDING",
+                    TriggerState::Fired => "FIRED",
+                    TriggerState::Blind => "BLIND",
+                };
+                lines.push(format!("trigger \"{}\" {word}: {}", t.label(), j.reason));
+            }
+        }
+        lines
+    }
+}

@@ -1,0 +1,185 @@
+//! The polling runtime and the signal board.
+//!
+//! Each signal polls on its own tokio task and interval
+//! (`MissedTickBehavior::Skip`), bounded by its timeout, so a slow or
+//! hanging endpoint never delays another. Tasks only *report*
+//! ([`SampleTaken`]) into one channel; whoever owns the [`Board`] folds the
+//! reports in. The board is plain data: judging it needs no I/O, so a
+//! screen can render from it without ever waiting.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::gate::{self, Judgement, TriggerJudgement, Verdict};
+use crate::layout::{Layout, Phase};
+use crate::signal::{Prober, Sample};
+
+/// Samples kept per signal for trends, beyond what windows need.
+const TREND_SAMPLES: usize = 120;
+const TRIM_BATCH: usize = 32;
+
+/// A signal task's report: one poll done.
+#[derive(Debug, Clone)]
+pub struct SampleTaken {
+    pub signal: usize,
+    /// When the poll was due.
+    pub scheduled: Instant,
+    /// When it actually started.
+    pub started: Instant,
+    pub sample: Sample,
+}
+
+/// Every signal's recent samples, oldest first.
+#[derive(Debug, Clone)]
+pub struct Board {
+    history: Vec<Vec<Sample>>,
+    keep_for: Vec<chrono::Duration>,
+}
+
+impl Board {
+    pub fn new(layout: &Layout) -> Board {
+        let keep_for = (0..layout.signals.len())
+            .map(|i| {
+                let s = &layout.signals[i];
+                let keep = layout.longest_window(i) + s.stale_after + s.every;
+                chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX)
+            })
+            .collect();
+        Board {
+            history: vec![Vec::new(); layout.signals.len()],
+            keep_for,
+        }
+    }
+
+    pub fn record(&mut self, signal: usize, sample: Sample) {
+        let Some(h) = self.history.get_mut(signal) else {
+            return;
+        };
+        // Keep order even if a slow poll lands after a newer one.
+        let pos = h.partition_point(|s| s.at <= sample.at);
+        h.insert(pos, sample);
+        // Trim in batches so the copy is amortised; keep whichever is more:
+        // the trend length, or the span the longest window needs.
+        if h.len() > TREND_SAMPLES + TRIM_BATCH {
+            let newest = h[h.len() - 1].at;
+            let expired = h.partition_point(|s| newest - s.at > self.keep_for[signal]);
+            let cut = expired.min(h.len() - TREND_SAMPLES);
+            if cut > 0 {
+                h.drain(..cut);
+            }
+        }
+    }
+
+    pub fn samples(&self, signal: usize) -> &[Sample] {
+        self.history.get(signal).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn latest(&self, signal: usize) -> Option<&Sample> {
+        self.samples(signal).last()
+    }
+
+    pub fn judge_phase(
+        &self,
+        layout: &Layout,
+        phase: &Phase,
+        now: DateTime<Utc>,
+    ) -> Vec<Judgement> {
+        phase
+            .gates
+            .iter()
+            .map(|g| gate::judge(g, &layout.signals[g.signal], self.samples(g.signal), now))
+            .collect()
+    }
+
+    pub fn judge_triggers(&self, layout: &Layout, now: DateTime<Utc>) -> Vec<TriggerJudgement> {
+        layout
+            .rollback
+            .iter()
+            .flat_map(|r| r.triggers.iter())
+            .map(|t| gate::judge_trigger(t, &layout.signals[t.signal], self.samples(t.signal), now))
+            .collect()
+    }
+
+    pub fn phase_verdict(
+        &self,
+        layout: &Layout,
+        phase: &Phase,
+        now: DateTime<Utc>,
+    ) -> (Vec<Judgement>, Verdict) {
+        let judged = self.judge_phase(layout, phase, now);
+        let v = gate::verdict(phase.gates.iter().zip(judged.iter()));
+        (judged, v)
+    }
+}
+
+/// Starts one polling task per signal. Dropping the returned [`Polling`]
+/// stops them all.
+pub fn start(
+    layout: Arc<Layout>,
+    prober: Prober,
+    tx: mpsc::UnboundedSender<SampleTaken>,
+) -> Polling {
+    let tasks = (0..layout.signals.len())
+        .map(|i| {
+            let layout = Arc::clone(&layout);
+            let prober = prober.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move { poll_forever(&layout, i, &prober, &tx).await })
+        })
+        .collect();
+    Polling { tasks }
+}
+
+async fn poll_forever(
+    layout: &Layout,
+    i: usize,
+    prober: &Prober,
+    tx: &mpsc::UnboundedSender<SampleTaken>,
+) {
+    let signal = &layout.signals[i];
+    let mut ticks = tokio::time::interval(signal.every);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        let scheduled = ticks.tick().await;
+        let started = Instant::now();
+        let sample = prober.poll(signal).await;
+        let report = SampleTaken {
+            signal: i,
+            scheduled,
+            started,
+            sample,
+        };
+        if tx.send(report).is_err() {
+            return;
+        }
+    }
+}
+
+/// The running signal tasks.
+pub struct Polling {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Polls every signal once, concurrently, and returns a board with the
+/// results: what `check` uses.
+pub async fn poll_once(layout: &Layout, prober: &Prober) -> Board {
+    let mut board = Board::new(layout);
+    let samples =
+        futures_util::future::join_all(layout.signals.iter().map(|s| prober.poll(s))).await;
+    for (i, s) in samples.into_iter().enumerate() {
+        board.record(i, s);
+    }
+    board
+}

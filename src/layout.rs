@@ -1,0 +1,1229 @@
+//! The layout file: a launch plan in TOML (SPEC §2).
+//!
+//! Loading is parse, then validate into a richer type: the `toml` crate
+//! parses into a spanned tree, [`reader`] walks it strictly, and this module
+//! turns it into a [`Layout`] whose ids are resolved and thresholds are in
+//! their signal's unit. Every problem found is kept with its location, so a
+//! broken layout is reported in full, in one go.
+
+pub mod diag;
+pub mod model;
+mod reader;
+pub mod template;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::de::{DeTable, DeValue};
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use model::*;
+pub use template::Template;
+
+use diag::{Sink, did_you_mean};
+use reader::{Table, Value, as_array, as_bool, as_integer, as_str, as_string_list, as_table};
+
+use crate::unit::{Threshold, Unit};
+
+const DEFAULT_EVERY: Duration = Duration::from_secs(5);
+const MAX_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Why a layout could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    Io(PathBuf, std::io::Error),
+    /// The file can be changed by anyone, and layouts run commands.
+    WorldWritable(PathBuf),
+    Invalid(Diagnostics),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(p, e) => write!(f, "{}: cannot read layout: {e}", p.display()),
+            LoadError::WorldWritable(p) => write!(
+                f,
+                "{}: refusing a world-writable layout (it can run commands); fix with `chmod o-w {}`",
+                p.display(),
+                p.display()
+            ),
+            LoadError::Invalid(d) => d.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads and validates a layout file.
+pub fn load(path: &Path) -> Result<Layout, LoadError> {
+    let src = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
+    refuse_world_writable(path)?;
+    parse(path, &src).map_err(LoadError::Invalid)
+}
+
+#[cfg(unix)]
+fn refuse_world_writable(path: &Path) -> Result<(), LoadError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
+    if meta.permissions().mode() & 0o002 != 0 {
+        return Err(LoadError::WorldWritable(path.to_path_buf()));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_world_writable(_: &Path) -> Result<(), LoadError> {
+    Ok(())
+}
+
+/// Validates layout text; `path` names it in errors and anchors relative paths.
+pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
+    let mut sink = Sink::new(path, src);
+    let (root, syntax) = DeTable::parse_recoverable(src);
+    if !syntax.is_empty() {
+        for e in syntax {
+            let span = e.span().unwrap_or(0..0);
+            sink.error(&span, e.message().trim().replace('\n', "; "));
+        }
+        return Err(finish(sink));
+    }
+    let root_span = root.span();
+    let root = root.into_inner();
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut v = Validator {
+        sink,
+        dir: dir.clone(),
+        declared: Vec::new(),
+    };
+    let layout = v.layout(path, &root, root_span);
+    if v.sink.errors.is_empty() {
+        layout.ok_or_else(|| Diagnostics(Vec::new()))
+    } else {
+        Err(finish(v.sink))
+    }
+}
+
+fn finish(sink: Sink<'_>) -> Diagnostics {
+    let mut errors = sink.errors;
+    errors.sort_by_key(|d| (d.line, d.col));
+    errors.dedup();
+    Diagnostics(errors)
+}
+
+struct Validator<'s> {
+    sink: Sink<'s>,
+    dir: PathBuf,
+    /// Every signal id declared, valid or not: a gate naming a declared but
+    /// broken signal is not reported again as "unknown signal".
+    declared: Vec<String>,
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl Validator<'_> {
+    fn layout(&mut self, path: &Path, root: &DeTable<'_>, span: Range<usize>) -> Option<Layout> {
+        let mut top = Table::new(root, span.clone(), "the layout");
+        let launch = match top.get("launch") {
+            Some(v) => self.launch(v, path),
+            None => {
+                self.sink.error(
+                    &(0..0),
+                    "missing `[launch]` table (it needs at least `name`)",
+                );
+                None
+            }
+        };
+        let roles = top.get("roles").and_then(|v| self.roles(v));
+        let signals = match top.get("signals") {
+            Some(v) => self.signals(v),
+            None => {
+                self.sink.error(
+                    &(0..0),
+                    "missing `[signals]`: a launch needs at least one signal",
+                );
+                Vec::new()
+            }
+        };
+        let phases = match top.get("phases") {
+            Some(v) => self.phases(v, &signals, roles.as_deref()),
+            None => {
+                self.sink.error(
+                    &(0..0),
+                    "missing `[[phases]]`: a launch needs at least one phase",
+                );
+                Vec::new()
+            }
+        };
+        let rollback = top
+            .get("rollback")
+            .and_then(|v| self.rollback(v, &signals, &phases));
+        let notify = top
+            .get("notify")
+            .map_or(Some(Notify::default()), |v| self.notify(v));
+        let screen = top.get("screen").and_then(|v| self.screen(v, &signals));
+        top.finish(&mut self.sink);
+        Some(Layout {
+            path: path.to_path_buf(),
+            dir: self.dir.clone(),
+            launch: launch?,
+            roles,
+            signals,
+            phases,
+            rollback,
+            notify: notify?,
+            screen,
+        })
+    }
+
+    fn table<'t, 'i>(
+        &mut self,
+        v: &'t Value<'i>,
+        key: &str,
+        what: String,
+    ) -> Option<Table<'t, 'i>> {
+        as_table(&mut self.sink, v, key).map(|t| Table::new(t, v.span(), what))
+    }
+
+    fn string(&mut self, t: &mut Table<'_, '_>, key: &'static str) -> Option<String> {
+        let v = t.get(key)?;
+        as_str(&mut self.sink, v, key).map(str::to_string)
+    }
+
+    fn required_string(
+        &mut self,
+        t: &mut Table<'_, '_>,
+        key: &'static str,
+    ) -> Option<(String, Range<usize>)> {
+        match t.get(key) {
+            Some(v) => {
+                let s = as_str(&mut self.sink, v, key)?;
+                if s.trim().is_empty() {
+                    self.sink
+                        .error(&v.span(), format!("`{key}` must not be empty"));
+                    return None;
+                }
+                Some((s.to_string(), v.span()))
+            }
+            None => {
+                let span = t.span.clone();
+                self.sink
+                    .error(&span, format!("{} is missing `{key}`", t.what));
+                None
+            }
+        }
+    }
+
+    fn bool_or(&mut self, t: &mut Table<'_, '_>, key: &'static str, default: bool) -> Option<bool> {
+        match t.get(key) {
+            Some(v) => as_bool(&mut self.sink, v, key),
+            None => Some(default),
+        }
+    }
+
+    fn duration(
+        &mut self,
+        t: &mut Table<'_, '_>,
+        key: &'static str,
+    ) -> Result<Option<Duration>, ()> {
+        let Some(v) = t.get(key) else { return Ok(None) };
+        let Some(s) = as_str(&mut self.sink, v, key) else {
+            return Err(());
+        };
+        match humantime::parse_duration(s.trim()) {
+            Ok(d) if d.is_zero() => {
+                self.sink
+                    .error(&v.span(), format!("`{key}` must be longer than zero"));
+                Err(())
+            }
+            Ok(d) => Ok(Some(d)),
+            Err(e) => {
+                self.sink.error(
+                    &v.span(),
+                    format!("`{key}` is not a duration: `{s}` ({e}); write e.g. \"90s\", \"5m\", \"1h30m\""),
+                );
+                Err(())
+            }
+        }
+    }
+
+    fn argv(&mut self, v: &Value<'_>, key: &str) -> Option<Vec<String>> {
+        let list = as_string_list(&mut self.sink, v, key)?;
+        if list.is_empty() || list[0].get_ref().trim().is_empty() {
+            self.sink.error(
+                &v.span(),
+                format!("`{key}` must name a program: [\"program\", \"arg\", …] (no shell)"),
+            );
+            return None;
+        }
+        let mut argv: Vec<String> = list.into_iter().map(toml::Spanned::into_inner).collect();
+        argv[0] = self.anchor_program(&argv[0]);
+        Some(argv)
+    }
+
+    /// argv\[0\] with a `/` is a path: anchor it at the layout directory.
+    fn anchor_program(&self, program: &str) -> String {
+        if program.contains('/') && Path::new(program).is_relative() {
+            self.dir.join(program).to_string_lossy().into_owned()
+        } else {
+            program.to_string()
+        }
+    }
+
+    fn anchor(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_relative() {
+            self.dir.join(path)
+        } else {
+            path.to_path_buf()
+        }
+    }
+
+    fn launch(&mut self, v: &Value<'_>, path: &Path) -> Option<Launch> {
+        let mut t = self.table(v, "launch", "`[launch]`".into())?;
+        let name = self.required_string(&mut t, "name");
+        let t0 = match t.get("t0") {
+            None => Ok(None),
+            Some(v) => {
+                let text = match v.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    DeValue::Datetime(d) => Some(d.to_string()),
+                    _ => None,
+                };
+                match text.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+                    Some(Ok(t)) => Ok(Some(t.with_timezone(&chrono::Utc))),
+                    _ => {
+                        self.sink.error(
+                            &v.span(),
+                            "`t0` must be an RFC 3339 time with a zone, e.g. \"2026-02-05T14:00:00Z\"",
+                        );
+                        Err(())
+                    }
+                }
+            }
+        };
+        let id = match t.get("id") {
+            Some(v) => {
+                let s = as_str(&mut self.sink, v, "id");
+                match s {
+                    Some(s) if valid_id(s) => Some(s.to_string()),
+                    Some(s) => {
+                        self.sink.error(
+                            &v.span(),
+                            format!("`id` `{s}` may use only letters, digits, `-`, `_` and `.`"),
+                        );
+                        None
+                    }
+                    None => None,
+                }
+            }
+            None => Some(path.file_stem().map_or_else(
+                || "launch".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            )),
+        };
+        let journal = self.string(&mut t, "journal").map(|p| self.anchor(&p));
+        t.finish(&mut self.sink);
+        Some(Launch {
+            name: name?.0,
+            id: id?,
+            t0: t0.ok()?,
+            journal,
+        })
+    }
+
+    fn roles(&mut self, v: &Value<'_>) -> Option<Vec<(String, Vec<String>)>> {
+        let t = as_table(&mut self.sink, v, "roles")?;
+        let mut roles = Vec::new();
+        for (role, users) in t {
+            let users = as_string_list(&mut self.sink, users, role.get_ref())?;
+            if users.is_empty() {
+                self.sink.error(
+                    &role.span(),
+                    format!(
+                        "role `{}` lists no users, so nobody could sign it",
+                        role.get_ref()
+                    ),
+                );
+            }
+            roles.push((
+                role.get_ref().to_string(),
+                users.into_iter().map(toml::Spanned::into_inner).collect(),
+            ));
+        }
+        Some(roles)
+    }
+
+    fn signals(&mut self, v: &Value<'_>) -> Vec<Signal> {
+        let Some(t) = as_table(&mut self.sink, v, "signals") else {
+            return Vec::new();
+        };
+        if t.is_empty() {
+            self.sink.error(
+                &v.span(),
+                "`[signals]` is empty: a launch needs at least one signal",
+            );
+        }
+        let mut out = Vec::new();
+        self.declared = t.keys().map(|k| k.get_ref().to_string()).collect();
+        for (id, body) in t {
+            let id_text = id.get_ref().to_string();
+            if !valid_id(&id_text) {
+                self.sink.error(
+                    &id.span(),
+                    format!("signal id `{id_text}` may use only letters, digits, `-`, `_` and `.`"),
+                );
+            }
+            if let Some(s) = self.signal(&id_text, body) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn signal(&mut self, id: &str, v: &Value<'_>) -> Option<Signal> {
+        let mut t = self.table(v, id, format!("signal `{id}`"))?;
+        let kind_v = t.get("kind");
+        let kind = match kind_v {
+            None => {
+                self.sink.error_hint(
+                    &t.span,
+                    format!("signal `{id}` is missing `kind`"),
+                    Some(format!("one of {}", Probe::KINDS.join(", "))),
+                );
+                // Still check the keys every signal shares.
+                let _ = self.timing(&mut t);
+                for key in [
+                    "url",
+                    "path",
+                    "query",
+                    "run",
+                    "items",
+                    "headers",
+                    "unit",
+                    "expect_status",
+                ] {
+                    let _ = t.get(key);
+                }
+                t.finish(&mut self.sink);
+                return None;
+            }
+            Some(k) => as_str(&mut self.sink, k, "kind")?.to_string(),
+        };
+        if !Probe::KINDS.contains(&kind.as_str()) {
+            let span = kind_v.map(toml::Spanned::span).unwrap_or_default();
+            self.sink.error_hint(
+                &span,
+                format!("unknown signal kind `{kind}`"),
+                did_you_mean(&kind, Probe::KINDS)
+                    .or_else(|| Some(format!("one of {}", Probe::KINDS.join(", ")))),
+            );
+            return None;
+        }
+        t.what = format!("{kind} signal `{id}`");
+        let timing = self.timing(&mut t);
+        let default_unit = match kind.as_str() {
+            "http" => Unit::Ms,
+            "checklist" => Unit::Count,
+            _ => Unit::None,
+        };
+        let unit = if kind == "checklist" {
+            Some(default_unit)
+        } else {
+            self.unit(&mut t, &kind, default_unit)
+        };
+        let probe = match kind.as_str() {
+            "http" => self.http(&mut t),
+            "json" => self.json(&mut t),
+            "prometheus" => self.prometheus(&mut t),
+            "command" => self.command(&mut t),
+            _ => self.checklist(&mut t),
+        };
+        t.finish(&mut self.sink);
+        let (every, timeout, stale_after) = timing?;
+        Some(Signal {
+            id: id.to_string(),
+            probe: probe?,
+            every,
+            timeout,
+            stale_after,
+            unit: unit?,
+        })
+    }
+
+    fn timing(&mut self, t: &mut Table<'_, '_>) -> Option<(Duration, Duration, Duration)> {
+        let every = self.duration(t, "every");
+        let timeout = self.duration(t, "timeout");
+        let stale = self.duration(t, "stale_after");
+        let every = every.ok()?.unwrap_or(DEFAULT_EVERY);
+        let timeout = timeout.ok()?.unwrap_or_else(|| every.min(MAX_TIMEOUT));
+        let stale = stale.ok()?.unwrap_or(every * 3);
+        Some((every, timeout, stale))
+    }
+
+    fn unit(&mut self, t: &mut Table<'_, '_>, kind: &str, default: Unit) -> Option<Unit> {
+        let Some(v) = t.get("unit") else {
+            return Some(default);
+        };
+        let s = as_str(&mut self.sink, v, "unit")?;
+        let Some(unit) = Unit::parse(s) else {
+            self.sink.error_hint(
+                &v.span(),
+                format!("unknown unit `{s}`"),
+                did_you_mean(s, Unit::NAMES)
+                    .or_else(|| Some(format!("one of {}", Unit::NAMES.join(", ")))),
+            );
+            return None;
+        };
+        if kind == "http" && unit != Unit::Ms {
+            self.sink.error(
+                &v.span(),
+                "an http signal's value is its latency in `ms`; its unit cannot be changed",
+            );
+            return None;
+        }
+        Some(unit)
+    }
+
+    fn url(
+        &mut self,
+        t: &mut Table<'_, '_>,
+        key: &'static str,
+        required: bool,
+    ) -> Option<Template> {
+        let Some(v) = t.get(key) else {
+            if required {
+                let span = t.span.clone();
+                self.sink
+                    .error(&span, format!("{} is missing `{key}`", t.what));
+            }
+            return None;
+        };
+        let s = as_str(&mut self.sink, v, key)?;
+        let template = match Template::parse(s) {
+            Ok(t) => t,
+            Err((_, msg)) => {
+                self.sink.error(&v.span(), format!("`{key}`: {msg}"));
+                return None;
+            }
+        };
+        if !template.has_vars() {
+            match reqwest::Url::parse(s) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                Ok(u) => {
+                    self.sink.error(
+                        &v.span(),
+                        format!(
+                            "`{key}` must be an http:// or https:// URL, not `{}:`",
+                            u.scheme()
+                        ),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    self.sink.error(
+                        &v.span(),
+                        format!("`{key}` is not a valid URL: `{s}` ({e})"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(template)
+    }
+
+    fn headers(&mut self, t: &mut Table<'_, '_>) -> Option<Vec<(String, Template)>> {
+        let Some(v) = t.get("headers") else {
+            return Some(Vec::new());
+        };
+        let table = as_table(&mut self.sink, v, "headers")?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, value) in table {
+            if reqwest::header::HeaderName::from_bytes(name.get_ref().as_bytes()).is_err() {
+                self.sink.error(
+                    &name.span(),
+                    format!("`{}` is not a valid header name", name.get_ref()),
+                );
+                ok = false;
+                continue;
+            }
+            let Some(s) = as_str(&mut self.sink, value, name.get_ref()) else {
+                ok = false;
+                continue;
+            };
+            match Template::parse(s) {
+                Ok(tpl) => out.push((name.get_ref().to_string(), tpl)),
+                Err((_, msg)) => {
+                    self.sink
+                        .error(&value.span(), format!("header `{}`: {msg}", name.get_ref()));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn http(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let url = self.url(t, "url", true);
+        let headers = self.headers(t);
+        let expect = match t.get("expect_status") {
+            None => Some(Vec::new()),
+            Some(v) => self.statuses(v),
+        };
+        Some(Probe::Http(HttpProbe {
+            url: url?,
+            expect_status: expect?,
+            headers: headers?,
+        }))
+    }
+
+    fn statuses(&mut self, v: &Value<'_>) -> Option<Vec<u16>> {
+        let items = as_array(&mut self.sink, v, "expect_status")?;
+        let mut out = Vec::new();
+        for item in items {
+            let n = as_integer(&mut self.sink, item, "expect_status")?;
+            match u16::try_from(n) {
+                Ok(code) if (100..=599).contains(&code) => out.push(code),
+                _ => {
+                    self.sink.error(
+                        &item.span(),
+                        format!("`expect_status` must list HTTP statuses (100–599), found {n}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        if out.is_empty() {
+            self.sink.error(
+                &v.span(),
+                "`expect_status` is empty; leave it out to accept any 2xx",
+            );
+            return None;
+        }
+        Some(out)
+    }
+
+    fn json(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let url = self.url(t, "url", true);
+        let headers = self.headers(t);
+        let path = match t.get("path") {
+            None => {
+                let span = t.span.clone();
+                self.sink.error_hint(
+                    &span,
+                    format!("{} is missing `path`", t.what),
+                    Some("an RFC 9535 JSONPath such as \"$.queue.pending\"".into()),
+                );
+                None
+            }
+            Some(v) => {
+                let s = as_str(&mut self.sink, v, "path")?;
+                match serde_json_path::JsonPath::parse(s) {
+                    Ok(p) => Some((p, s.to_string())),
+                    Err(e) => {
+                        self.sink.error(
+                            &v.span(),
+                            format!("`path` is not a valid JSONPath (RFC 9535): `{s}`: {e}"),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        let (path, path_text) = path?;
+        Some(Probe::Json(JsonProbe {
+            url: url?,
+            headers: headers?,
+            path,
+            path_text,
+        }))
+    }
+
+    fn prometheus(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let url = self.url(t, "url", true);
+        let headers = self.headers(t);
+        let query = self.required_string(t, "query");
+        Some(Probe::Prometheus(PrometheusProbe {
+            url: url?,
+            headers: headers?,
+            query: query?.0,
+        }))
+    }
+
+    fn command(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let argv = match t.get("run") {
+            Some(v) => self.argv(v, "run"),
+            None => {
+                let span = t.span.clone();
+                self.sink.error_hint(
+                    &span,
+                    format!("{} is missing `run`", t.what),
+                    Some("an argv list such as [\"./check.sh\", \"--primary\"]".into()),
+                );
+                None
+            }
+        };
+        Some(Probe::Command(CommandProbe {
+            argv: argv?,
+            dir: self.dir.clone(),
+        }))
+    }
+
+    fn checklist(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let path = t.get("path");
+        let url = if t.has("url") {
+            self.url(t, "url", false)
+        } else {
+            None
+        };
+        let url_given = t.has("url");
+        let items = t.get("items");
+        let given = [path.is_some(), url_given, items.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if given != 1 {
+            let span = t
+                .key_span("url")
+                .or_else(|| t.key_span("items"))
+                .unwrap_or(t.span.clone());
+            self.sink.error(
+                &span,
+                format!(
+                    "{} needs exactly one of `path`, `url` or `items` ({} given)",
+                    t.what, given
+                ),
+            );
+            return None;
+        }
+        if let Some(v) = path {
+            let p = as_str(&mut self.sink, v, "path")?;
+            return Some(Probe::Checklist(ChecklistSource::Path(self.anchor(p))));
+        }
+        if let Some(v) = items {
+            let list = as_string_list(&mut self.sink, v, "items")?;
+            if list.is_empty() {
+                self.sink
+                    .error(&v.span(), "`items` is empty: list at least one item");
+                return None;
+            }
+            return Some(Probe::Checklist(ChecklistSource::Items(
+                list.into_iter().map(toml::Spanned::into_inner).collect(),
+            )));
+        }
+        url.map(|u| Probe::Checklist(ChecklistSource::Url(u)))
+    }
+
+    fn phases(
+        &mut self,
+        v: &Value<'_>,
+        signals: &[Signal],
+        roles: Option<&[(String, Vec<String>)]>,
+    ) -> Vec<Phase> {
+        let Some(items) = as_array(&mut self.sink, v, "phases") else {
+            return Vec::new();
+        };
+        if items.is_empty() {
+            self.sink.error(
+                &v.span(),
+                "`phases` is empty: a launch needs at least one phase",
+            );
+        }
+        let mut out: Vec<Phase> = Vec::new();
+        let mut seen: Vec<(String, Range<usize>)> = Vec::new();
+        for item in items {
+            let Some(p) = self.phase(item, signals, roles) else {
+                continue;
+            };
+            if seen.iter().any(|(id, _)| *id == p.id) {
+                self.sink
+                    .error(&item.span(), format!("duplicate phase id `{}`", p.id));
+                continue;
+            }
+            seen.push((p.id.clone(), item.span()));
+            out.push(p);
+        }
+        out
+    }
+
+    fn phase(
+        &mut self,
+        v: &Value<'_>,
+        signals: &[Signal],
+        roles: Option<&[(String, Vec<String>)]>,
+    ) -> Option<Phase> {
+        let mut t = self.table(v, "phases", "a phase".into())?;
+        let id = self.required_string(&mut t, "id");
+        if let Some((id, span)) = &id {
+            t.what = format!("phase `{id}`");
+            if !valid_id(id) {
+                self.sink.error(
+                    span,
+                    format!("phase id `{id}` may use only letters, digits, `-`, `_` and `.`"),
+                );
+            }
+        }
+        let title = self.string(&mut t, "title");
+        let signoff = match t.get("signoff") {
+            None => Some(Vec::new()),
+            Some(v) => self.signoff(v, roles),
+        };
+        let timebox = self.duration(&mut t, "timebox");
+        let soak = self.duration(&mut t, "soak");
+        let on_enter = match t.get("on_enter") {
+            None => Some(None),
+            Some(v) => self.argv(v, "on_enter").map(Some),
+        };
+        let gates = match t.get("gates") {
+            None => Some(Vec::new()),
+            Some(v) => self.gates(v, signals, true),
+        };
+        t.finish(&mut self.sink);
+        let id = id?.0;
+        Some(Phase {
+            title: title.unwrap_or_else(|| id.clone()),
+            id,
+            signoff: signoff?,
+            timebox: timebox.ok()?,
+            soak: soak.ok()?,
+            on_enter: on_enter?,
+            gates: gates?,
+        })
+    }
+
+    fn signoff(
+        &mut self,
+        v: &Value<'_>,
+        roles: Option<&[(String, Vec<String>)]>,
+    ) -> Option<Vec<String>> {
+        let list = as_string_list(&mut self.sink, v, "signoff")?;
+        let mut out = Vec::new();
+        for role in list {
+            if let Some(roles) = roles {
+                if !roles.iter().any(|(r, _)| r == role.get_ref()) {
+                    self.sink.error_hint(
+                        &role.span(),
+                        format!(
+                            "`signoff` names role `{}`, which `[roles]` does not define",
+                            role.get_ref()
+                        ),
+                        did_you_mean(role.get_ref(), roles.iter().map(|(r, _)| r.as_str())),
+                    );
+                    continue;
+                }
+            }
+            if out.contains(role.get_ref()) {
+                self.sink.error(
+                    &role.span(),
+                    format!("role `{}` is listed twice", role.get_ref()),
+                );
+                continue;
+            }
+            out.push(role.into_inner());
+        }
+        Some(out)
+    }
+
+    fn gates(&mut self, v: &Value<'_>, signals: &[Signal], is_gate: bool) -> Option<Vec<Gate>> {
+        let key = if is_gate { "gates" } else { "triggers" };
+        let items = as_array(&mut self.sink, v, key)?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            match self.gate(item, signals, is_gate) {
+                Some(g) => out.push(g),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn gate(&mut self, v: &Value<'_>, signals: &[Signal], is_gate: bool) -> Option<Gate> {
+        let what = if is_gate { "a gate" } else { "a trigger" };
+        let mut t = self.table(v, if is_gate { "gates" } else { "triggers" }, what.into())?;
+        let signal_v = t.get("signal");
+        let signal = match signal_v {
+            None => {
+                let span = t.span.clone();
+                self.sink
+                    .error(&span, format!("{what} is missing `signal`"));
+                None
+            }
+            Some(sv) => {
+                let name = as_str(&mut self.sink, sv, "signal");
+                match name {
+                    Some(name) => match signals.iter().position(|s| s.id == name) {
+                        Some(i) => Some(i),
+                        None if self.declared.iter().any(|d| d == name) => None,
+                        None => {
+                            self.sink.error_hint(
+                                &sv.span(),
+                                format!("unknown signal `{name}`"),
+                                did_you_mean(name, self.declared.iter().map(String::as_str)),
+                            );
+                            None
+                        }
+                    },
+                    None => None,
+                }
+            }
+        };
+        let mut found: Vec<(&'static str, &Value<'_>)> = Vec::new();
+        for key in Condition::KEYS {
+            if let Some(cv) = t.get(key) {
+                found.push((key, cv));
+            }
+        }
+        let window = self.duration(&mut t, "for");
+        let blocking = if is_gate {
+            self.bool_or(&mut t, "blocking", true)
+        } else {
+            Some(true)
+        };
+        let name = self.string(&mut t, "name");
+        let span = t.span.clone();
+        t.finish(&mut self.sink);
+        let condition = match found.as_slice() {
+            [] => {
+                self.sink.error_hint(
+                    &span,
+                    format!("{what} needs one comparison"),
+                    Some(format!("one of {}", Condition::KEYS.join(", "))),
+                );
+                None
+            }
+            [(key, cv)] => signal.and_then(|i| self.condition(key, cv, &signals[i])),
+            [_, (second, cv), ..] => {
+                self.sink.error(
+                    &cv.span(),
+                    format!(
+                        "{what} takes exactly one comparison, but has `{}` and `{second}`",
+                        found[0].0
+                    ),
+                );
+                None
+            }
+        };
+        let signal = signal?;
+        Some(Gate {
+            signal,
+            signal_id: signals[signal].id.clone(),
+            condition: condition?,
+            window: window.ok()?,
+            blocking: blocking?,
+            name,
+        })
+    }
+
+    fn condition(&mut self, key: &str, v: &Value<'_>, signal: &Signal) -> Option<Condition> {
+        let checklist = matches!(signal.probe, Probe::Checklist(_));
+        match key {
+            "up" => {
+                let b = as_bool(&mut self.sink, v, key)?;
+                if !signal.has_health() {
+                    self.sink.error(
+                        &v.span(),
+                        format!(
+                            "`up` fits http and command signals; `{}` is a {} signal",
+                            signal.id,
+                            signal.kind()
+                        ),
+                    );
+                    return None;
+                }
+                Some(Condition::Up(b))
+            }
+            "complete" => {
+                let b = as_bool(&mut self.sink, v, key)?;
+                if !checklist {
+                    self.sink.error(
+                        &v.span(),
+                        format!(
+                            "`complete` fits checklist signals; `{}` is a {} signal",
+                            signal.id,
+                            signal.kind()
+                        ),
+                    );
+                    return None;
+                }
+                Some(Condition::Complete(b))
+            }
+            _ => {
+                if checklist {
+                    self.sink.error(
+                        &v.span(),
+                        format!("a checklist signal takes `complete = true`, not `{key}`"),
+                    );
+                    return None;
+                }
+                let threshold = match v.get_ref() {
+                    DeValue::String(s) => Threshold::from_text(s, signal.unit),
+                    _ => match reader::number_text(v) {
+                        Some(text) => Threshold::from_number(&text),
+                        None => {
+                            self.sink.error(
+                                &v.span(),
+                                format!(
+                                    "`{key}` must be a number or a string with a unit, found {}",
+                                    reader::type_name(v.get_ref())
+                                ),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                let threshold = match threshold {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.sink.error(
+                            &v.span(),
+                            format!("`{key}` on signal `{}`: {}", signal.id, e.0),
+                        );
+                        return None;
+                    }
+                };
+                if !threshold.value.is_finite() {
+                    self.sink
+                        .error(&v.span(), format!("`{key}` must be a finite number"));
+                    return None;
+                }
+                Some(match key {
+                    "below" => Condition::Below(threshold),
+                    "above" => Condition::Above(threshold),
+                    "at_most" => Condition::AtMost(threshold),
+                    "at_least" => Condition::AtLeast(threshold),
+                    _ => Condition::Equals(threshold),
+                })
+            }
+        }
+    }
+
+    fn rollback(
+        &mut self,
+        v: &Value<'_>,
+        signals: &[Signal],
+        phases: &[Phase],
+    ) -> Option<Rollback> {
+        let mut t = self.table(v, "rollback", "`[rollback]`".into())?;
+        let run = match t.get("run") {
+            Some(v) => self.argv(v, "run"),
+            None => {
+                let span = t.span.clone();
+                self.sink.error(
+                    &span,
+                    "`[rollback]` is missing `run` (the rollback command)",
+                );
+                None
+            }
+        };
+        let timeout = self.duration(&mut t, "timeout");
+        let confirm = match t.get("confirm") {
+            None => Some("rollback".to_string()),
+            Some(v) => match as_str(&mut self.sink, v, "confirm") {
+                Some(s) if !s.trim().is_empty() && !s.contains(char::is_whitespace) => {
+                    Some(s.to_string())
+                }
+                Some(_) => {
+                    self.sink
+                        .error(&v.span(), "`confirm` must be one word the operator types");
+                    None
+                }
+                None => None,
+            },
+        };
+        let auto_from_v = t.get("auto_from");
+        let auto_from = match auto_from_v {
+            None => Some(None),
+            Some(av) => match as_str(&mut self.sink, av, "auto_from") {
+                Some(id) => match phases.iter().position(|p| p.id == id) {
+                    Some(i) => Some(Some(i)),
+                    None => {
+                        self.sink.error_hint(
+                            &av.span(),
+                            format!("`auto_from` names phase `{id}`, which does not exist"),
+                            did_you_mean(id, phases.iter().map(|p| p.id.as_str())),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            },
+        };
+        let triggers_v = t.get("triggers");
+        let triggers = match triggers_v {
+            None => Some(Vec::new()),
+            Some(tv) => self.gates(tv, signals, false),
+        };
+        let quorum_v = t.get("quorum");
+        let quorum = match quorum_v {
+            None => Some(1),
+            Some(qv) => as_integer(&mut self.sink, qv, "quorum").and_then(|q| {
+                usize::try_from(q).ok().filter(|q| *q >= 1).or_else(|| {
+                    self.sink.error(&qv.span(), "`quorum` must be at least 1");
+                    None
+                })
+            }),
+        };
+        t.finish(&mut self.sink);
+        if let (Some(q), Some(trs)) = (quorum, &triggers) {
+            if q > trs.len().max(1) {
+                let span = quorum_v.map(toml::Spanned::span).unwrap_or_default();
+                self.sink.error(
+                    &span,
+                    format!("`quorum` is {q}, but there are only {} triggers", trs.len()),
+                );
+            }
+            if !trs.is_empty() && matches!(auto_from, Some(None)) {
+                let span = triggers_v.map(toml::Spanned::span).unwrap_or_default();
+                self.sink.error_hint(
+                    &span,
+                    "`triggers` are set but `auto_from` is not, so auto-rollback would never be armed",
+                    Some("add `auto_from = \"<phase id>\"`".into()),
+                );
+            }
+        }
+        Some(Rollback {
+            run: run?,
+            timeout: timeout.ok()?.unwrap_or(DEFAULT_ROLLBACK_TIMEOUT),
+            confirm: confirm?,
+            auto_from: auto_from?,
+            triggers: triggers?,
+            quorum: quorum?,
+        })
+    }
+
+    fn notify(&mut self, v: &Value<'_>) -> Option<Notify> {
+        let mut t = self.table(v, "notify", "`[notify]`".into())?;
+        let desktop = self.bool_or(&mut t, "desktop", true);
+        let terminal = self.bool_or(&mut t, "terminal", true);
+        t.finish(&mut self.sink);
+        Some(Notify {
+            desktop: desktop?,
+            terminal: terminal?,
+        })
+    }
+
+    fn screen(&mut self, v: &Value<'_>, signals: &[Signal]) -> Option<Screen> {
+        let mut t = self.table(v, "screen", "`[screen]`".into())?;
+        let rows_v = t.get("rows");
+        t.finish(&mut self.sink);
+        let rows_v = rows_v?;
+        let items = as_array(&mut self.sink, rows_v, "rows")?;
+        let mut rows = Vec::new();
+        for item in items {
+            let Some(mut rt) = self.table(item, "rows", "a screen row".into()) else {
+                continue;
+            };
+            let height = match rt.get("height") {
+                None => Some(100 / items.len().max(1) as u16),
+                Some(hv) => {
+                    match as_integer(&mut self.sink, hv, "height") {
+                        Some(h) if (1..=100).contains(&h) => u16::try_from(h).ok(),
+                        Some(h) => {
+                            self.sink.error(
+                            &hv.span(),
+                            format!("`height` is a share of the screen in percent (1–100), found {h}"),
+                        );
+                            None
+                        }
+                        None => None,
+                    }
+                }
+            };
+            let panes = match rt.get("panes") {
+                None => {
+                    self.sink
+                        .error(&item.span(), "a screen row is missing `panes`");
+                    None
+                }
+                Some(pv) => self.panes(pv, signals),
+            };
+            rt.finish(&mut self.sink);
+            if let (Some(height), Some(panes)) = (height, panes) {
+                rows.push(Row { height, panes });
+            }
+        }
+        Some(Screen { rows })
+    }
+
+    fn panes(&mut self, v: &Value<'_>, signals: &[Signal]) -> Option<Vec<Pane>> {
+        let list = as_string_list(&mut self.sink, v, "panes")?;
+        let mut out = Vec::new();
+        for name in list {
+            let s = name.get_ref().as_str();
+            let pane = match s {
+                "phases" => Some(Pane::Phases),
+                "gates" => Some(Pane::Gates),
+                "signoffs" => Some(Pane::Signoffs),
+                "signals" => Some(Pane::Signals),
+                "log" => Some(Pane::Log),
+                "output" => Some(Pane::Output),
+                _ => {
+                    if let Some((kind, id)) = s.split_once(':') {
+                        let sig = signals.iter().find(|x| x.id == id);
+                        match (kind, sig) {
+                            ("checklist", Some(sig))
+                                if matches!(sig.probe, Probe::Checklist(_)) =>
+                            {
+                                Some(Pane::Checklist(id.to_string()))
+                            }
+                            ("checklist", Some(_)) => {
+                                self.sink.error(
+                                    &name.span(),
+                                    format!("pane `{s}`: `{id}` is not a checklist signal"),
+                                );
+                                None
+                            }
+                            ("chart", Some(sig)) if !matches!(sig.probe, Probe::Checklist(_)) => {
+                                Some(Pane::Chart(id.to_string()))
+                            }
+                            ("chart", Some(_)) => {
+                                self.sink.error(
+                                    &name.span(),
+                                    format!("pane `{s}`: a checklist has no chart"),
+                                );
+                                None
+                            }
+                            ("checklist" | "chart", None) => {
+                                self.sink.error_hint(
+                                    &name.span(),
+                                    format!("pane `{s}` names unknown signal `{id}`"),
+                                    did_you_mean(id, signals.iter().map(|x| x.id.as_str())),
+                                );
+                                None
+                            }
+                            _ => {
+                                self.unknown_pane(&name);
+                                None
+                            }
+                        }
+                    } else {
+                        self.unknown_pane(&name);
+                        None
+                    }
+                }
+            };
+            out.extend(pane);
+        }
+        Some(out)
+    }
+
+    fn unknown_pane(&mut self, name: &toml::Spanned<String>) {
+        self.sink.error_hint(
+            &name.span(),
+            format!("unknown pane `{}`", name.get_ref()),
+            did_you_mean(name.get_ref(), Pane::NAMES)
+                .or_else(|| Some(format!("one of {}", Pane::NAMES.join(", ")))),
+        );
+    }
+}

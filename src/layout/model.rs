@@ -1,0 +1,314 @@
+//! The validated launch plan. Every id is resolved, every threshold is in
+//! its signal's unit, every relative path is anchored at the layout's
+//! directory: code that holds a [`Layout`] never re-checks it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json_path::JsonPath;
+
+use super::template::Template;
+use crate::unit::{Threshold, Unit, format_duration};
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The layout file as given.
+    pub path: PathBuf,
+    /// Its directory: relative paths resolve against this.
+    pub dir: PathBuf,
+    pub launch: Launch,
+    /// Role → OS users allowed to sign it. `None`: anyone may sign any role.
+    pub roles: Option<Vec<(String, Vec<String>)>>,
+    pub signals: Vec<Signal>,
+    pub phases: Vec<Phase>,
+    pub rollback: Option<Rollback>,
+    pub notify: Notify,
+    pub screen: Option<Screen>,
+}
+
+impl Layout {
+    pub fn signal(&self, id: &str) -> Option<&Signal> {
+        self.signals.iter().find(|s| s.id == id)
+    }
+
+    pub fn signal_index(&self, id: &str) -> Option<usize> {
+        self.signals.iter().position(|s| s.id == id)
+    }
+
+    pub fn phase(&self, id: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.id == id)
+    }
+
+    pub fn phase_index(&self, id: &str) -> Option<usize> {
+        self.phases.iter().position(|p| p.id == id)
+    }
+
+    /// The longest window any gate or trigger keeps on a signal: history
+    /// must cover at least this much for judgement to be exact.
+    pub fn longest_window(&self, signal: usize) -> Duration {
+        let gates = self.phases.iter().flat_map(|p| p.gates.iter());
+        let triggers = self.rollback.iter().flat_map(|r| r.triggers.iter());
+        gates
+            .chain(triggers)
+            .filter(|g| g.signal == signal)
+            .filter_map(|g| g.window)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub name: String,
+    pub id: String,
+    pub t0: Option<DateTime<Utc>>,
+    pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub id: String,
+    pub probe: Probe,
+    pub every: Duration,
+    pub timeout: Duration,
+    pub stale_after: Duration,
+    pub unit: Unit,
+}
+
+impl Signal {
+    /// Whether this signal reports up/down (so `up = …` fits it).
+    pub fn has_health(&self) -> bool {
+        matches!(self.probe, Probe::Http(_) | Probe::Command(_))
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.probe.kind()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Probe {
+    Http(HttpProbe),
+    Json(JsonProbe),
+    Prometheus(PrometheusProbe),
+    Command(CommandProbe),
+    Checklist(ChecklistSource),
+}
+
+impl Probe {
+    pub const KINDS: [&'static str; 5] = ["http", "json", "prometheus", "command", "checklist"];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Probe::Http(_) => "http",
+            Probe::Json(_) => "json",
+            Probe::Prometheus(_) => "prometheus",
+            Probe::Command(_) => "command",
+            Probe::Checklist(_) => "checklist",
+        }
+    }
+
+    /// A one-line description for the signals pane, free of secrets
+    /// (templates are shown as written, never expanded).
+    pub fn describe(&self) -> String {
+        match self {
+            Probe::Http(p) => format!("GET {}", p.url),
+            Probe::Json(p) => format!("{} {}", p.url, p.path_text),
+            Probe::Prometheus(p) => p.query.clone(),
+            Probe::Command(p) => p.argv.join(" "),
+            Probe::Checklist(ChecklistSource::Path(p)) => p.display().to_string(),
+            Probe::Checklist(ChecklistSource::Url(u)) => u.to_string(),
+            Probe::Checklist(ChecklistSource::Items(items)) => {
+                format!("{} inline items", items.len())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpProbe {
+    pub url: Template,
+    /// Statuses that count as up; empty means any 2xx.
+    pub expect_status: Vec<u16>,
+    pub headers: Vec<(String, Template)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JsonProbe {
+    pub url: Template,
+    pub headers: Vec<(String, Template)>,
+    pub path: JsonPath,
+    pub path_text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrometheusProbe {
+    pub url: Template,
+    pub headers: Vec<(String, Template)>,
+    pub query: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandProbe {
+    /// argv with argv\[0\] anchored at the layout directory when it has a `/`.
+    pub argv: Vec<String>,
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChecklistSource {
+    Path(PathBuf),
+    Url(Template),
+    Items(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub id: String,
+    pub title: String,
+    pub signoff: Vec<String>,
+    pub timebox: Option<Duration>,
+    pub soak: Option<Duration>,
+    pub on_enter: Option<Vec<String>>,
+    pub gates: Vec<Gate>,
+}
+
+/// A condition on one signal: a phase gate or a rollback trigger.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// Index into [`Layout::signals`].
+    pub signal: usize,
+    pub signal_id: String,
+    pub condition: Condition,
+    pub window: Option<Duration>,
+    pub blocking: bool,
+    pub name: Option<String>,
+}
+
+impl Gate {
+    /// The name shown for the gate: its own, or its condition in words.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => n.clone(),
+            None => format!("{} {}", self.signal_id, self.condition_text()),
+        }
+    }
+
+    /// `< 500ms for 5m`, `up`, `complete`.
+    pub fn condition_text(&self) -> String {
+        let base = self.condition.to_string();
+        match self.window {
+            Some(w) => format!("{base} for {}", format_duration(w)),
+            None => base,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Below(Threshold),
+    Above(Threshold),
+    AtMost(Threshold),
+    AtLeast(Threshold),
+    Equals(Threshold),
+    Up(bool),
+    Complete(bool),
+}
+
+impl Condition {
+    pub const KEYS: [&'static str; 7] = [
+        "below", "above", "at_most", "at_least", "equals", "up", "complete",
+    ];
+
+    /// Whether `v` satisfies a numeric condition; `None` for up/complete.
+    pub fn holds_for(&self, v: f64) -> Option<bool> {
+        Some(match self {
+            Condition::Below(t) => v < t.value,
+            Condition::Above(t) => v > t.value,
+            Condition::AtMost(t) => v <= t.value,
+            Condition::AtLeast(t) => v >= t.value,
+            Condition::Equals(t) => v == t.value,
+            Condition::Up(_) | Condition::Complete(_) => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Condition::Below(t) => write!(f, "< {t}"),
+            Condition::Above(t) => write!(f, "> {t}"),
+            Condition::AtMost(t) => write!(f, "≤ {t}"),
+            Condition::AtLeast(t) => write!(f, "≥ {t}"),
+            Condition::Equals(t) => write!(f, "= {t}"),
+            Condition::Up(true) => f.write_str("up"),
+            Condition::Up(false) => f.write_str("down"),
+            Condition::Complete(true) => f.write_str("complete"),
+            Condition::Complete(false) => f.write_str("incomplete"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rollback {
+    pub run: Vec<String>,
+    pub timeout: Duration,
+    pub confirm: String,
+    /// Index of the phase from which auto-rollback is armed.
+    pub auto_from: Option<usize>,
+    pub triggers: Vec<Gate>,
+    pub quorum: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Notify {
+    pub desktop: bool,
+    pub terminal: bool,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            desktop: true,
+            terminal: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Screen {
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Share of the height, in percent.
+    pub height: u16,
+    pub panes: Vec<Pane>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pane {
+    Phases,
+    Gates,
+    Signoffs,
+    Signals,
+    Checklist(String),
+    Chart(String),
+    Log,
+    Output,
+}
+
+impl Pane {
+    pub const NAMES: [&'static str; 8] = [
+        "phases",
+        "gates",
+        "signoffs",
+        "signals",
+        "checklist:",
+        "chart:",
+        "log",
+        "output",
+    ];
+}

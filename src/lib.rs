@@ -1,0 +1,27 @@
+//! gonogo — a terminal control room for launch day.
+//!
+//! How the pieces fit:
+//!
+//! ```text
+//!  layouts/*.toml ──► layout (parse, validate) ──► Layout
+//!                                                    │
+//!  engine::start ── one tokio task per signal ──► SampleTaken ──► Board
+//!      (signal::Prober: http, json, prometheus,                    │
+//!       command, checklist; bounded time and memory)               ▼
+//!                                      gate::judge(gate, samples, now) → Judgement
+//!                                                    │
+//!  front ends:  cli (check, validate, watch) ◄───────┘
+//!  demo: an embedded simulated service for demos and tests
+//! ```
+//!
+//! The engine (`layout`, `signal`, `gate`, `engine`) knows nothing of any
+//! screen: judgement is a pure function of samples and a given `now`, and
+//! the board is plain data a front end can read without waiting on I/O.
+
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod gate;
+pub mod layout;
+pub mod signal;
+pub mod unit;

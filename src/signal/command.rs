@@ -1,0 +1,314 @@
+//! Running commands safely: argv without a shell, in their own process
+//! group, with a timeout that kills the whole group and output kept to a
+//! bounded tail. Command signals use it now; `on_enter` and rollback
+//! commands use the same runner so they all fail the same way.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal as UnixSignal, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+use tokio::time::Instant;
+
+/// After the command exits, how long its pipes may stay open (held by a
+/// stray background child) before the group is killed.
+const PIPE_GRACE: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Duration,
+    /// Bytes of the end of stdout and of stderr to keep.
+    pub keep: usize,
+    /// Kill the group once stdout passes this many bytes.
+    pub max_stdout: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by a signal it did not get from us.
+    Signalled(i32),
+    /// We killed it: its time ran out.
+    TimedOut,
+    /// We killed it: it printed more than allowed.
+    TooMuchOutput,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub ending: Ending,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub stdout_bytes: u64,
+    pub took: Duration,
+}
+
+impl Finished {
+    pub fn success(&self) -> bool {
+        self.ending == Ending::Exited(0)
+    }
+
+    /// `exit status 3`, `timed out after 5s`, … for one-line reasons.
+    pub fn describe(&self, limits: &Limits) -> String {
+        match &self.ending {
+            Ending::Exited(c) => format!("exit status {c}"),
+            Ending::Signalled(s) => format!("killed by signal {s}"),
+            Ending::TimedOut => format!(
+                "timed out after {}; process group killed",
+                humantime::format_duration(limits.timeout)
+            ),
+            Ending::TooMuchOutput => format!(
+                "printed more than {} bytes; process group killed",
+                limits.max_stdout.unwrap_or_default()
+            ),
+        }
+    }
+
+    pub fn last_stderr_line(&self) -> Option<String> {
+        last_line(&self.stderr)
+    }
+}
+
+pub fn last_line(bytes: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
+/// Keeps the last `cap` bytes written.
+struct Tail {
+    buf: Vec<u8>,
+    cap: usize,
+    total: u64,
+}
+
+impl Tail {
+    fn new(cap: usize) -> Self {
+        Tail {
+            buf: Vec::new(),
+            cap,
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() > self.cap * 2 {
+            let cut = self.buf.len() - self.cap;
+            self.buf.drain(..cut);
+        }
+    }
+
+    fn into_vec(mut self) -> Vec<u8> {
+        if self.buf.len() > self.cap {
+            let cut = self.buf.len() - self.cap;
+            self.buf.drain(..cut);
+        }
+        self.buf
+    }
+}
+
+/// Runs `argv` in `dir` with extra environment `env`.
+///
+/// # Errors
+/// Only when the program cannot be started at all (not found, not
+/// executable); the message names the program.
+pub async fn run(
+    argv: &[String],
+    dir: &Path,
+    env: &[(String, String)],
+    limits: &Limits,
+) -> Result<Finished, String> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| "empty command".to_string())?;
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let kill_group = || {
+        if let Some(pgid) = pgid {
+            // ESRCH (already gone) is fine: the point is that nothing is left.
+            let _ = killpg(pgid, UnixSignal::SIGKILL);
+        }
+    };
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut out = Tail::new(limits.keep);
+    let mut err = Tail::new(limits.keep);
+    let mut out_buf = vec![0u8; 16 * 1024];
+    let mut err_buf = vec![0u8; 4 * 1024];
+    let deadline = Instant::now() + limits.timeout;
+    let mut status = None;
+    let mut grace_until = None;
+    let mut forced = None;
+    loop {
+        if status.is_some() && stdout.is_none() && stderr.is_none() {
+            break;
+        }
+        tokio::select! {
+            r = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match r {
+                Some(n) => {
+                    out.push(&out_buf[..n]);
+                    if limits.max_stdout.is_some_and(|max| out.total > max) {
+                        forced = Some(Ending::TooMuchOutput);
+                        break;
+                    }
+                }
+                None => stdout = None,
+            },
+            r = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match r {
+                Some(n) => err.push(&err_buf[..n]),
+                None => stderr = None,
+            },
+            s = child.wait(), if status.is_none() => {
+                status = Some(s);
+                grace_until = Some(Instant::now() + PIPE_GRACE);
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                forced = Some(Ending::TimedOut);
+                break;
+            }
+            () = sleep_until_opt(grace_until), if grace_until.is_some() => {
+                // Exited, but a background child still holds the pipes.
+                kill_group();
+                break;
+            }
+        }
+    }
+    if forced.is_some() {
+        kill_group();
+    }
+    let status = match status {
+        Some(s) => s,
+        None => child.wait().await,
+    };
+    let ending = forced.unwrap_or_else(|| match status {
+        Ok(s) => {
+            use std::os::unix::process::ExitStatusExt;
+            match (s.code(), s.signal()) {
+                (Some(c), _) => Ending::Exited(c),
+                (None, Some(sig)) => Ending::Signalled(sig),
+                (None, None) => Ending::Exited(-1),
+            }
+        }
+        Err(_) => Ending::Exited(-1),
+    });
+    Ok(Finished {
+        ending,
+        stdout_bytes: out.total,
+        stdout: out.into_vec(),
+        stderr: err.into_vec(),
+        took: started.elapsed(),
+    })
+}
+
+async fn read_some<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut Option<R>,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let reader = r.as_mut()?;
+    match reader.read(buf).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n),
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(ms: u64) -> Limits {
+        Limits {
+            timeout: Duration::from_millis(ms),
+            keep: 1024,
+            max_stdout: Some(64 * 1024),
+        }
+    }
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn exit_status_and_output_are_kept() {
+        let f = run(
+            &argv(&["sh", "-c", "echo 42; echo oops >&2; exit 3"]),
+            Path::new("."),
+            &[],
+            &limits(5000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(f.ending, Ending::Exited(3));
+        assert_eq!(last_line(&f.stdout).as_deref(), Some("42"));
+        assert_eq!(f.last_stderr_line().as_deref(), Some("oops"));
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        // The grandchild would write the marker if it outlived the group kill.
+        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
+        let f = run(&argv(&["sh", "-c", &script]), dir.path(), &[], &limits(200))
+            .await
+            .unwrap();
+        assert_eq!(f.ending, Ending::TimedOut);
+        assert!(f.took < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!marker.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[tokio::test]
+    async fn endless_output_is_cut_off() {
+        let f = run(&argv(&["yes"]), Path::new("."), &[], &limits(10_000))
+            .await
+            .unwrap();
+        assert_eq!(f.ending, Ending::TooMuchOutput);
+        assert!(f.stdout.len() <= 1024);
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_named() {
+        let e = run(
+            &argv(&["/nonexistent/gonogo-probe"]),
+            Path::new("."),
+            &[],
+            &limits(1000),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.starts_with("cannot start /nonexistent/gonogo-probe"),
+            "{e}"
+        );
+    }
+}
