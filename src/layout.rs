@@ -809,18 +809,18 @@ impl Validator<'_> {
         let list = as_string_list(&mut self.sink, v, "signoff")?;
         let mut out = Vec::new();
         for role in list {
-            if let Some(roles) = roles {
-                if !roles.iter().any(|(r, _)| r == role.get_ref()) {
-                    self.sink.error_hint(
-                        &role.span(),
-                        format!(
-                            "`signoff` names role `{}`, which `[roles]` does not define",
-                            role.get_ref()
-                        ),
-                        did_you_mean(role.get_ref(), roles.iter().map(|(r, _)| r.as_str())),
-                    );
-                    continue;
-                }
+            if let Some(roles) = roles
+                && !roles.iter().any(|(r, _)| r == role.get_ref())
+            {
+                self.sink.error_hint(
+                    &role.span(),
+                    format!(
+                        "`signoff` names role `{}`, which `[roles]` does not define",
+                        role.get_ref()
+                    ),
+                    did_you_mean(role.get_ref(), roles.iter().map(|(r, _)| r.as_str())),
+                );
+                continue;
             }
             if out.contains(role.get_ref()) {
                 self.sink.error(
