@@ -218,9 +218,9 @@ mod tests {
         assert_eq!(t.value, "0.998".parse::<f64>().unwrap());
         let t = Threshold::from_text("0.1%", Unit::Ratio).unwrap();
         assert_eq!(t.value, 0.001);
-        let t = Threshold::from_text("0.3%", Unit::Ratio).unwrap();
-        assert_eq!(t.value, 0.003);
-        assert_ne!(0.3 / 100.0, 0.003, "naive division would miss the boundary");
+        let t = Threshold::from_text("1.1%", Unit::Ratio).unwrap();
+        assert_eq!(t.value, 0.011);
+        assert_ne!(1.1 / 100.0, 0.011, "naive division would miss the boundary");
     }
 
     #[test]
