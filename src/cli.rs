@@ -5,6 +5,7 @@
 mod check;
 mod watch;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -118,11 +119,17 @@ pub fn main() -> i32 {
             })?;
             let url = service.url();
             if headless {
-                println!("gonogo demo service on {url}");
-                println!("export DEMO_URL={url}   # for layouts/demo.toml");
-                println!(
-                    "faults: curl -X POST {url}/faults/errors?rate=0.05 | latency?ms=800 | down | queue?pending=5000 | clear"
+                // Whoever started us may stop reading after the URL line; a
+                // closed stdout must not take the service down.
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "gonogo demo service on {url}");
+                let _ = writeln!(out, "export DEMO_URL={url}   # for layouts/demo.toml");
+                let _ = writeln!(
+                    out,
+                    "faults: curl -X POST {url}/faults/errors?rate=0.05 | latency?ms=800 | down | up | queue?pending=5000 | clear"
                 );
+                let _ = out.flush();
+                drop(out);
                 service.wait().await;
                 return Ok(0);
             }

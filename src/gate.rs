@@ -336,10 +336,14 @@ pub fn judge_trigger(
     let latest = samples.last();
     let fresh = latest.is_some_and(|s| age(now, s.at) <= signal.stale_after);
     let (value, why) = match &last {
-        Some(Test::Pass(v)) => (
-            Some(v.clone()),
-            format!("breaching: {v} is {}", trigger.condition),
-        ),
+        Some(Test::Pass(v)) => {
+            let why = match &trigger.condition {
+                // "down (status 503 …)" already says what breached.
+                Condition::Up(_) | Condition::Complete(_) => format!("breaching: {v}"),
+                c => format!("breaching: {v} ({c})"),
+            };
+            (Some(v.clone()), why)
+        }
         Some(Test::Fail(v, _)) => (Some(v.clone()), format!("clear: {v}")),
         Some(Test::Unknown(r)) => (None, r.clone()),
         None => (None, "no data yet".to_string()),

@@ -119,8 +119,11 @@ impl Watcher {
         let mut lines = Vec::new();
         let phase = &layout.phases[0];
         let judged = self.board.judge_phase(layout, phase, now);
+        // Until a signal first reports, "no data yet" is not news.
+        let board = &self.board;
+        let has_data = |signal: usize| board.latest(signal).is_some();
         for ((gate, j), last) in phase.gates.iter().zip(&judged).zip(&mut self.gates) {
-            if *last == Some(j.state) {
+            if *last == Some(j.state) || !has_data(gate.signal) {
                 continue;
             }
             let from = last.map_or("—", State::word);
@@ -135,7 +138,8 @@ impl Watcher {
             *last = Some(j.state);
         }
         let v = verdict(phase.gates.iter().zip(judged.iter()));
-        if self.verdict != Some(v) {
+        let all_reported = phase.gates.iter().all(|g| has_data(g.signal));
+        if self.verdict != Some(v) && all_reported {
             let from = self.verdict.map_or("—", Verdict::word);
             lines.push(format!("phase {} verdict {from} → {}", phase.id, v.word()));
             self.verdict = Some(v);
@@ -144,17 +148,29 @@ impl Watcher {
             let judged = self.board.judge_triggers(layout, now);
             for ((t, j), last) in rb.triggers.iter().zip(&judged).zip(&mut self.triggers) {
                 let d = std::mem::discriminant(&j.state);
-                if *last == Some(d) {
+                if *last == Some(d) || !has_data(t.signal) {
                     continue;
                 }
                 *last = Some(d);
-                let word = match j.state {
-                    TriggerState::Clear => "clear",
-                    TriggerState::Holding { .. } => "HOLDING",
-                    TriggerState::Fired => "FIRED",
-                    TriggerState::Blind => "BLIND",
-                };
-                lines.push(format!("trigger \"{}\" {word}: {}", t.label(), j.reason));
+                let label = t.label();
+                lines.push(match j.state {
+                    TriggerState::Clear => {
+                        format!(
+                            "trigger \"{label}\" clear [{}]",
+                            j.value.as_deref().unwrap_or("—")
+                        )
+                    }
+                    TriggerState::Holding { .. } => {
+                        format!("trigger \"{label}\" HOLDING: {}", j.reason)
+                    }
+                    TriggerState::Fired => format!("trigger \"{label}\" FIRED: {}", j.reason),
+                    TriggerState::Blind => {
+                        format!(
+                            "trigger \"{label}\" BLIND (auto-rollback cannot see): {}",
+                            j.reason
+                        )
+                    }
+                });
             }
         }
         lines
