@@ -85,7 +85,15 @@ pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
     if !syntax.is_empty() {
         for e in syntax {
             let span = e.span().unwrap_or(0..0);
-            sink.error(&span, e.message().trim().replace('\n', "; "));
+            let mut message = e.message().trim().replace('\n', "; ");
+            if message == "duplicate key"
+                && let Some(key) = src.get(span.clone()).map(str::trim)
+                && !key.is_empty()
+                && !key.contains('\n')
+            {
+                message = format!("duplicate key `{key}`: each key may appear once per table");
+            }
+            sink.error(&span, message);
         }
         return Err(finish(sink));
     }
@@ -100,6 +108,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
         sink,
         dir: dir.clone(),
         declared: Vec::new(),
+        phases_declared: Vec::new(),
     };
     let layout = v.layout(path, &root, root_span);
     if v.sink.errors.is_empty() {
@@ -122,6 +131,31 @@ struct Validator<'s> {
     /// Every signal id declared, valid or not: a gate naming a declared but
     /// broken signal is not reported again as "unknown signal".
     declared: Vec<String>,
+    /// Every phase id declared, valid phase or not (same reason).
+    phases_declared: Vec<String>,
+}
+
+/// "declared phases: a, b, c" — the names to pick from, when none is close.
+fn known_list<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Option<String> {
+    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+    match names.len() {
+        0 => None,
+        1..=8 => Some(format!("declared {what}: {}", names.join(", "))),
+        n => Some(format!(
+            "declared {what}: {}, … ({n} in all)",
+            names[..8].join(", ")
+        )),
+    }
+}
+
+/// "a json", "an http".
+fn with_article(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) || word.starts_with("http") {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }
 
 fn valid_id(s: &str) -> bool {
@@ -236,9 +270,19 @@ impl Validator<'_> {
         key: &'static str,
     ) -> Result<Option<Duration>, ()> {
         let Some(v) = t.get(key) else { return Ok(None) };
-        let Some(s) = as_str(&mut self.sink, v, key) else {
+        let example = "write e.g. \"90s\", \"5m\", \"1h30m\"";
+        let DeValue::String(s) = v.get_ref() else {
+            self.sink.error_hint(
+                &v.span(),
+                format!(
+                    "`{key}` must be a duration string, found {}",
+                    reader::type_name(v.get_ref())
+                ),
+                Some(example.into()),
+            );
             return Err(());
         };
+        let lead = s.len() - s.trim_start().len();
         match humantime::parse_duration(s.trim()) {
             Ok(d) if d.is_zero() => {
                 self.sink
@@ -247,9 +291,34 @@ impl Validator<'_> {
             }
             Ok(d) => Ok(Some(d)),
             Err(e) => {
-                self.sink.error(
-                    &v.span(),
-                    format!("`{key}` is not a duration: `{s}` ({e}); write e.g. \"90s\", \"5m\", \"1h30m\""),
+                use humantime::DurationError as E;
+                let trimmed = s.trim();
+                let (at, detail) = match &e {
+                    E::InvalidCharacter(i) => {
+                        match trimmed.get(*i..).and_then(|r| r.chars().next()) {
+                            Some(c) => (Some(*i), format!("unexpected `{c}` in `{trimmed}`")),
+                            None => (None, format!("`{trimmed}` ends too early")),
+                        }
+                    }
+                    E::NumberExpected(i) => (Some(*i), format!("expected a number in `{trimmed}`")),
+                    E::UnknownUnit { start, unit, .. } if unit.is_empty() => {
+                        (Some(*start), format!("`{trimmed}` has no unit"))
+                    }
+                    E::UnknownUnit { start, unit, .. } => (
+                        Some(*start),
+                        format!("unknown unit `{unit}` in `{trimmed}`"),
+                    ),
+                    E::NumberOverflow => (None, format!("`{trimmed}` is too large")),
+                    E::Empty => (None, "the text is empty".to_string()),
+                };
+                let span = match at {
+                    Some(i) => self.sink.inside(&v.span(), s, lead + i),
+                    None => v.span(),
+                };
+                self.sink.error_hint(
+                    &span,
+                    format!("`{key}` is not a duration: {detail}"),
+                    Some(example.into()),
                 );
                 Err(())
             }
@@ -258,10 +327,22 @@ impl Validator<'_> {
 
     fn argv(&mut self, v: &Value<'_>, key: &str) -> Option<Vec<String>> {
         let list = as_string_list(&mut self.sink, v, key)?;
-        if list.is_empty() || list[0].get_ref().trim().is_empty() {
-            self.sink.error(
+        let hint = Some(
+            "an argv list such as [\"./check.sh\", \"--primary\"], run without a shell".into(),
+        );
+        if list.is_empty() {
+            self.sink.error_hint(
                 &v.span(),
-                format!("`{key}` must name a program: [\"program\", \"arg\", …] (no shell)"),
+                format!("`{key}` is empty: it must name a program to run"),
+                hint,
+            );
+            return None;
+        }
+        if list[0].get_ref().trim().is_empty() {
+            self.sink.error_hint(
+                &list[0].span(),
+                format!("`{key}` must start with a program name, not an empty string"),
+                hint,
             );
             return None;
         }
@@ -302,9 +383,14 @@ impl Validator<'_> {
                 match text.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
                     Some(Ok(t)) => Ok(Some(t.with_timezone(&chrono::Utc))),
                     _ => {
-                        self.sink.error(
+                        let found = match &text {
+                            Some(t) => format!("`{t}`"),
+                            None => reader::type_name(v.get_ref()).to_string(),
+                        };
+                        self.sink.error_hint(
                             &v.span(),
-                            "`t0` must be an RFC 3339 time with a zone, e.g. \"2026-02-05T14:00:00Z\"",
+                            format!("`t0` must be an RFC 3339 time with a zone, found {found}"),
+                            Some("write e.g. \"2026-02-05T14:00:00Z\" or \"2026-02-05T15:00:00+01:00\"".into()),
                         );
                         Err(())
                     }
@@ -511,14 +597,20 @@ impl Validator<'_> {
         let s = as_str(&mut self.sink, v, key)?;
         let template = match Template::parse(s) {
             Ok(t) => t,
-            Err((_, msg)) => {
-                self.sink.error(&v.span(), format!("`{key}`: {msg}"));
+            Err((at, msg)) => {
+                let span = self.sink.inside(&v.span(), s, at);
+                self.sink.error(&span, format!("`{key}`: {msg}"));
                 return None;
             }
         };
         if !template.has_vars() {
             match reqwest::Url::parse(s) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                // `localhost:9090` parses, as scheme `localhost`.
+                Ok(_) if !s.contains("://") => {
+                    self.scheme_less(&v.span(), key, s);
+                    return None;
+                }
                 Ok(u) => {
                     self.sink.error(
                         &v.span(),
@@ -527,6 +619,10 @@ impl Validator<'_> {
                             u.scheme()
                         ),
                     );
+                    return None;
+                }
+                Err(_) if !s.contains("://") => {
+                    self.scheme_less(&v.span(), key, s);
                     return None;
                 }
                 Err(e) => {
@@ -539,6 +635,28 @@ impl Validator<'_> {
             }
         }
         Some(template)
+    }
+
+    /// A URL written without `scheme://`: say so, and show it fixed.
+    fn scheme_less(&mut self, span: &Range<usize>, key: &str, s: &str) {
+        let lower = s.to_ascii_lowercase();
+        let scheme = ["https", "http"]
+            .into_iter()
+            .find(|p| lower.starts_with(p) && lower[p.len()..].starts_with([':', '/']));
+        let (message, hint) = match scheme {
+            Some(scheme) => {
+                let rest = s[scheme.len()..].trim_start_matches([':', '/']);
+                (
+                    format!("`{key}` is not a full URL: `{s}` needs `://` after `{scheme}`"),
+                    format!("write it as \"{scheme}://{rest}\""),
+                )
+            }
+            None => (
+                format!("`{key}` is not a full URL: `{s}` has no scheme"),
+                format!("write it as \"https://{s}\" or \"http://{s}\""),
+            ),
+        };
+        self.sink.error_hint(span, message, Some(hint));
     }
 
     fn headers(&mut self, t: &mut Table<'_, '_>) -> Option<Vec<(String, Template)>> {
@@ -563,9 +681,10 @@ impl Validator<'_> {
             };
             match Template::parse(s) {
                 Ok(tpl) => out.push((name.get_ref().to_string(), tpl)),
-                Err((_, msg)) => {
+                Err((at, msg)) => {
+                    let span = self.sink.inside(&value.span(), s, at);
                     self.sink
-                        .error(&value.span(), format!("header `{}`: {msg}", name.get_ref()));
+                        .error(&span, format!("header `{}`: {msg}", name.get_ref()));
                     ok = false;
                 }
             }
@@ -631,9 +750,20 @@ impl Validator<'_> {
                 match serde_json_path::JsonPath::parse(s) {
                     Ok(p) => Some((p, s.to_string())),
                     Err(e) => {
-                        self.sink.error(
-                            &v.span(),
-                            format!("`path` is not a valid JSONPath (RFC 9535): `{s}`: {e}"),
+                        let span = self.sink.inside(&v.span(), s, e.position());
+                        let detail = match e.message() {
+                            "parser error" | "empty error" => String::new(),
+                            m => format!(": {m}"),
+                        };
+                        let near = s.get(e.position()..).filter(|r| !r.is_empty());
+                        let near = near.map_or_else(
+                            || " at its end".to_string(),
+                            |r| format!(" at `{}`", r.chars().take(12).collect::<String>()),
+                        );
+                        self.sink.error_hint(
+                            &span,
+                            format!("`path` is not a valid JSONPath: `{s}` fails{near}{detail}"),
+                            Some("RFC 9535 syntax, e.g. \"$.queue.pending\" or \"$['queue']['pending']\"".into()),
                         );
                         None
                     }
@@ -693,16 +823,23 @@ impl Validator<'_> {
             .filter(|b| **b)
             .count();
         if given != 1 {
-            let span = t
-                .key_span("url")
-                .or_else(|| t.key_span("items"))
-                .unwrap_or(t.span.clone());
-            self.sink.error(
+            let mut keys: Vec<(Range<usize>, &str)> = ["path", "url", "items"]
+                .into_iter()
+                .filter_map(|k| t.key_span(k).map(|s| (s, k)))
+                .collect();
+            keys.sort_by_key(|(s, _)| s.start);
+            let span = keys
+                .get(1)
+                .map_or_else(|| t.span.clone(), |(s, _)| s.clone());
+            let message = match keys.as_slice() {
+                [(_, a), (_, b)] => format!("{} has both `{a}` and `{b}`", t.what),
+                [] | [_] => format!("{} has no source", t.what),
+                _ => format!("{} has `path`, `url` and `items`", t.what),
+            };
+            self.sink.error_hint(
                 &span,
-                format!(
-                    "{} needs exactly one of `path`, `url` or `items` ({} given)",
-                    t.what, given
-                ),
+                message,
+                Some("give exactly one of `path`, `url` or `items`".into()),
             );
             return None;
         }
@@ -740,19 +877,41 @@ impl Validator<'_> {
             );
         }
         let mut out: Vec<Phase> = Vec::new();
+        // Ids as written, valid phase or not, so a duplicate is caught even
+        // when either copy has other errors.
         let mut seen: Vec<(String, Range<usize>)> = Vec::new();
         for item in items {
+            let id = match item.get_ref() {
+                DeValue::Table(t) => t.get("id").and_then(|v| match v.get_ref() {
+                    DeValue::String(s) => Some((s.to_string(), v.span())),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            let mut duplicate = false;
+            if let Some((id, span)) = id {
+                if let Some((_, first)) = seen.iter().find(|(seen_id, _)| *seen_id == id) {
+                    let (line, _) = diag::line_col(self.sink.src, first.start);
+                    self.sink.error_hint(
+                        &span,
+                        format!("duplicate phase id `{id}`"),
+                        Some(format!(
+                            "first used on line {line}; phase ids must be unique"
+                        )),
+                    );
+                    duplicate = true;
+                } else {
+                    seen.push((id, span));
+                }
+            }
             let Some(p) = self.phase(item, signals, roles) else {
                 continue;
             };
-            if seen.iter().any(|(id, _)| *id == p.id) {
-                self.sink
-                    .error(&item.span(), format!("duplicate phase id `{}`", p.id));
-                continue;
+            if !duplicate {
+                out.push(p);
             }
-            seen.push((p.id.clone(), item.span()));
-            out.push(p);
         }
+        self.phases_declared = seen.into_iter().map(|(id, _)| id).collect();
         out
     }
 
@@ -849,27 +1008,32 @@ impl Validator<'_> {
     }
 
     fn gate(&mut self, v: &Value<'_>, signals: &[Signal], is_gate: bool) -> Option<Gate> {
-        let what = if is_gate { "a gate" } else { "a trigger" };
-        let mut t = self.table(v, if is_gate { "gates" } else { "triggers" }, what.into())?;
+        let noun = if is_gate { "gate" } else { "trigger" };
+        let mut t = self.table(v, &format!("{noun}s"), format!("a {noun}"))?;
         let signal_v = t.get("signal");
         let signal = match signal_v {
             None => {
                 let span = t.span.clone();
                 self.sink
-                    .error(&span, format!("{what} is missing `signal`"));
+                    .error(&span, format!("a {noun} is missing `signal`"));
                 None
             }
             Some(sv) => {
                 let name = as_str(&mut self.sink, sv, "signal");
+                if let Some(name) = name {
+                    t.what = format!("the {noun} on `{name}`");
+                }
                 match name {
                     Some(name) => match signals.iter().position(|s| s.id == name) {
                         Some(i) => Some(i),
                         None if self.declared.iter().any(|d| d == name) => None,
                         None => {
+                            let known = self.declared.iter().map(String::as_str);
                             self.sink.error_hint(
                                 &sv.span(),
                                 format!("unknown signal `{name}`"),
-                                did_you_mean(name, self.declared.iter().map(String::as_str)),
+                                did_you_mean(name, known.clone())
+                                    .or_else(|| known_list("signals", known)),
                             );
                             None
                         }
@@ -878,12 +1042,14 @@ impl Validator<'_> {
                 }
             }
         };
-        let mut found: Vec<(&'static str, &Value<'_>)> = Vec::new();
+        let mut found: Vec<(&'static str, &Value<'_>, Range<usize>)> = Vec::new();
         for key in Condition::KEYS {
             if let Some(cv) = t.get(key) {
-                found.push((key, cv));
+                found.push((key, cv, t.key_span(key).unwrap_or(cv.span())));
             }
         }
+        // In the order written, so the message reads like the file.
+        found.sort_by_key(|(_, _, at)| at.start);
         let window = self.duration(&mut t, "for");
         let blocking = if is_gate {
             self.bool_or(&mut t, "blocking", true)
@@ -892,24 +1058,45 @@ impl Validator<'_> {
         };
         let name = self.string(&mut t, "name");
         let span = t.span.clone();
+        let what = t.what.clone();
         t.finish(&mut self.sink);
         let condition = match found.as_slice() {
             [] => {
                 self.sink.error_hint(
                     &span,
-                    format!("{what} needs one comparison"),
+                    format!("{what} needs a comparison"),
                     Some(format!("one of {}", Condition::KEYS.join(", "))),
                 );
                 None
             }
-            [(key, cv)] => signal.and_then(|i| self.condition(key, cv, &signals[i])),
-            [_, (second, cv), ..] => {
-                self.sink.error(
-                    &cv.span(),
-                    format!(
-                        "{what} takes exactly one comparison, but has `{}` and `{second}`",
-                        found[0].0
-                    ),
+            [(key, cv, _)] => match signal {
+                Some(i) => self.condition(key, cv, &signals[i]),
+                None => {
+                    // No signal to fit the threshold to, but the value's
+                    // type can still be wrong: say so now, not next run.
+                    match (*key, cv.get_ref()) {
+                        ("up" | "complete", _) => {
+                            let _ = as_bool(&mut self.sink, cv, key);
+                        }
+                        (_, DeValue::String(_) | DeValue::Integer(_) | DeValue::Float(_)) => {}
+                        (_, other) => self.sink.error(
+                            &cv.span(),
+                            format!(
+                                "`{key}` must be a number or a string with a unit, found {}",
+                                reader::type_name(other)
+                            ),
+                        ),
+                    }
+                    None
+                }
+            },
+            [(first, _, _), (second, _, at), ..] => {
+                self.sink.error_hint(
+                    at,
+                    format!("{what} has two comparisons, `{first}` and `{second}`"),
+                    Some(format!(
+                        "a {noun} takes exactly one; write one {noun} per comparison"
+                    )),
                 );
                 None
             }
@@ -934,9 +1121,9 @@ impl Validator<'_> {
                     self.sink.error(
                         &v.span(),
                         format!(
-                            "`up` fits http and command signals; `{}` is a {} signal",
+                            "`up` fits http and command signals; `{}` is {} signal",
                             signal.id,
-                            signal.kind()
+                            with_article(signal.kind())
                         ),
                     );
                     return None;
@@ -949,9 +1136,9 @@ impl Validator<'_> {
                     self.sink.error(
                         &v.span(),
                         format!(
-                            "`complete` fits checklist signals; `{}` is a {} signal",
+                            "`complete` fits checklist signals; `{}` is {} signal",
                             signal.id,
-                            signal.kind()
+                            with_article(signal.kind())
                         ),
                     );
                     return None;
@@ -985,9 +1172,15 @@ impl Validator<'_> {
                 let threshold = match threshold {
                     Ok(t) => t,
                     Err(e) => {
-                        self.sink.error(
+                        // "what is wrong; how to fix it": the fix reads as a hint.
+                        let (message, hint) = match e.0.split_once("; ") {
+                            Some((m, h)) => (m, Some(h.to_string())),
+                            None => (e.0.as_str(), None),
+                        };
+                        self.sink.error_hint(
                             &v.span(),
-                            format!("`{key}` on signal `{}`: {}", signal.id, e.0),
+                            format!("`{key}` on signal `{}`: {message}", signal.id),
+                            hint,
                         );
                         return None;
                     }
@@ -1047,11 +1240,14 @@ impl Validator<'_> {
             Some(av) => match as_str(&mut self.sink, av, "auto_from") {
                 Some(id) => match phases.iter().position(|p| p.id == id) {
                     Some(i) => Some(Some(i)),
+                    // Declared, but broken: that phase's errors say why.
+                    None if self.phases_declared.iter().any(|p| p == id) => None,
                     None => {
+                        let known = self.phases_declared.iter().map(String::as_str);
                         self.sink.error_hint(
                             &av.span(),
                             format!("`auto_from` names phase `{id}`, which does not exist"),
-                            did_you_mean(id, phases.iter().map(|p| p.id.as_str())),
+                            did_you_mean(id, known.clone()).or_else(|| known_list("phases", known)),
                         );
                         None
                     }
@@ -1075,15 +1271,27 @@ impl Validator<'_> {
             }),
         };
         t.finish(&mut self.sink);
-        if let (Some(q), Some(trs)) = (quorum, &triggers) {
-            if q > trs.len().max(1) {
+        // Count the triggers as written, valid or not: their own errors are
+        // reported apart, and these checks still hold.
+        let written = match triggers_v.map(toml::Spanned::get_ref) {
+            None => Some(0),
+            Some(DeValue::Array(a)) => Some(a.len()),
+            Some(_) => None,
+        };
+        if let (Some(q), Some(written)) = (quorum, written) {
+            if q > written.max(1) {
                 let span = quorum_v.map(toml::Spanned::span).unwrap_or_default();
+                let count = match written {
+                    0 => "there are no triggers".to_string(),
+                    1 => "there is only 1 trigger".to_string(),
+                    n => format!("there are only {n} triggers"),
+                };
                 self.sink.error(
                     &span,
-                    format!("`quorum` is {q}, but there are only {} triggers", trs.len()),
+                    format!("`quorum` is {q}, but {count}, so auto-rollback could never fire"),
                 );
             }
-            if !trs.is_empty() && matches!(auto_from, Some(None)) {
+            if written > 0 && auto_from_v.is_none() {
                 let span = triggers_v.map(toml::Spanned::span).unwrap_or_default();
                 self.sink.error_hint(
                     &span,
@@ -1192,6 +1400,12 @@ impl Validator<'_> {
                                     &name.span(),
                                     format!("pane `{s}`: a checklist has no chart"),
                                 );
+                                None
+                            }
+                            // Declared but broken: its own errors say why.
+                            ("checklist" | "chart", None)
+                                if self.declared.iter().any(|d| d == id) =>
+                            {
                                 None
                             }
                             ("checklist" | "chart", None) => {

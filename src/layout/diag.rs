@@ -96,7 +96,15 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 pub fn did_you_mean<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
     known
         .into_iter()
-        .map(|k| (strsim::jaro_winkler(typed, k), k))
+        .map(|k| {
+            let mut score = strsim::jaro_winkler(typed, k);
+            // One slip (a swapped, missing or extra letter) in a name of 3+
+            // letters: `fro` for `for`, which Jaro-Winkler scores low.
+            if k.chars().count() >= 3 && strsim::osa_distance(typed, k) <= 1 {
+                score = score.max(0.85);
+            }
+            (score, k)
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| format!("did you mean `{k}`?"))
@@ -119,8 +127,39 @@ impl<'s> Sink<'s> {
     }
 
     pub fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
-        self.errors
-            .push(Diagnostic::at(self.file, self.src, span.start, message));
+        self.error_hint(span, message, None);
+    }
+
+    /// The span of byte `offset` of a string value's text, when the value
+    /// is written without escapes up to there (so the column points at the
+    /// very character); otherwise the whole value's span.
+    pub fn inside(&self, span: &Range<usize>, text: &str, offset: usize) -> Range<usize> {
+        let Some(raw) = self.src.get(span.clone()) else {
+            return span.clone();
+        };
+        let Some(delim) = ["\"\"\"", "'''", "\"", "'"]
+            .into_iter()
+            .find(|d| raw.starts_with(d))
+        else {
+            return span.clone();
+        };
+        let mut body_start = delim.len();
+        if delim.len() == 3 {
+            // A newline right after `"""` is not part of the text.
+            let body = &raw[body_start..];
+            if body.starts_with("\r\n") {
+                body_start += 2;
+            } else if body.starts_with('\n') {
+                body_start += 1;
+            }
+        }
+        match text.get(..offset) {
+            Some(prefix) if raw[body_start..].starts_with(prefix) => {
+                let at = span.start + body_start + offset;
+                at..at + 1
+            }
+            _ => span.clone(),
+        }
     }
 
     pub fn error_hint(
@@ -129,9 +168,29 @@ impl<'s> Sink<'s> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
+        // Messages quote what the operator wrote; a newline or escape code in
+        // there must not break the one-line-per-error output.
+        let message = one_line(&message.into());
+        let hint = hint.map(|h| one_line(&h));
         self.errors
             .push(Diagnostic::at(self.file, self.src, span.start, message).with_hint(hint));
     }
+}
+
+/// Control characters shown escaped (`\n`, `\u{1b}`), everything else as is.
+fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -148,11 +207,27 @@ mod tests {
     }
 
     #[test]
+    fn quoted_control_characters_stay_on_one_line() {
+        let src = "every = \"5\\nm\"\n";
+        let mut sink = Sink::new(Path::new("x.toml"), src);
+        sink.error(&(8..14), "`every` is not a duration: `5\nm`\u{1b}[31m");
+        let shown = sink.errors[0].to_string();
+        assert_eq!(
+            shown,
+            "x.toml:1:9: `every` is not a duration: `5\\nm`\\u{1b}[31m"
+        );
+    }
+
+    #[test]
     fn suggestions_only_when_close() {
         assert_eq!(
             did_you_mean("evry", ["every", "url", "kind"]),
             Some("did you mean `every`?".into())
         );
         assert_eq!(did_you_mean("zzz", ["every", "url"]), None);
+        assert_eq!(
+            did_you_mean("fro", ["for", "name", "signal"]),
+            Some("did you mean `for`?".into())
+        );
     }
 }
