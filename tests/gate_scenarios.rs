@@ -66,7 +66,11 @@ fn outcome(v: V) -> Outcome {
         Up(up, ms) => Outcome::Health {
             up,
             latency: Some(Duration::from_secs_f64(ms / 1000.0)),
-            detail: if up { "status 200 OK".into() } else { "status 503 Service Unavailable".into() },
+            detail: if up {
+                "status 200 OK".into()
+            } else {
+                "status 503 Service Unavailable".into()
+            },
         },
         NoAnswer => Outcome::Health {
             up: false,
@@ -204,7 +208,10 @@ const CASES: &[Case] = &[
         signal: JSON_COUNT,
         rule: "at_most = 100",
         samples: &[(0, N(5.0))],
-        expect: &[(15, G(Go), ""), (16, G(Stale), "stale: last sample 16s ago (limit 15s)")],
+        expect: &[
+            (15, G(Go), ""),
+            (16, G(Stale), "stale: last sample 16s ago (limit 15s)"),
+        ],
     },
     Case {
         name: "stale_after can be set",
@@ -217,7 +224,18 @@ const CASES: &[Case] = &[
         name: "a for window needs an unbroken run",
         signal: JSON_MS,
         rule: "below = \"500ms\", for = \"30s\"",
-        samples: &[(0, N(100.0)), (5, N(100.0)), (10, N(700.0)), (15, N(100.0)), (20, N(100.0)), (25, N(100.0)), (30, N(100.0)), (35, N(100.0)), (40, N(100.0)), (45, N(100.0))],
+        samples: &[
+            (0, N(100.0)),
+            (5, N(100.0)),
+            (10, N(700.0)),
+            (15, N(100.0)),
+            (20, N(100.0)),
+            (25, N(100.0)),
+            (30, N(100.0)),
+            (35, N(100.0)),
+            (40, N(100.0)),
+            (45, N(100.0)),
+        ],
         expect: &[
             (5, G(Pending), "25s left"),
             (10, G(NoGo), "700 ms"),
@@ -230,7 +248,13 @@ const CASES: &[Case] = &[
         name: "an error inside the window restarts it",
         signal: JSON_MS,
         rule: "below = \"500ms\", for = \"10s\"",
-        samples: &[(0, N(1.0)), (5, Err), (10, N(1.0)), (15, N(1.0)), (20, N(1.0))],
+        samples: &[
+            (0, N(1.0)),
+            (5, Err),
+            (10, N(1.0)),
+            (15, N(1.0)),
+            (20, N(1.0)),
+        ],
         expect: &[(15, G(Pending), "5s left"), (20, G(Go), "")],
     },
     Case {
@@ -244,8 +268,20 @@ const CASES: &[Case] = &[
         name: "flapping never reaches GO",
         signal: JSON_MS,
         rule: "below = \"500ms\", for = \"10s\"",
-        samples: &[(0, N(1.0)), (5, N(900.0)), (10, N(1.0)), (15, N(900.0)), (20, N(1.0)), (25, N(900.0)), (30, N(1.0))],
-        expect: &[(25, G(NoGo), ""), (30, G(Pending), "10s left"), (34, G(Pending), "6s left")],
+        samples: &[
+            (0, N(1.0)),
+            (5, N(900.0)),
+            (10, N(1.0)),
+            (15, N(900.0)),
+            (20, N(1.0)),
+            (25, N(900.0)),
+            (30, N(1.0)),
+        ],
+        expect: &[
+            (25, G(NoGo), ""),
+            (30, G(Pending), "10s left"),
+            (34, G(Pending), "6s left"),
+        ],
     },
     Case {
         name: "http up and latency",
@@ -263,7 +299,10 @@ const CASES: &[Case] = &[
         signal: HTTP,
         rule: "below = \"500ms\"",
         samples: &[(0, Up(true, 120.0)), (5, NoAnswer)],
-        expect: &[(0, G(Go), ""), (5, G(Unknown), "no answer: connection refused")],
+        expect: &[
+            (0, G(Go), ""),
+            (5, G(Unknown), "no answer: connection refused"),
+        ],
     },
     Case {
         name: "checklist complete",
@@ -289,7 +328,14 @@ const CASES: &[Case] = &[
         name: "trigger fires after its window",
         signal: JSON_RATIO,
         rule: "above = \"1%\", for = \"20s\"",
-        samples: &[(0, N(0.001)), (5, N(0.05)), (10, N(0.05)), (15, N(0.05)), (20, N(0.05)), (25, N(0.05))],
+        samples: &[
+            (0, N(0.001)),
+            (5, N(0.05)),
+            (10, N(0.05)),
+            (15, N(0.05)),
+            (20, N(0.05)),
+            (25, N(0.05)),
+        ],
         expect: &[
             (0, T(Trig::Clear), "clear: 0.1%"),
             (5, T(Trig::Holding), "fires in 20s"),
@@ -301,14 +347,30 @@ const CASES: &[Case] = &[
         name: "a clear sample restarts the trigger window",
         signal: JSON_RATIO,
         rule: "above = \"1%\", for = \"10s\"",
-        samples: &[(0, N(0.05)), (5, N(0.05)), (10, N(0.001)), (15, N(0.05)), (20, N(0.05))],
-        expect: &[(10, T(Trig::Clear), ""), (20, T(Trig::Holding), "fires in 5s")],
+        samples: &[
+            (0, N(0.05)),
+            (5, N(0.05)),
+            (10, N(0.001)),
+            (15, N(0.05)),
+            (20, N(0.05)),
+        ],
+        expect: &[
+            (10, T(Trig::Clear), ""),
+            (20, T(Trig::Holding), "fires in 5s"),
+        ],
     },
     Case {
         name: "unknown pauses the trigger window (neither counts nor resets)",
         signal: JSON_RATIO,
         rule: "above = \"1%\", for = \"10s\"",
-        samples: &[(0, N(0.05)), (5, N(0.05)), (10, Err), (15, Err), (20, N(0.05)), (25, N(0.05))],
+        samples: &[
+            (0, N(0.05)),
+            (5, N(0.05)),
+            (10, Err),
+            (15, Err),
+            (20, N(0.05)),
+            (25, N(0.05)),
+        ],
         expect: &[
             (10, T(Trig::Blind), "blind: status 503"),
             (20, T(Trig::Holding), "fires in 5s"),
@@ -320,19 +382,30 @@ const CASES: &[Case] = &[
         signal: JSON_RATIO,
         rule: "above = \"1%\"",
         samples: &[(0, N(0.05))],
-        expect: &[(0, T(Trig::Fired), ""), (16, T(Trig::Blind), "blind: last sample 16s ago")],
+        expect: &[
+            (0, T(Trig::Fired), ""),
+            (16, T(Trig::Blind), "blind: last sample 16s ago"),
+        ],
     },
     Case {
         name: "a down trigger counts a missing answer as down",
         signal: HTTP,
         rule: "up = false, for = \"10s\"",
         samples: &[(0, NoAnswer), (5, NoAnswer), (10, NoAnswer)],
-        expect: &[(5, T(Trig::Holding), "fires in 5s"), (10, T(Trig::Fired), "")],
+        expect: &[
+            (5, T(Trig::Holding), "fires in 5s"),
+            (10, T(Trig::Fired), ""),
+        ],
     },
 ];
 
 #[test]
 fn scenarios() {
     let failures: Vec<String> = CASES.iter().flat_map(run).collect();
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
