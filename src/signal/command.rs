@@ -146,6 +146,8 @@ pub async fn run(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    // Disarmed on return; fires only if this future is dropped mid-run.
+    let mut cancelled = KillGroupOnDrop(pgid);
     let kill_group = || {
         if let Some(pgid) = pgid {
             // ESRCH (already gone) is fine: the point is that nothing is left.
@@ -214,6 +216,7 @@ pub async fn run(
         }
         Err(_) => Ending::Exited(-1),
     });
+    cancelled.0 = None;
     Ok(Finished {
         ending,
         stdout_bytes: out.total,
@@ -221,6 +224,19 @@ pub async fn run(
         stderr: err.into_vec(),
         took: started.elapsed(),
     })
+}
+
+/// Kills the process group if [`run`] is dropped before it finishes (its
+/// polling task was cancelled): `kill_on_drop` reaches only the direct
+/// child, and its children would run on, orphaned.
+struct KillGroupOnDrop(Option<Pid>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let _ = killpg(pgid, UnixSignal::SIGKILL);
+        }
+    }
 }
 
 async fn read_some<R: tokio::io::AsyncRead + Unpin>(

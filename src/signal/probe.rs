@@ -102,11 +102,29 @@ impl Prober {
         let url = url.expand(self.vars.as_ref())?;
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| format!("bad URL after expanding variables: {e}"))?;
+        // Checked here, not left to reqwest: a request that cannot be built
+        // is our configuration problem (UNKNOWN), while reqwest's error
+        // would make an http signal "down" and could fire a rollback.
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("bad URL after expanding variables: not http:// or https://".into());
+        }
         let mut req = self.client.get(parsed).timeout(timeout);
         for (name, value) in headers {
-            req = req.header(name, value.expand(self.vars.as_ref())?);
+            req = req.header(name, self.header_value(name, value)?);
         }
         Ok(req)
+    }
+
+    /// A header's value, expanded and checked (see [`Prober::request`]).
+    fn header_value(
+        &self,
+        name: &str,
+        value: &Template,
+    ) -> Result<reqwest::header::HeaderValue, String> {
+        let v = value.expand(self.vars.as_ref())?;
+        reqwest::header::HeaderValue::from_str(&v).map_err(|_| {
+            format!("header {name}: value after expanding variables is not a valid header value")
+        })
     }
 
     async fn health(
@@ -184,7 +202,7 @@ impl Prober {
         url.query_pairs_mut().append_pair("query", query);
         let mut req = self.client.get(url).timeout(timeout);
         for (name, value) in headers {
-            match value.expand(self.vars.as_ref()) {
+            match self.header_value(name, value) {
                 Ok(v) => req = req.header(name, v),
                 Err(reason) => return Outcome::Unknown(reason),
             }
@@ -365,7 +383,11 @@ pub(crate) fn prometheus_value(status: reqwest::StatusCode, body: &[u8]) -> Outc
     if answer.status != "success" {
         let kind = answer.error_type.unwrap_or_else(|| "error".into());
         let msg = answer.error.unwrap_or_default();
-        return Outcome::Unknown(format!("prometheus {kind}: {}", first_line(&msg)));
+        return Outcome::Unknown(format!(
+            "prometheus {}: {}",
+            first_line(&kind),
+            first_line(&msg)
+        ));
     }
     let Some(data) = answer.data else {
         return Outcome::Unknown("prometheus answered without data".into());
@@ -398,8 +420,16 @@ pub(crate) fn prometheus_value(status: reqwest::StatusCode, body: &[u8]) -> Outc
     }
 }
 
+/// The first line of untrusted text, cut to a readable length, with any
+/// other control character (tab, lone CR, terminal escapes) made a space.
 fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or_default();
+    let line: String = s
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if line.chars().count() > 120 {
         format!("{}…", line.chars().take(120).collect::<String>())
     } else {

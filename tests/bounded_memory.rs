@@ -1,0 +1,145 @@
+//! Memory stays bounded however much an endpoint or a command sends
+//! (SPEC §6 Reliability). Its own test binary, so its own process: the
+//! peak RSS (VmHWM) measured here is this test's alone.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use gonogo::signal::Outcome;
+use support::{Framing, MIB, Reply, Server, layout, peak_rss_bytes, prober, rss_bytes};
+
+const ROUNDS: usize = 20;
+/// Rounds of polls started all at once.
+const BURST: usize = 10;
+/// Peak RSS may grow by less than this over the whole test.
+const BUDGET: u64 = 32 * MIB as u64;
+
+fn is_refused(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Unknown(r) if r == "response body is larger than 1 MiB; refused")
+}
+
+fn is_cut_off(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Unknown(r) if r == "printed more than 1048576 bytes; process group killed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_mib_bodies_and_100_mib_output_keep_memory_bounded() {
+    let started = Instant::now();
+    let big = |framing| Reply::Big {
+        len: 10 * MIB,
+        framing,
+    };
+    let with_length = Server::fixed(big(Framing::ContentLength)).await;
+    let until_close = Server::fixed(big(Framing::UntilClose)).await;
+    let chunked = Server::fixed(big(Framing::Chunked)).await;
+    let signals = format!(
+        r#"
+[signals.json_length]
+kind = "json"
+url = "{}"
+path = "$.v"
+timeout = "5s"
+
+[signals.json_until_close]
+kind = "json"
+url = "{}"
+path = "$.v"
+timeout = "5s"
+
+[signals.prom_chunked]
+kind = "prometheus"
+url = "{}"
+query = "up"
+timeout = "5s"
+
+[signals.health]
+kind = "http"
+url = "{}"
+timeout = "5s"
+
+[signals.flood]
+kind = "command"
+run = ["sh", "-c", 'head -c 104857600 /dev/zero | tr "\0" "1"']
+timeout = "10s"
+"#,
+        with_length.url("/stats"),
+        until_close.url("/stats"),
+        chunked.url(""),
+        until_close.url("/healthz"),
+    );
+    let l = layout(&signals, "{ signal = \"health\", up = true }");
+    let prober = prober();
+
+    let baseline = peak_rss_bytes();
+    eprintln!(
+        "baseline: VmHWM {:.1} MiB, VmRSS {:.1} MiB",
+        baseline as f64 / MIB as f64,
+        rss_bytes() as f64 / MIB as f64
+    );
+
+    // One after another: a leak or a full buffer per poll adds up.
+    for round in 0..ROUNDS {
+        for s in &l.signals {
+            let sample = prober.poll(s).await;
+            let ok = match s.id.as_str() {
+                "health" => matches!(sample.outcome, Outcome::Health { up: true, .. }),
+                "flood" => is_cut_off(&sample.outcome),
+                _ => is_refused(&sample.outcome),
+            };
+            assert!(ok, "round {round}, {}: {:?}", s.id, sample.outcome);
+        }
+    }
+    let sequential = peak_rss_bytes();
+    let mib = |b: u64| b as f64 / MIB as f64;
+    eprintln!(
+        "peak RSS: baseline {:.1} MiB, after {ROUNDS} rounds of {} polls {:.1} MiB \
+         (growth {:.1} MiB) in {:?}",
+        mib(baseline),
+        l.signals.len(),
+        mib(sequential),
+        mib(sequential - baseline),
+        started.elapsed()
+    );
+    assert!(
+        sequential - baseline < BUDGET,
+        "peak RSS grew by {:.1} MiB over {ROUNDS} rounds (budget {:.0} MiB)",
+        mib(sequential - baseline),
+        mib(BUDGET)
+    );
+
+    // All at once: each poll may hold up to one capped body (1 MiB, at most
+    // twice that in capacity), never the 10 MiB sent, nor 100 MiB of output.
+    let all = (0..BURST).flat_map(|_| l.signals.iter().map(|s| prober.poll(s)));
+    let samples = futures_util::future::join_all(all).await;
+    assert_eq!(samples.len(), BURST * l.signals.len());
+    for (sample, s) in samples.iter().zip(l.signals.iter().cycle()) {
+        assert!(
+            !matches!(sample.outcome, Outcome::Number(_)),
+            "{}: {:?}",
+            s.id,
+            sample.outcome
+        );
+    }
+    let peak = peak_rss_bytes();
+    // Bodies read in flight: every json/prometheus poll (the Content-Length
+    // one is refused before reading, but count it anyway).
+    let bodies = (BURST * 3) as u64;
+    let burst_budget = bodies * 2 * MIB as u64 + 16 * MIB as u64;
+    eprintln!(
+        "peak RSS after a burst of {} concurrent polls: {:.1} MiB \
+         (growth {:.1} MiB, budget {:.0} MiB) in {:?}",
+        BURST * l.signals.len(),
+        mib(peak),
+        mib(peak - sequential),
+        mib(burst_budget),
+        started.elapsed()
+    );
+    assert!(
+        peak - sequential < burst_budget,
+        "a burst of polls grew peak RSS by {:.1} MiB (budget {:.0} MiB)",
+        mib(peak - sequential),
+        mib(burst_budget)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
