@@ -237,17 +237,30 @@ fn wait_for_line(
     }
 }
 
+/// Kills the child if the test fails before it is done with it.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn watch_prints_changes_and_stops_on_sigterm() {
     let demo = Demo::start();
-    let mut child = Command::new(BIN)
-        .args(["watch", &demo_layout()])
-        .env("DEMO_URL", &demo.url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = lines_of(&mut child);
+    let mut guard = KillOnDrop(
+        Command::new(BIN)
+            .args(["watch", &demo_layout()])
+            .env("DEMO_URL", &demo.url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut guard.0;
+    let rx = lines_of(child);
     let mut seen = Vec::new();
     wait_for_line(
         &rx,
