@@ -3,7 +3,8 @@
 //! ≤ 64 MiB RSS.
 //!
 //! Run with `cargo bench --bench poll` (`GONOGO_BENCH_SECS=N` for a longer
-//! or shorter steady-state window; default 30). The server is the real
+//! or shorter steady-state window; default 180, long enough for every
+//! signal's history to fill: RSS is at its steady state only then). The server is the real
 //! `gonogo demo --headless` in a separate process, so only the poller's CPU
 //! and memory are measured. The poller runs as the product runs it: the
 //! engine's tasks on a 2-worker tokio runtime, every report folded into a
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        Err(_) => 30,
+        Err(_) => 180,
     };
     let server = match Server::start() {
         Ok(s) => s,
