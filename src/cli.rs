@@ -2,7 +2,9 @@
 //! front end on the engine. Exit codes: 0 GO, 1 NO-GO (or a refused act),
 //! 2 UNKNOWN, 3 layout or usage error.
 
+mod acts;
 mod check;
+mod log;
 mod watch;
 
 use std::io::Write;
@@ -28,6 +30,10 @@ pub const EXIT_LAYOUT: i32 = 3;
 struct Cli {
     /// Layout file to open (same as `gonogo run <layout>`).
     layout: Option<PathBuf>,
+    /// Journal file (default: the layout's `journal`, else
+    /// `$XDG_STATE_HOME/gonogo/<id>.sqlite`).
+    #[arg(long, global = true)]
+    journal: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,8 +43,6 @@ enum Command {
     /// Open a launch (until the screen lands: plain lines, as `watch`).
     Run {
         layout: PathBuf,
-        #[arg(long)]
-        journal: Option<PathBuf>,
         #[arg(long)]
         read_only: bool,
         #[arg(long)]
@@ -68,8 +72,99 @@ enum Command {
     },
     /// Check a layout file; print every error as file:line:col.
     Validate { layout: PathBuf },
-    /// Print one plain line per change: the headless guard.
+    /// Print one plain line per change: the headless guard (fires
+    /// auto-rollback, records timebox overruns).
     Watch { layout: PathBuf },
+    /// Sign off the current phase for a role.
+    Sign {
+        layout: PathBuf,
+        #[arg(long)]
+        role: String,
+        /// Sign only if this is the current phase.
+        #[arg(long)]
+        phase: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Withdraw a sign-off.
+    Revoke {
+        layout: PathBuf,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Move to the next phase (gates GO, roles signed, soak done, no hold).
+    Advance {
+        layout: PathBuf,
+        /// Advance past gates that are not GO, recording a waiver with this reason.
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
+    },
+    /// Put the launch on hold: advance is refused until resume.
+    Hold {
+        layout: PathBuf,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift the hold.
+    Resume { layout: PathBuf },
+    /// Check off (or with --undo, uncheck) a checklist item.
+    CheckItem {
+        layout: PathBuf,
+        #[arg(long)]
+        checklist: String,
+        #[arg(long)]
+        item: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Add a note to the launch record.
+    Note { layout: PathBuf, text: String },
+    /// Re-arm auto-rollback.
+    Arm {
+        layout: PathBuf,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Disarm auto-rollback.
+    Disarm {
+        layout: PathBuf,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Run the rollback command now.
+    Rollback {
+        layout: PathBuf,
+        #[arg(long)]
+        reason: String,
+        /// Confirm: the rollback command runs.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Reopen a rolled-back launch at a phase.
+    Reopen {
+        layout: PathBuf,
+        #[arg(long)]
+        phase: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print the launch record.
+    Log {
+        layout: PathBuf,
+        #[arg(long, value_enum, default_value_t = LogFormat::Md)]
+        format: LogFormat,
+        /// Check the journal's hash chain instead (exit 1 if broken).
+        #[arg(long)]
+        verify: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    Md,
+    Json,
 }
 
 /// Parses the command line, runs it, returns the exit code.
@@ -86,7 +181,6 @@ pub fn main() -> i32 {
         (Some(c), _) => c,
         (None, Some(layout)) => Command::Run {
             layout,
-            journal: None,
             read_only: false,
             presenter: false,
         },
@@ -95,8 +189,18 @@ pub fn main() -> i32 {
             return EXIT_LAYOUT;
         }
     };
+    let journal = cli.journal;
+    if let Some((act, confirmed)) = acts::from_command(&command) {
+        let layout = command.layout().to_path_buf();
+        return with_runtime(|| acts::run(layout, journal, act, confirmed));
+    }
     match command {
         Command::Validate { layout } => validate(&layout),
+        Command::Log {
+            layout,
+            format,
+            verify,
+        } => log::run(&layout, journal.as_deref(), format, verify),
         Command::Check {
             layout,
             phase,
@@ -105,12 +209,20 @@ pub fn main() -> i32 {
         } => with_runtime(|| async move {
             let layout = load_or_report(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
-            Ok(check::run(&layout, &prober, phase.as_deref(), json, wait).await)
+            Ok(check::run(
+                &layout,
+                journal.as_deref(),
+                &prober,
+                phase.as_deref(),
+                json,
+                wait,
+            )
+            .await)
         }),
         Command::Watch { layout } | Command::Run { layout, .. } => with_runtime(|| async move {
             let layout = load_or_report(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
-            Ok(watch::run(Arc::new(layout), prober).await)
+            Ok(watch::run(Arc::new(layout), journal.as_deref(), prober).await)
         }),
         Command::Demo { headless, port } => with_runtime(|| async move {
             let service = crate::demo::serve(port).await.map_err(|e| {
@@ -142,8 +254,14 @@ pub fn main() -> i32 {
             eprintln!(
                 "gonogo demo: simulated service on {url}; inject a fault with `curl -X POST {url}/faults/errors?rate=0.05`"
             );
-            Ok(watch::run(Arc::new(layout), prober).await)
+            // Each demo starts a fresh launch unless told otherwise.
+            let journal = journal.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("gonogo-demo-{}.sqlite", std::process::id()))
+            });
+            eprintln!("gonogo demo: journal {}", journal.display());
+            Ok(watch::run(Arc::new(layout), Some(&journal), prober).await)
         }),
+        _ => unreachable_act(),
     }
 }
 
@@ -196,4 +314,76 @@ where
         }
     };
     rt.block_on(async move { f().await.unwrap_or_else(|code| code) })
+}
+
+fn unreachable_act() -> i32 {
+    eprintln!("gonogo: internal error: an act was not dispatched");
+    1
+}
+
+impl Command {
+    fn layout(&self) -> &Path {
+        match self {
+            Command::Run { layout, .. }
+            | Command::Check { layout, .. }
+            | Command::Validate { layout }
+            | Command::Watch { layout }
+            | Command::Sign { layout, .. }
+            | Command::Revoke { layout, .. }
+            | Command::Advance { layout, .. }
+            | Command::Hold { layout, .. }
+            | Command::Resume { layout }
+            | Command::CheckItem { layout, .. }
+            | Command::Note { layout, .. }
+            | Command::Arm { layout, .. }
+            | Command::Disarm { layout, .. }
+            | Command::Rollback { layout, .. }
+            | Command::Reopen { layout, .. }
+            | Command::Log { layout, .. } => layout,
+            Command::Demo { .. } => Path::new(""),
+        }
+    }
+}
+
+/// The launch, its journal and the state the journal folds to.
+pub(crate) struct Session {
+    pub layout: Layout,
+    pub journal: crate::journal::Journal,
+    pub state: crate::launch::State,
+}
+
+impl Session {
+    /// Opens the journal for `layout` (creating it) and replays it.
+    pub fn open(layout: Layout, journal: Option<&Path>) -> Result<Session, i32> {
+        let path = journal_path(&layout, journal);
+        let journal = crate::journal::Journal::open(&path, &layout.launch.id).map_err(|e| {
+            eprintln!("gonogo: {e}");
+            1
+        })?;
+        let mut s = Session {
+            state: crate::launch::State::new(&layout.phases[0].id),
+            layout,
+            journal,
+        };
+        s.refresh().map_err(|e| {
+            eprintln!("gonogo: {e}");
+            1
+        })?;
+        Ok(s)
+    }
+
+    /// Folds in events other processes appended; returns them.
+    pub fn refresh(&mut self) -> Result<Vec<crate::launch::Event>, crate::journal::JournalError> {
+        let events = self.journal.since(self.state.seq)?;
+        for e in &events {
+            self.state.apply(e);
+        }
+        Ok(events)
+    }
+}
+
+pub(crate) fn journal_path(layout: &Layout, flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| layout.launch.journal.clone())
+        .unwrap_or_else(|| crate::journal::default_path(&layout.launch.id))
 }

@@ -18,10 +18,14 @@
 //! screen: judgement is a pure function of samples and a given `now`, and
 //! the board is plain data a front end can read without waiting on I/O.
 
+pub mod act;
 pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod gate;
+pub mod guard;
+pub mod journal;
+pub mod launch;
 pub mod layout;
 pub mod signal;
 pub mod unit;

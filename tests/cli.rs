@@ -16,6 +16,7 @@ fn demo_layout() -> String {
 struct Demo {
     child: Child,
     url: String,
+    state: tempfile::TempDir,
 }
 
 impl Demo {
@@ -36,7 +37,11 @@ impl Demo {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_string();
-        Demo { child, url }
+        Demo {
+            child,
+            url,
+            state: tempfile::tempdir().expect("state dir"),
+        }
     }
 
     fn fault(&self, what: &str) {
@@ -58,10 +63,13 @@ impl Demo {
         );
     }
 
+    /// Runs gonogo against this service, with a journal of the test's own
+    /// (never the operator's default one).
     fn gonogo(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(args)
             .env("DEMO_URL", &self.url)
+            .env("XDG_STATE_HOME", self.state.path())
             .output()
             .expect("run gonogo")
     }
@@ -250,9 +258,15 @@ impl Drop for KillOnDrop {
 #[test]
 fn watch_prints_changes_and_stops_on_sigterm() {
     let demo = Demo::start();
+    let journal = tempfile::tempdir().unwrap();
     let mut guard = KillOnDrop(
         Command::new(BIN)
-            .args(["watch", &demo_layout()])
+            .args([
+                "watch",
+                &demo_layout(),
+                "--journal",
+                journal.path().join("j.sqlite").to_str().unwrap(),
+            ])
             .env("DEMO_URL", &demo.url)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -7,22 +7,32 @@ use chrono::Utc;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::EXIT_LAYOUT;
+use std::path::Path;
+
+use super::{EXIT_LAYOUT, journal_path};
+use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{Judgement, State, Verdict, verdict};
+use crate::journal::Journal;
+use crate::launch::State as LaunchState;
 use crate::layout::diag::did_you_mean;
 use crate::layout::{Layout, Phase};
 use crate::signal::Prober;
 
 pub async fn run(
     layout: &Layout,
+    journal: Option<&Path>,
     prober: &Prober,
     phase: Option<&str>,
     json: bool,
     wait: bool,
 ) -> i32 {
+    let state = match current_state(layout, journal) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let phase = match phase {
-        None => &layout.phases[0],
+        None => layout.phase(&state.phase).unwrap_or(&layout.phases[0]),
         Some(id) => match layout.phase(id) {
             Some(p) => p,
             None => {
@@ -38,22 +48,27 @@ pub async fn run(
         },
     };
     let board = if wait {
-        poll_until_decided(layout, prober, phase).await
+        poll_until_decided(layout, &state, prober, phase).await
     } else {
         engine::poll_once(layout, prober).await
     };
-    let judged = board.judge_phase(layout, phase, Utc::now());
+    let judged = act::judge_phase(layout, &state, &board, phase, Utc::now());
     let v = verdict(phase.gates.iter().zip(judged.iter()));
     if json {
-        println!("{}", to_json(layout, phase, &judged, v));
+        println!("{}", to_json(layout, &state, phase, &judged, v));
     } else {
-        print!("{}", table(layout, phase, &judged, v));
+        print!("{}", table(layout, &state, phase, &judged, v));
     }
     v.exit_code()
 }
 
 /// Polls on each signal's own interval until no gate is PENDING.
-async fn poll_until_decided(layout: &Layout, prober: &Prober, phase: &Phase) -> Board {
+async fn poll_until_decided(
+    layout: &Layout,
+    state: &LaunchState,
+    prober: &Prober,
+    phase: &Phase,
+) -> Board {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let _polling = engine::start(Arc::new(layout.clone()), prober.clone(), tx);
     let mut board = Board::new(layout);
@@ -65,7 +80,7 @@ async fn poll_until_decided(layout: &Layout, prober: &Prober, phase: &Phase) -> 
         if !needed {
             continue;
         }
-        let judged = board.judge_phase(layout, phase, Utc::now());
+        let judged = act::judge_phase(layout, state, &board, phase, Utc::now());
         if judged.iter().all(|j| j.state != State::Pending) {
             break;
         }
@@ -101,7 +116,13 @@ struct SignoffReport<'a> {
     at: Option<String>,
 }
 
-fn to_json(layout: &Layout, phase: &Phase, judged: &[Judgement], v: Verdict) -> String {
+fn to_json(
+    layout: &Layout,
+    state: &LaunchState,
+    phase: &Phase,
+    judged: &[Judgement],
+    v: Verdict,
+) -> String {
     let report = Report {
         launch: &layout.launch.name,
         phase: &phase.id,
@@ -121,21 +142,31 @@ fn to_json(layout: &Layout, phase: &Phase, judged: &[Judgement], v: Verdict) -> 
                 window_left_s: j.remaining.map(|d| d.as_secs()),
             })
             .collect(),
-        // Until the journal lands nobody has signed: each required role waits.
         signoffs: phase
             .signoff
             .iter()
-            .map(|role| SignoffReport {
-                role,
-                user: None,
-                at: None,
+            .map(|role| {
+                let signed = (state.phase == phase.id)
+                    .then(|| state.signed(role))
+                    .flatten();
+                SignoffReport {
+                    role,
+                    user: signed.map(|s| s.user.clone()),
+                    at: signed.map(|s| s.at.to_rfc3339()),
+                }
             })
             .collect(),
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-fn table(layout: &Layout, phase: &Phase, judged: &[Judgement], v: Verdict) -> String {
+fn table(
+    layout: &Layout,
+    state: &LaunchState,
+    phase: &Phase,
+    judged: &[Judgement],
+    v: Verdict,
+) -> String {
     let k = layout.phase_index(&phase.id).map_or(0, |i| i + 1);
     let mut out = format!(
         "{} — phase {k}/{} {} ({})\n",
@@ -199,7 +230,46 @@ fn table(layout: &Layout, phase: &Phase, judged: &[Judgement], v: Verdict) -> St
         v.word()
     ));
     if !phase.signoff.is_empty() {
-        out.push_str(&format!("sign-off needed: {}\n", phase.signoff.join(", ")));
+        let polls: Vec<String> = phase
+            .signoff
+            .iter()
+            .map(|role| {
+                match (state.phase == phase.id)
+                    .then(|| state.signed(role))
+                    .flatten()
+                {
+                    Some(s) => format!("{role} ✔ {} at {}", s.user, s.at.format("%H:%M:%SZ")),
+                    None => format!("{role} waiting"),
+                }
+            })
+            .collect();
+        out.push_str(&format!("sign-off: {}\n", polls.join(", ")));
+    }
+    if let Some(h) = &state.hold {
+        out.push_str(&format!("ON HOLD by {}: {}\n", h.by, h.reason));
+    }
+    if let Some(rb) = &state.rolled_back {
+        out.push_str(&format!("ROLLED BACK by {}: {}\n", rb.by, rb.reason));
     }
     out
+}
+
+/// The launch state from the journal, if one exists; a fresh launch (first
+/// phase, nothing signed) if not. `check` never creates a journal.
+fn current_state(layout: &Layout, journal: Option<&Path>) -> Result<LaunchState, i32> {
+    let mut state = LaunchState::new(&layout.phases[0].id);
+    let path = journal_path(layout, journal);
+    if !path.exists() {
+        return Ok(state);
+    }
+    let events = Journal::open(&path, &layout.launch.id)
+        .and_then(|j| j.since(0))
+        .map_err(|e| {
+            eprintln!("gonogo check: {e}");
+            1
+        })?;
+    for e in &events {
+        state.apply(e);
+    }
+    Ok(state)
 }

@@ -10,12 +10,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use std::path::Path;
+
+use super::Session;
+use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{State, TriggerState, Verdict, verdict};
+use crate::guard;
+use crate::journal::Entry;
+use crate::launch::State as LaunchState;
 use crate::layout::Layout;
 use crate::signal::{Outcome, Prober};
 
-pub async fn run(layout: Arc<Layout>, prober: Prober) -> i32 {
+pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) -> i32 {
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -23,20 +30,31 @@ pub async fn run(layout: Arc<Layout>, prober: Prober) -> i32 {
         eprintln!("gonogo watch: cannot install signal handlers");
         return 1;
     };
+    let mut session = match Session::open((*layout).clone(), journal) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let polling = engine::start(Arc::clone(&layout), prober, tx);
     let mut watcher = Watcher::new(&layout);
-    let phase = &layout.phases[0];
+    let phase = layout
+        .phase(&session.state.phase)
+        .unwrap_or(&layout.phases[0]);
     say(&format!(
-        "watching \"{}\": phase 1/{} {} ({} gates, {} signals)",
+        "watching \"{}\": phase {}/{} {} ({} gates, {} signals); journal {}",
         layout.launch.name,
+        layout.phase_index(&phase.id).unwrap_or(0) + 1,
         layout.phases.len(),
         phase.id,
         phase.gates.len(),
-        layout.signals.len()
+        layout.signals.len(),
+        session.journal.path().display()
     ));
     // Staleness and windows change with time alone, not only with samples.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Other processes' acts show within a second.
+    let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
     let why = loop {
         tokio::select! {
             report = rx.recv() => match report {
@@ -49,16 +67,80 @@ pub async fn run(layout: Arc<Layout>, prober: Prober) -> i32 {
                 None => break "polling stopped",
             },
             _ = tick.tick() => {},
+            _ = journal_poll.tick() => {
+                match session.refresh() {
+                    Ok(events) => {
+                        for e in &events {
+                            say(&format!("journal #{} {}", e.seq, e.summary()));
+                        }
+                    }
+                    Err(e) => say(&format!("journal error: {e}")),
+                }
+            },
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
         }
-        for line in watcher.changes(&layout, Utc::now()) {
+        let now = Utc::now();
+        for line in watcher.changes(&layout, &session.state, now) {
             say(&line);
+        }
+        if let Err(e) = guard_duties(&mut session, &watcher.board, &guard_actor, now).await {
+            say(&format!("journal error: {e}"));
         }
     };
     drop(polling);
     say(&format!("watch stopped ({why})"));
     0
+}
+
+/// Timebox overruns and auto-rollback: recorded once across every process
+/// sharing the journal (claims), so any number of guards may run.
+async fn guard_duties(
+    session: &mut Session,
+    board: &Board,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), crate::journal::JournalError> {
+    if let Some(kind) = guard::timebox_overrun(&session.layout, &session.state, now) {
+        let claim = guard::timebox_claim(&session.state);
+        match session.journal.append(&Entry {
+            actor: actor.to_string(),
+            kind,
+            gates: Vec::new(),
+            claim: Some(claim),
+        }) {
+            Ok(_) | Err(crate::journal::JournalError::Claimed(_)) => {}
+            Err(e) => return Err(e),
+        }
+        session.refresh()?;
+    }
+    if let Some(fired) = guard::auto_rollback_due(&session.layout, &session.state, board, now) {
+        let gates = {
+            let phase = session
+                .layout
+                .phase(&session.state.phase)
+                .unwrap_or(&session.layout.phases[0]);
+            let judged = act::judge_phase(&session.layout, &session.state, board, phase, now);
+            act::snapshot(phase, &judged)
+        };
+        let state = session.state.clone();
+        let reason = format!("auto-rollback: {}", fired.join("; "));
+        let events = guard::fire_rollback(
+            &mut session.journal,
+            &session.layout,
+            &state,
+            actor,
+            &reason,
+            fired,
+            gates,
+        )
+        .await?;
+        if let Some(last) = events.last() {
+            say(&format!("journal #{} {}", last.seq, last.summary()));
+        }
+        session.refresh()?;
+    }
+    Ok(())
 }
 
 fn say(line: &str) {
@@ -76,6 +158,8 @@ fn stamp(t: DateTime<Utc>) -> String {
 pub(crate) struct Watcher {
     pub board: Board,
     gates: Vec<Option<State>>,
+    /// The phase `gates` tracks; a new phase starts fresh.
+    phase: Option<String>,
     triggers: Vec<Option<std::mem::Discriminant<TriggerState>>>,
     errors: Vec<Option<String>>,
     verdict: Option<Verdict>,
@@ -86,7 +170,8 @@ impl Watcher {
         let triggers = layout.rollback.as_ref().map_or(0, |r| r.triggers.len());
         Watcher {
             board: Board::new(layout),
-            gates: vec![None; layout.phases[0].gates.len()],
+            gates: Vec::new(),
+            phase: None,
             triggers: vec![None; triggers],
             errors: vec![None; layout.signals.len()],
             verdict: None,
@@ -115,10 +200,20 @@ impl Watcher {
         }
     }
 
-    pub fn changes(&mut self, layout: &Layout, now: DateTime<Utc>) -> Vec<String> {
+    pub fn changes(
+        &mut self,
+        layout: &Layout,
+        launch: &LaunchState,
+        now: DateTime<Utc>,
+    ) -> Vec<String> {
         let mut lines = Vec::new();
-        let phase = &layout.phases[0];
-        let judged = self.board.judge_phase(layout, phase, now);
+        let phase = layout.phase(&launch.phase).unwrap_or(&layout.phases[0]);
+        if self.phase.as_deref() != Some(phase.id.as_str()) {
+            self.phase = Some(phase.id.clone());
+            self.gates = vec![None; phase.gates.len()];
+            self.verdict = None;
+        }
+        let judged = act::judge_phase(layout, launch, &self.board, phase, now);
         // Until a signal first reports, "no data yet" is not news.
         let board = &self.board;
         let has_data = |signal: usize| board.latest(signal).is_some();
@@ -145,7 +240,7 @@ impl Watcher {
             self.verdict = Some(v);
         }
         if let Some(rb) = &layout.rollback {
-            let judged = self.board.judge_triggers(layout, now);
+            let judged = guard::judge_triggers(layout, launch, &self.board, now);
             for ((t, j), last) in rb.triggers.iter().zip(&judged).zip(&mut self.triggers) {
                 let d = std::mem::discriminant(&j.state);
                 if *last == Some(d) || !has_data(t.signal) {

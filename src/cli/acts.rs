@@ -1,0 +1,157 @@
+//! The action commands (`sign`, `advance`, `hold`, `rollback`, …): the same
+//! engine code as the screen's keys, against the same journal. A refusal
+//! exits 1 with the reason on stderr, and is journaled too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{Command, Session, load_or_report, prober};
+use crate::act::{self, Act, Desk, Performed};
+use crate::engine;
+use crate::guard;
+use crate::launch::EventKind;
+use crate::layout::template::ProcessEnv;
+
+/// The act a command asks for, if it is one. `rollback` without `--yes`
+/// is still an act: [`run`] refuses it before anything runs.
+pub(super) fn from_command(c: &Command) -> Option<(Act, bool)> {
+    let act = match c {
+        Command::Sign {
+            role, phase, note, ..
+        } => Act::SignOff {
+            role: role.clone(),
+            phase: phase.clone(),
+            note: note.clone(),
+        },
+        Command::Revoke { role, note, .. } => Act::Revoke {
+            role: role.clone(),
+            note: note.clone(),
+        },
+        Command::Advance {
+            override_reason, ..
+        } => Act::Advance {
+            override_reason: override_reason.clone(),
+        },
+        Command::Hold { reason, .. } => Act::Hold {
+            reason: reason.clone(),
+        },
+        Command::Resume { .. } => Act::Resume,
+        Command::CheckItem {
+            checklist,
+            item,
+            undo,
+            ..
+        } => Act::CheckItem {
+            checklist: checklist.clone(),
+            item: item.clone(),
+            undo: *undo,
+        },
+        Command::Note { text, .. } => Act::Note { text: text.clone() },
+        Command::Arm { reason, .. } => Act::Arm {
+            reason: reason.clone(),
+        },
+        Command::Disarm { reason, .. } => Act::Disarm {
+            reason: reason.clone(),
+        },
+        Command::Rollback { reason, yes, .. } => {
+            return Some((
+                Act::Rollback {
+                    reason: reason.clone(),
+                },
+                *yes,
+            ));
+        }
+        Command::Reopen { phase, reason, .. } => Act::Reopen {
+            phase: phase.clone(),
+            reason: reason.clone(),
+        },
+        _ => return None,
+    };
+    Some((act, true))
+}
+
+pub(super) async fn run(
+    layout_path: PathBuf,
+    journal: Option<PathBuf>,
+    act: Act,
+    confirmed: bool,
+) -> Result<i32, i32> {
+    let layout = load_or_report(&layout_path)?;
+    if !confirmed {
+        let argv = layout
+            .rollback
+            .as_ref()
+            .map(|r| r.run.join(" "))
+            .unwrap_or_default();
+        eprintln!("cannot roll back without --yes: it runs `{argv}`");
+        return Ok(1);
+    }
+    let mut session = Session::open(layout, journal.as_deref().map(Path::new))?;
+    let prober = prober(Arc::new(ProcessEnv))?;
+    // Evidence for the decision and for the record: a fresh poll.
+    let board = engine::poll_once(&session.layout, &prober).await;
+    let actor = act::os_user();
+    let performed = {
+        let desk = Desk {
+            layout: &session.layout,
+            state: &session.state,
+            board: &board,
+            now: Utc::now(),
+            actor: &actor,
+        };
+        act::perform(&mut session.journal, &desk, &act)
+    };
+    let event = match performed {
+        Ok(Performed::Done(e)) => e,
+        Ok(Performed::Refused(reason)) => {
+            eprintln!("{reason}");
+            return Ok(1);
+        }
+        Err(e) => {
+            eprintln!("gonogo: {e}");
+            return Ok(1);
+        }
+    };
+    println!("#{} {}", event.seq, event.summary());
+    let journal_err = |e: crate::journal::JournalError| {
+        eprintln!("gonogo: {e}");
+        1
+    };
+    session.refresh().map_err(journal_err)?;
+    match &event.kind {
+        EventKind::Advanced { .. } => {
+            if let Some(ran) =
+                guard::run_on_enter(&mut session.journal, &session.layout, &event, &actor)
+                    .await
+                    .map_err(journal_err)?
+            {
+                println!("#{} {}", ran.seq, ran.summary());
+            }
+        }
+        EventKind::RollbackStarted { reason, .. } => {
+            let finished = guard::run_rollback(
+                &mut session.journal,
+                &session.layout,
+                &session.state,
+                &actor,
+                reason,
+                event.gates.clone(),
+            )
+            .await
+            .map_err(journal_err)?;
+            println!("#{} {}", finished.seq, finished.summary());
+            if let EventKind::RollbackFinished { outcome } = &finished.kind {
+                if !outcome.output_tail.trim().is_empty() {
+                    println!("{}", outcome.output_tail.trim_end());
+                }
+                if !outcome.success {
+                    return Ok(1);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(0)
+}

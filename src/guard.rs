@@ -1,0 +1,224 @@
+//! The guard: what a running gonogo (screen or `watch`) does on its own —
+//! auto-rollback when enough triggers hold, the timebox overrun record.
+//!
+//! Deciding is pure ([`auto_rollback_due`], [`timebox_overrun`]); firing
+//! goes through the journal with a claim, so when several processes share
+//! a journal exactly one of them runs the rollback for a breach.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::act::{self, CommandContext};
+use crate::engine::Board;
+use crate::gate::{TriggerJudgement, TriggerState};
+use crate::journal::{Entry, Journal, JournalError};
+use crate::launch::{Event, EventKind, GateSnapshot, State};
+use crate::layout::Layout;
+
+/// Who the guard records its own acts as.
+pub const GUARD_ACTOR_SUFFIX: &str = " (guard)";
+
+/// Whether auto-rollback is armed: triggers exist, the launch has reached
+/// `auto_from`, nobody disarmed it, and it is not already rolled back.
+pub fn armed(layout: &Layout, state: &State) -> bool {
+    let Some(rb) = &layout.rollback else {
+        return false;
+    };
+    let (Some(from), Some(now)) = (rb.auto_from, layout.phase_index(&state.phase)) else {
+        return false;
+    };
+    !rb.triggers.is_empty()
+        && now >= from
+        && state.disarmed.is_none()
+        && state.rolled_back.is_none()
+}
+
+/// Trigger judgements, with checklist items from the journal applied.
+pub fn judge_triggers(
+    layout: &Layout,
+    state: &State,
+    board: &Board,
+    now: DateTime<Utc>,
+) -> Vec<TriggerJudgement> {
+    layout
+        .rollback
+        .iter()
+        .flat_map(|r| r.triggers.iter())
+        .map(|t| {
+            let signal = &layout.signals[t.signal];
+            let samples = act::with_checked_items(&signal.id, state, board.samples(t.signal));
+            crate::gate::judge_trigger(t, signal, &samples, now)
+        })
+        .collect()
+}
+
+/// The labels of the triggers that fired, when at least `quorum` did and
+/// auto-rollback is armed.
+pub fn auto_rollback_due(
+    layout: &Layout,
+    state: &State,
+    board: &Board,
+    now: DateTime<Utc>,
+) -> Option<Vec<String>> {
+    let rb = layout.rollback.as_ref()?;
+    if !armed(layout, state) {
+        return None;
+    }
+    let judged = judge_triggers(layout, state, board, now);
+    let fired: Vec<String> = rb
+        .triggers
+        .iter()
+        .zip(&judged)
+        .filter(|(_, j)| j.state == TriggerState::Fired)
+        .map(|(t, j)| format!("{} ({})", t.label(), j.reason))
+        .collect();
+    (fired.len() >= rb.quorum).then_some(fired)
+}
+
+/// The overrun event, when the current phase has passed its timebox and
+/// that has not been recorded yet.
+pub fn timebox_overrun(layout: &Layout, state: &State, now: DateTime<Utc>) -> Option<EventKind> {
+    let phase = layout.phase(&state.phase)?;
+    let timebox = phase.timebox?;
+    let entered = state.phase_entered?;
+    let stayed = (now - entered).to_std().ok()?;
+    (stayed > timebox && !state.timebox_noted && state.rolled_back.is_none()).then(|| {
+        EventKind::TimeboxOverrun {
+            phase: phase.id.clone(),
+            timebox_s: timebox.as_secs(),
+        }
+    })
+}
+
+/// Claim for one timebox overrun record per phase entry.
+pub fn timebox_claim(state: &State) -> String {
+    format!(
+        "timebox:{}:{}",
+        state.phase,
+        state
+            .phase_entered
+            .map(|t| t.timestamp_micros())
+            .unwrap_or_default()
+    )
+}
+
+/// Starts and runs the rollback if this process wins the claim. Returns
+/// the events recorded (none when another process won).
+///
+/// # Errors
+/// Journal failures.
+pub async fn fire_rollback(
+    journal: &mut Journal,
+    layout: &Layout,
+    state: &State,
+    actor: &str,
+    reason: &str,
+    triggers: Vec<String>,
+    gates: Vec<GateSnapshot>,
+) -> Result<Vec<Event>, JournalError> {
+    let Some(rb) = &layout.rollback else {
+        return Ok(Vec::new());
+    };
+    let started = match journal.append(&Entry {
+        actor: actor.to_string(),
+        kind: EventKind::RollbackStarted {
+            reason: reason.to_string(),
+            triggers,
+            command: rb.run.clone(),
+        },
+        gates: gates.clone(),
+        claim: Some(act::rollback_claim(state)),
+    }) {
+        Ok(e) => e,
+        Err(JournalError::Claimed(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let finished = run_rollback(journal, layout, state, actor, reason, gates).await?;
+    Ok(vec![started, finished])
+}
+
+/// Runs the rollback command after its start was recorded; records the end.
+///
+/// # Errors
+/// Journal failures.
+pub async fn run_rollback(
+    journal: &mut Journal,
+    layout: &Layout,
+    state: &State,
+    actor: &str,
+    reason: &str,
+    gates: Vec<GateSnapshot>,
+) -> Result<Event, JournalError> {
+    let Some(rb) = &layout.rollback else {
+        return Err(JournalError::Sql("no [rollback] in the layout".into()));
+    };
+    let ctx = CommandContext {
+        launch: &layout.launch.id,
+        phase: &state.phase,
+        actor,
+        reason,
+    };
+    let outcome = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout).await;
+    journal.append(&Entry {
+        actor: actor.to_string(),
+        kind: EventKind::RollbackFinished { outcome },
+        gates,
+        claim: None,
+    })
+}
+
+/// Runs the new phase's `on_enter` after an advance or reopen, once.
+///
+/// # Errors
+/// Journal failures.
+pub async fn run_on_enter(
+    journal: &mut Journal,
+    layout: &Layout,
+    entered_by: &Event,
+    actor: &str,
+) -> Result<Option<Event>, JournalError> {
+    let phase_id = match &entered_by.kind {
+        EventKind::Advanced { to, .. } => to,
+        EventKind::Reopened { phase, .. } => phase,
+        _ => return Ok(None),
+    };
+    let Some(phase) = layout.phase(phase_id) else {
+        return Ok(None);
+    };
+    let Some(argv) = &phase.on_enter else {
+        return Ok(None);
+    };
+    let reason = match &entered_by.kind {
+        EventKind::Advanced {
+            reason: Some(r), ..
+        }
+        | EventKind::Reopened { reason: r, .. } => r.clone(),
+        _ => String::new(),
+    };
+    let ctx = CommandContext {
+        launch: &layout.launch.id,
+        phase: phase_id,
+        actor,
+        reason: &reason,
+    };
+    let outcome = act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT).await;
+    journal
+        .append(&Entry {
+            actor: actor.to_string(),
+            kind: EventKind::OnEnterRan {
+                phase: phase_id.clone(),
+                outcome,
+            },
+            gates: Vec::new(),
+            claim: Some(format!("on_enter:{}", entered_by.seq)),
+        })
+        .map(Some)
+}
+
+/// `on_enter` commands get this long.
+pub const ON_ENTER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn command_dir(layout: &Layout) -> &Path {
+    &layout.dir
+}

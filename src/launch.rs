@@ -1,0 +1,582 @@
+//! Launch state as a fold over journal events.
+//!
+//! [`State::apply`] is the only place launch state changes. Every process
+//! that replays the same journal arrives at the same state, which is what
+//! lets several operators (and a headless guard) share one launch.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What happened. Stored as JSON in the journal; names are the record's
+/// vocabulary, so they are past tense.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    SignedOff {
+        phase: String,
+        role: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Revoked {
+        phase: String,
+        role: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Advanced {
+        from: String,
+        to: String,
+        /// Gates advanced past while not GO (each a waiver), with `reason`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        waived: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Held {
+        reason: String,
+    },
+    Resumed,
+    ItemChecked {
+        checklist: String,
+        item: String,
+    },
+    ItemUnchecked {
+        checklist: String,
+        item: String,
+    },
+    Noted {
+        text: String,
+    },
+    Armed {
+        reason: String,
+    },
+    Disarmed {
+        reason: String,
+    },
+    RollbackStarted {
+        reason: String,
+        /// Triggers that fired it; empty for a manual rollback.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        triggers: Vec<String>,
+        command: Vec<String>,
+    },
+    RollbackFinished {
+        outcome: CommandOutcome,
+    },
+    OnEnterRan {
+        phase: String,
+        outcome: CommandOutcome,
+    },
+    TimeboxOverrun {
+        phase: String,
+        timebox_s: u64,
+    },
+    Reopened {
+        phase: String,
+        reason: String,
+    },
+    /// An act that was refused, and why, exactly as the operator was told.
+    Refused {
+        attempted: String,
+        reason: String,
+    },
+}
+
+/// How a command (rollback, `on_enter`) ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutcome {
+    pub command: Vec<String>,
+    /// `exit status 0`, `timed out after 10m; process group killed`, …
+    pub ending: String,
+    pub success: bool,
+    pub took_ms: u64,
+    /// The end of its output, bounded.
+    pub output_tail: String,
+}
+
+/// One gate as it stood when an event was recorded: the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSnapshot {
+    pub gate: String,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// A journal entry: the event with who, when, and what the gates said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    #[serde(default)]
+    pub gates: Vec<GateSnapshot>,
+}
+
+impl Event {
+    /// One line saying what happened, for `watch`, the screen and the record.
+    pub fn summary(&self) -> String {
+        let who = &self.actor;
+        match &self.kind {
+            EventKind::SignedOff { phase, role, note } => {
+                format!(
+                    "{who} signed {phase} as {role}{}",
+                    note_suffix(note.as_deref())
+                )
+            }
+            EventKind::Revoked { phase, role, note } => {
+                format!(
+                    "{who} revoked the {role} sign-off of {phase}{}",
+                    note_suffix(note.as_deref())
+                )
+            }
+            EventKind::Advanced {
+                from,
+                to,
+                waived,
+                reason,
+            } => {
+                if waived.is_empty() {
+                    format!("{who} advanced {from} → {to}")
+                } else {
+                    format!(
+                        "{who} advanced {from} → {to} WAIVING {} — reason: {}",
+                        waived.join(", "),
+                        reason.as_deref().unwrap_or("")
+                    )
+                }
+            }
+            EventKind::Held { reason } => format!("{who} put the launch ON HOLD: {reason}"),
+            EventKind::Resumed => format!("{who} resumed the launch"),
+            EventKind::ItemChecked { checklist, item } => {
+                format!("{who} checked \"{item}\" on {checklist}")
+            }
+            EventKind::ItemUnchecked { checklist, item } => {
+                format!("{who} unchecked \"{item}\" on {checklist}")
+            }
+            EventKind::Noted { text } => format!("{who} noted: {text}"),
+            EventKind::Armed { reason } => format!("{who} armed auto-rollback: {reason}"),
+            EventKind::Disarmed { reason } => format!("{who} DISARMED auto-rollback: {reason}"),
+            EventKind::RollbackStarted {
+                reason,
+                triggers,
+                command,
+            } => {
+                if triggers.is_empty() {
+                    format!("{who} started ROLLBACK ({}): {reason}", command.join(" "))
+                } else {
+                    format!(
+                        "AUTO-ROLLBACK fired by {who} ({}): {}",
+                        command.join(" "),
+                        triggers.join("; ")
+                    )
+                }
+            }
+            EventKind::RollbackFinished { outcome } => format!(
+                "rollback finished: {} after {} ms{}",
+                outcome.ending,
+                outcome.took_ms,
+                if outcome.success { "" } else { " — FAILED" }
+            ),
+            EventKind::OnEnterRan { phase, outcome } => format!(
+                "on_enter of {phase} ({}) ended: {} after {} ms",
+                outcome.command.join(" "),
+                outcome.ending,
+                outcome.took_ms
+            ),
+            EventKind::TimeboxOverrun { phase, timebox_s } => {
+                format!(
+                    "phase {phase} ran past its timebox of {}",
+                    crate::unit::format_duration(std::time::Duration::from_secs(*timebox_s))
+                )
+            }
+            EventKind::Reopened { phase, reason } => {
+                format!("{who} reopened the launch at {phase}: {reason}")
+            }
+            EventKind::Refused { attempted, reason } => {
+                format!("REFUSED {attempted} by {who}: {reason}")
+            }
+        }
+    }
+}
+
+fn note_suffix(note: Option<&str>) -> String {
+    note.map(|n| format!(" — {n}")).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOff {
+    pub role: String,
+    pub user: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub by: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+    pub auto: bool,
+    /// `None` while the rollback command runs.
+    pub finished: Option<CommandOutcome>,
+}
+
+/// The launch as the journal says it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Current phase id.
+    pub phase: String,
+    /// When the current phase was entered (`None`: the first phase, before
+    /// any event).
+    pub phase_entered: Option<DateTime<Utc>>,
+    /// Sign-offs for the current phase.
+    pub signoffs: Vec<SignOff>,
+    pub hold: Option<Hold>,
+    /// Phase id → gates waived when leaving it, with the reason.
+    pub waivers: BTreeMap<String, (Vec<String>, String)>,
+    /// Checklist id → items checked off in the journal.
+    pub checked: BTreeMap<String, BTreeSet<String>>,
+    /// `Some((by, reason))` when an operator disarmed auto-rollback.
+    pub disarmed: Option<(String, String)>,
+    pub rolled_back: Option<RolledBack>,
+    /// Reopens so far: one rollback may happen per epoch.
+    pub epoch: u32,
+    /// Phases whose timebox overrun has been recorded (since last entry).
+    pub timebox_noted: bool,
+    /// The last event folded in.
+    pub seq: i64,
+}
+
+impl State {
+    pub fn new(first_phase: &str) -> State {
+        State {
+            phase: first_phase.to_string(),
+            phase_entered: None,
+            signoffs: Vec::new(),
+            hold: None,
+            waivers: BTreeMap::new(),
+            checked: BTreeMap::new(),
+            disarmed: None,
+            rolled_back: None,
+            epoch: 0,
+            timebox_noted: false,
+            seq: 0,
+        }
+    }
+
+    /// Folds one event in. Events are facts: they were checked before they
+    /// were recorded, so applying never refuses.
+    pub fn apply(&mut self, e: &Event) {
+        self.seq = e.seq;
+        match &e.kind {
+            EventKind::SignedOff { phase, role, .. } if *phase == self.phase => {
+                self.signoffs.retain(|s| s.role != *role);
+                self.signoffs.push(SignOff {
+                    role: role.clone(),
+                    user: e.actor.clone(),
+                    at: e.at,
+                });
+            }
+            EventKind::Revoked { phase, role, .. } if *phase == self.phase => {
+                self.signoffs.retain(|s| s.role != *role);
+            }
+            EventKind::Advanced {
+                from,
+                to,
+                waived,
+                reason,
+            } => {
+                if !waived.is_empty() {
+                    self.waivers.insert(
+                        from.clone(),
+                        (waived.clone(), reason.clone().unwrap_or_default()),
+                    );
+                }
+                self.enter(to, e.at);
+            }
+            EventKind::Held { reason } => {
+                self.hold = Some(Hold {
+                    by: e.actor.clone(),
+                    reason: reason.clone(),
+                    at: e.at,
+                });
+            }
+            EventKind::Resumed => self.hold = None,
+            EventKind::ItemChecked { checklist, item } => {
+                self.checked
+                    .entry(checklist.clone())
+                    .or_default()
+                    .insert(item.clone());
+            }
+            EventKind::ItemUnchecked { checklist, item } => {
+                if let Some(items) = self.checked.get_mut(checklist) {
+                    items.remove(item);
+                }
+            }
+            EventKind::Armed { .. } => self.disarmed = None,
+            EventKind::Disarmed { reason } => {
+                self.disarmed = Some((e.actor.clone(), reason.clone()))
+            }
+            EventKind::RollbackStarted {
+                reason, triggers, ..
+            } => {
+                self.rolled_back = Some(RolledBack {
+                    at: e.at,
+                    by: e.actor.clone(),
+                    reason: reason.clone(),
+                    auto: !triggers.is_empty(),
+                    finished: None,
+                });
+            }
+            EventKind::RollbackFinished { outcome } => {
+                if let Some(rb) = &mut self.rolled_back {
+                    rb.finished = Some(outcome.clone());
+                }
+            }
+            EventKind::TimeboxOverrun { phase, .. } if *phase == self.phase => {
+                self.timebox_noted = true;
+            }
+            EventKind::Reopened { phase, .. } => {
+                self.rolled_back = None;
+                self.epoch += 1;
+                self.hold = None;
+                self.enter(phase, e.at);
+            }
+            EventKind::SignedOff { .. }
+            | EventKind::Revoked { .. }
+            | EventKind::TimeboxOverrun { .. }
+            | EventKind::Noted { .. }
+            | EventKind::OnEnterRan { .. }
+            | EventKind::Refused { .. } => {}
+        }
+    }
+
+    fn enter(&mut self, phase: &str, at: DateTime<Utc>) {
+        self.phase = phase.to_string();
+        self.phase_entered = Some(at);
+        self.signoffs.clear();
+        self.timebox_noted = false;
+    }
+
+    pub fn replay<'a>(first_phase: &str, events: impl IntoIterator<Item = &'a Event>) -> State {
+        let mut s = State::new(first_phase);
+        for e in events {
+            s.apply(e);
+        }
+        s
+    }
+
+    pub fn signed(&self, role: &str) -> Option<&SignOff> {
+        self.signoffs.iter().find(|s| s.role == role)
+    }
+
+    pub fn is_checked(&self, checklist: &str, item: &str) -> bool {
+        self.checked
+            .get(checklist)
+            .is_some_and(|items| items.contains(item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ev(seq: i64, actor: &str, kind: EventKind) -> Event {
+        Event {
+            seq,
+            at: Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap()
+                + chrono::Duration::minutes(seq),
+            actor: actor.into(),
+            kind,
+            gates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn signoffs_belong_to_the_phase_they_were_given_in() {
+        let events = [
+            ev(
+                1,
+                "alice",
+                EventKind::SignedOff {
+                    phase: "pre".into(),
+                    role: "cto".into(),
+                    note: None,
+                },
+            ),
+            ev(
+                2,
+                "bob",
+                EventKind::SignedOff {
+                    phase: "pre".into(),
+                    role: "devops".into(),
+                    note: None,
+                },
+            ),
+            ev(
+                3,
+                "bob",
+                EventKind::Revoked {
+                    phase: "pre".into(),
+                    role: "devops".into(),
+                    note: None,
+                },
+            ),
+        ];
+        let s = State::replay("pre", &events);
+        assert_eq!(s.signoffs.len(), 1);
+        assert_eq!(s.signed("cto").map(|x| x.user.as_str()), Some("alice"));
+        let mut s = s;
+        s.apply(&ev(
+            4,
+            "alice",
+            EventKind::Advanced {
+                from: "pre".into(),
+                to: "canary".into(),
+                waived: vec!["q ≤ 5".into()],
+                reason: Some("known flake".into()),
+            },
+        ));
+        assert_eq!(s.phase, "canary");
+        assert!(
+            s.signoffs.is_empty(),
+            "sign-offs do not carry into the next phase"
+        );
+        assert_eq!(
+            s.waivers["pre"],
+            (vec!["q ≤ 5".to_string()], "known flake".to_string())
+        );
+        // A late sign-off for a phase already left changes nothing.
+        s.apply(&ev(
+            5,
+            "bob",
+            EventKind::SignedOff {
+                phase: "pre".into(),
+                role: "devops".into(),
+                note: None,
+            },
+        ));
+        assert!(s.signoffs.is_empty());
+        assert_eq!(s.seq, 5);
+    }
+
+    #[test]
+    fn holds_items_arming_rollback_and_reopen() {
+        let mut s = State::new("pre");
+        s.apply(&ev(
+            1,
+            "carol",
+            EventKind::Held {
+                reason: "waiting for DBA".into(),
+            },
+        ));
+        assert_eq!(s.hold.as_ref().map(|h| h.by.as_str()), Some("carol"));
+        s.apply(&ev(2, "carol", EventKind::Resumed));
+        assert!(s.hold.is_none());
+        s.apply(&ev(
+            3,
+            "bob",
+            EventKind::ItemChecked {
+                checklist: "pf".into(),
+                item: "Dashboards".into(),
+            },
+        ));
+        assert!(s.is_checked("pf", "Dashboards"));
+        s.apply(&ev(
+            4,
+            "bob",
+            EventKind::ItemUnchecked {
+                checklist: "pf".into(),
+                item: "Dashboards".into(),
+            },
+        ));
+        assert!(!s.is_checked("pf", "Dashboards"));
+        s.apply(&ev(
+            5,
+            "bob",
+            EventKind::Disarmed {
+                reason: "noisy metric".into(),
+            },
+        ));
+        assert_eq!(s.disarmed, Some(("bob".into(), "noisy metric".into())));
+        s.apply(&ev(
+            6,
+            "bob",
+            EventKind::Armed {
+                reason: "fixed".into(),
+            },
+        ));
+        assert!(s.disarmed.is_none());
+        s.apply(&ev(
+            7,
+            "gonogo",
+            EventKind::RollbackStarted {
+                reason: "errors".into(),
+                triggers: vec!["err > 1%".into()],
+                command: vec!["undo".into()],
+            },
+        ));
+        assert!(
+            s.rolled_back
+                .as_ref()
+                .is_some_and(|r| r.auto && r.finished.is_none())
+        );
+        let outcome = CommandOutcome {
+            command: vec!["undo".into()],
+            ending: "exit status 0".into(),
+            success: true,
+            took_ms: 10,
+            output_tail: "ok".into(),
+        };
+        s.apply(&ev(
+            8,
+            "gonogo",
+            EventKind::RollbackFinished {
+                outcome: outcome.clone(),
+            },
+        ));
+        assert_eq!(
+            s.rolled_back.as_ref().and_then(|r| r.finished.clone()),
+            Some(outcome)
+        );
+        s.apply(&ev(
+            9,
+            "alice",
+            EventKind::Reopened {
+                phase: "pre".into(),
+                reason: "fixed forward".into(),
+            },
+        ));
+        assert!(s.rolled_back.is_none());
+        assert_eq!(s.epoch, 1);
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let e = ev(
+            1,
+            "alice",
+            EventKind::Refused {
+                attempted: "advance".into(),
+                reason: "held by carol".into(),
+            },
+        );
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains("\"type\":\"refused\""), "{text}");
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+    }
+}
