@@ -27,5 +27,6 @@ pub mod guard;
 pub mod journal;
 pub mod launch;
 pub mod layout;
+pub mod notify;
 pub mod signal;
 pub mod unit;
