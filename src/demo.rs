@@ -7,9 +7,46 @@
 //! histogram on `/metrics` (so `rate()` and `histogram_quantile()` work in
 //! a real Prometheus), plus JSON summaries for `json` signals.
 //!
-//! Endpoints: `GET /healthz`, `GET /api/stats`, `GET /api/queues`,
-//! `GET /metrics`, `GET /faults`, and `POST /faults/{errors?rate=R,
-//! latency?ms=N, down, up, queue?pending=N, clear}`.
+//! Failed requests are spread evenly at the configured rate rather than
+//! drawn at random, so the error rate a gate reads tracks the simulated one
+//! closely even over a few hundred requests: a healthy service sits near
+//! 0.04 % and stays clearly under a 0.1 % gate.
+//!
+//! Beside live traffic it simulates what a data cutover or migration is
+//! judged on (the shipped `layouts/cutover.toml` and
+//! `layouts/migration.toml` gate on these): backfilled tables, batch jobs,
+//! validation counters and a staging queue. Everything is healthy until a
+//! fault says otherwise.
+//!
+//! Endpoints:
+//!
+//! | endpoint | what it answers |
+//! |---|---|
+//! | `GET /healthz` | `ok` (200), or 503 when down; slowed by the latency fault |
+//! | `GET /api/stats` | `{window_s, requests, requests_per_s, error_rate, latency_ms: {p50, p95, p99}}` over the last 30 s |
+//! | `GET /api/queues` | `{webhook: {pending, failed}, staging: {pending}}` |
+//! | `GET /api/tables` | row counts of the V2 tables: `{orders_v2: {rows}, customers_v2: {rows}, payments_v2: {rows}, invoices_v2: {rows}}`, growing slowly |
+//! | `GET /api/jobs` | `{aggregation_dry_run: {status, completed_runs, last_duration_s}, batch_sync: {mode, degraded, lag_s}}` |
+//! | `GET /api/validation` | `{schema_checks: {passed, failed, total}, row_count_mismatches, foreign_keys: {validated, total}, endpoints: {validated, total}, orphaned_references}` |
+//! | `GET /metrics` | Prometheus text: `http_requests_total{code}`, `http_request_duration_seconds`, `queue_pending{queue}`, `table_rows{table}` |
+//! | `GET /faults` | the faults in force, as JSON |
+//!
+//! Faults (`POST /faults/...`; each answers the faults now in force, or 400
+//! with a usage line):
+//!
+//! | fault | effect |
+//! |---|---|
+//! | `errors?rate=R` | a further share R (0..1) of requests fail with 500 |
+//! | `latency?ms=N` | every request, and `/healthz`, takes N ms longer |
+//! | `down`, `up` | `/healthz` answers 503 and all traffic fails / back up |
+//! | `queue?pending=N` | N more items stuck in the webhook queue |
+//! | `webhooks?failed=N` | N failed webhook deliveries |
+//! | `staging?pending=N` | N items waiting in the staging queue (default 0) |
+//! | `tables?empty=T[,T…]` | those tables report 0 rows (a lost backfill) |
+//! | `dryrun?seconds=N&completed=N` | the aggregation dry run's last duration and completed-run count (either or both) |
+//! | `batchsync?degraded=1` | the batch-sync fallback is degraded (lagging); `=0` heals it |
+//! | `validation?fk=N&endpoints=N&orphans=N&failed=N&mismatches=N` | validated foreign keys (of 32) and endpoints (of 324), orphaned references, failed schema checks, row-count mismatches (any subset) |
+//! | `clear` | every fault off |
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -65,7 +102,44 @@ struct Faults {
     down: bool,
     /// Extra items stuck in the webhook queue.
     queue_pending: u64,
+    /// Failed webhook deliveries.
+    webhook_failed: u64,
+    /// Items waiting in the staging queue.
+    staging_pending: u64,
+    /// Tables whose rows are gone.
+    empty_tables: Vec<String>,
+    /// The aggregation dry run's last duration, when forced.
+    dryrun_seconds: Option<u64>,
+    /// Completed aggregation dry runs, when forced.
+    dryrun_completed: Option<u64>,
+    /// The batch-sync fallback is degraded.
+    batchsync_degraded: bool,
+    /// Validated foreign keys, when forced below the total.
+    fk_validated: Option<u64>,
+    /// Validated endpoints, when forced below the total.
+    endpoints_validated: Option<u64>,
+    orphaned_references: u64,
+    schema_checks_failed: u64,
+    row_count_mismatches: u64,
 }
+
+/// The V2 tables and their row counts when the service starts, with how
+/// many rows live traffic adds per second.
+const TABLES: [(&str, f64, f64); 4] = [
+    ("orders_v2", 1_284_112.0, 30.0),
+    ("customers_v2", 402_877.0, 4.0),
+    ("payments_v2", 1_190_530.0, 28.0),
+    ("invoices_v2", 655_204.0, 9.0),
+];
+/// Foreign keys the migration validates.
+const FOREIGN_KEYS: u64 = 32;
+/// API endpoints the migration validates against V2.
+const ENDPOINTS: u64 = 324;
+/// Schema checks in the validation suite.
+const SCHEMA_CHECKS: u64 = 57;
+/// A healthy aggregation dry run: 12m22s, three completed runs.
+const DRYRUN_SECONDS: u64 = 742;
+const DRYRUN_RUNS: u64 = 3;
 
 struct Sim {
     started: Instant,
@@ -73,10 +147,13 @@ struct Sim {
     /// (when, latency ms, failed) for the stats window.
     recent: VecDeque<(Instant, f64, bool)>,
     webhook_pending: f64,
+    /// Failures owed at the current error rate (see the module header).
+    error_debt: f64,
     registry: Registry,
     requests: Family<Labels, Counter>,
     latency: Histogram,
     queue: Family<Labels, Gauge>,
+    rows: Family<Labels, Gauge>,
 }
 
 impl Sim {
@@ -96,15 +173,19 @@ impl Sim {
             latency.clone(),
         );
         registry.register("queue_pending", "Items waiting, by queue", queue.clone());
+        let rows = Family::<Labels, Gauge>::default();
+        registry.register("table_rows", "Rows, by V2 table", rows.clone());
         Sim {
             started: Instant::now(),
             faults: Faults::default(),
             recent: VecDeque::new(),
             webhook_pending: 12.0,
+            error_debt: 0.0,
             registry,
             requests,
             latency,
             queue,
+            rows,
         }
     }
 
@@ -120,7 +201,12 @@ impl Sim {
         let (base_error, base_latency) = self.baseline();
         let now = Instant::now();
         for _ in 0..REQUESTS_PER_TICK {
-            let failed = self.faults.down || rng.f64() < base_error + self.faults.error_rate;
+            self.error_debt += base_error + self.faults.error_rate;
+            let owed = self.error_debt >= 1.0;
+            if owed {
+                self.error_debt -= 1.0;
+            }
+            let failed = self.faults.down || owed;
             // Log-normal-ish latency around the drifting median.
             let spread = (normal(rng) * 0.35).exp();
             let ms = base_latency * spread + self.faults.latency_ms as f64;
@@ -144,7 +230,85 @@ impl Sim {
         self.queue
             .get_or_create(&labels("webhook"))
             .set(self.webhook_pending() as i64);
-        self.queue.get_or_create(&labels("staging")).set(0);
+        self.queue
+            .get_or_create(&labels("staging"))
+            .set(gauge(self.faults.staging_pending));
+        for (table, rows) in self.tables() {
+            self.rows
+                .get_or_create(&vec![("table".to_string(), table.to_string())])
+                .set(gauge(rows));
+        }
+    }
+
+    /// Row counts of the V2 tables now.
+    fn tables(&self) -> Vec<(&'static str, u64)> {
+        let t = self.started.elapsed().as_secs_f64();
+        TABLES
+            .iter()
+            .map(|&(table, base, per_s)| {
+                let empty = self.faults.empty_tables.iter().any(|e| e == table);
+                (table, if empty { 0 } else { (base + per_s * t) as u64 })
+            })
+            .collect()
+    }
+
+    fn tables_json(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .tables()
+            .into_iter()
+            .map(|(table, rows)| (table.to_string(), serde_json::json!({ "rows": rows })))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    fn queues_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "webhook": { "pending": self.webhook_pending(), "failed": self.faults.webhook_failed },
+            "staging": { "pending": self.faults.staging_pending },
+        })
+    }
+
+    fn jobs_json(&self) -> serde_json::Value {
+        let f = &self.faults;
+        let runs = f.dryrun_completed.unwrap_or(DRYRUN_RUNS);
+        let (mode, lag_s) = if f.batchsync_degraded {
+            ("degraded", 5400)
+        } else {
+            ("standby", 45)
+        };
+        serde_json::json!({
+            "aggregation_dry_run": {
+                "status": if runs == 0 { "never-completed" } else { "completed" },
+                "completed_runs": runs,
+                "last_duration_s": f.dryrun_seconds.unwrap_or(DRYRUN_SECONDS),
+            },
+            "batch_sync": {
+                "mode": mode,
+                "degraded": u8::from(f.batchsync_degraded),
+                "lag_s": lag_s,
+            },
+        })
+    }
+
+    fn validation_json(&self) -> serde_json::Value {
+        let f = &self.faults;
+        serde_json::json!({
+            "schema_checks": {
+                "passed": SCHEMA_CHECKS - f.schema_checks_failed,
+                "failed": f.schema_checks_failed,
+                "total": SCHEMA_CHECKS,
+            },
+            "row_count_mismatches": f.row_count_mismatches,
+            "foreign_keys": {
+                "validated": f.fk_validated.unwrap_or(FOREIGN_KEYS),
+                "total": FOREIGN_KEYS,
+            },
+            "endpoints": {
+                "validated": f.endpoints_validated.unwrap_or(ENDPOINTS),
+                "total": ENDPOINTS,
+            },
+            "orphaned_references": f.orphaned_references,
+        })
     }
 
     fn webhook_pending(&self) -> u64 {
@@ -172,6 +336,10 @@ impl Sim {
             "latency_ms": { "p50": p(0.5), "p95": p(0.95), "p99": p(0.99) },
         })
     }
+}
+
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A standard normal deviate (Box–Muller).
@@ -295,16 +463,10 @@ async fn handle(
             }
         }
         (&Method::GET, "/api/stats") => json(StatusCode::OK, &lock(&sim).stats()),
-        (&Method::GET, "/api/queues") => {
-            let pending = lock(&sim).webhook_pending();
-            json(
-                StatusCode::OK,
-                &serde_json::json!({
-                    "webhook": { "pending": pending, "failed": 0 },
-                    "staging": { "pending": 0 },
-                }),
-            )
-        }
+        (&Method::GET, "/api/queues") => json(StatusCode::OK, &lock(&sim).queues_json()),
+        (&Method::GET, "/api/tables") => json(StatusCode::OK, &lock(&sim).tables_json()),
+        (&Method::GET, "/api/jobs") => json(StatusCode::OK, &lock(&sim).jobs_json()),
+        (&Method::GET, "/api/validation") => json(StatusCode::OK, &lock(&sim).validation_json()),
         (&Method::GET, "/metrics") => {
             let mut text = String::new();
             match encode(&mut text, &lock(&sim).registry) {
@@ -329,26 +491,139 @@ async fn handle(
     Ok(resp)
 }
 
+/// The query's `name=value` pairs, in order.
+fn query_pairs(req: &Request<Incoming>) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// Applies each `name=N` of the query through `set`, which knows the names
+/// it takes; `usage` is the answer to anything else, or to no parameters.
+fn numeric_params(
+    req: &Request<Incoming>,
+    usage: &str,
+    mut set: impl FnMut(&str, u64) -> Result<(), String>,
+) -> Result<(), String> {
+    let pairs = query_pairs(req);
+    if pairs.is_empty() {
+        return Err(usage.to_string());
+    }
+    for (k, v) in pairs {
+        let n = v
+            .parse::<u64>()
+            .map_err(|_| format!("{k}={v} is not a whole number; {usage}"))?;
+        set(&k, n)?;
+    }
+    Ok(())
+}
+
+fn at_most(name: &str, n: u64, max: u64) -> Result<u64, String> {
+    if n <= max {
+        Ok(n)
+    } else {
+        Err(format!("{name}={n}: there are only {max}"))
+    }
+}
+
+const FAULTS: &str = "errors, latency, down, up, queue, webhooks, staging, tables, dryrun, batchsync, validation, clear";
+
 fn fault(sim: &Mutex<Sim>, req: &Request<Incoming>, name: &str) -> Response<Full<Bytes>> {
     let bad = |msg: &str| reply(StatusCode::BAD_REQUEST, "text/plain", format!("{msg}\n"));
     let mut s = lock(sim);
+    // Validate everything before changing anything: a rejected request
+    // leaves the faults as they were.
+    let mut f = s.faults.clone();
     match name {
         "errors" => match query_param(req, "rate").and_then(|r| r.parse::<f64>().ok()) {
-            Some(r) if (0.0..=1.0).contains(&r) => s.faults.error_rate = r,
+            Some(r) if (0.0..=1.0).contains(&r) => f.error_rate = r,
             _ => return bad("errors needs ?rate=R with 0 <= R <= 1"),
         },
         "latency" => match query_param(req, "ms").and_then(|r| r.parse::<u64>().ok()) {
-            Some(ms) if ms <= 60_000 => s.faults.latency_ms = ms,
+            Some(ms) if ms <= 60_000 => f.latency_ms = ms,
             _ => return bad("latency needs ?ms=N with N <= 60000"),
         },
-        "down" => s.faults.down = true,
-        "up" => s.faults.down = false,
+        "down" => f.down = true,
+        "up" => f.down = false,
         "queue" => match query_param(req, "pending").and_then(|r| r.parse::<u64>().ok()) {
-            Some(n) => s.faults.queue_pending = n,
+            Some(n) => f.queue_pending = n,
             None => return bad("queue needs ?pending=N"),
         },
-        "clear" => s.faults = Faults::default(),
-        _ => return bad("unknown fault; try errors, latency, down, up, queue, clear"),
+        "webhooks" => match query_param(req, "failed").and_then(|r| r.parse::<u64>().ok()) {
+            Some(n) => f.webhook_failed = n,
+            None => return bad("webhooks needs ?failed=N"),
+        },
+        "staging" => match query_param(req, "pending").and_then(|r| r.parse::<u64>().ok()) {
+            Some(n) => f.staging_pending = n,
+            None => return bad("staging needs ?pending=N"),
+        },
+        "tables" => {
+            let known: Vec<&str> = TABLES.iter().map(|t| t.0).collect();
+            let usage = format!(
+                "tables needs ?empty=T[,T...] with T one of {}",
+                known.join(", ")
+            );
+            let Some(list) = query_param(req, "empty").filter(|l| !l.is_empty()) else {
+                return bad(&usage);
+            };
+            for table in list.replace("%2C", ",").replace("%2c", ",").split(',') {
+                if !known.contains(&table) {
+                    return bad(&format!("no table `{table}`; {usage}"));
+                }
+                if !f.empty_tables.iter().any(|t| t == table) {
+                    f.empty_tables.push(table.to_string());
+                }
+            }
+        }
+        "dryrun" => {
+            let usage = "dryrun needs ?seconds=N and/or ?completed=N";
+            let applied = numeric_params(req, usage, |k, n| {
+                match k {
+                    "seconds" => f.dryrun_seconds = Some(n),
+                    "completed" => f.dryrun_completed = Some(n),
+                    _ => return Err(format!("unknown parameter `{k}`; {usage}")),
+                }
+                Ok(())
+            });
+            if let Err(e) = applied {
+                return bad(&e);
+            }
+        }
+        "batchsync" => match query_param(req, "degraded").as_deref() {
+            Some("1" | "true") => f.batchsync_degraded = true,
+            Some("0" | "false") => f.batchsync_degraded = false,
+            _ => return bad("batchsync needs ?degraded=1 or ?degraded=0"),
+        },
+        "validation" => {
+            let usage =
+                "validation takes ?fk=N&endpoints=N&orphans=N&failed=N&mismatches=N (any of them)";
+            let applied = numeric_params(req, usage, |k, n| {
+                match k {
+                    "fk" => f.fk_validated = Some(at_most("fk", n, FOREIGN_KEYS)?),
+                    "endpoints" => {
+                        f.endpoints_validated = Some(at_most("endpoints", n, ENDPOINTS)?)
+                    }
+                    "orphans" => f.orphaned_references = n,
+                    "failed" => f.schema_checks_failed = at_most("failed", n, SCHEMA_CHECKS)?,
+                    "mismatches" => f.row_count_mismatches = n,
+                    _ => return Err(format!("unknown parameter `{k}`; {usage}")),
+                }
+                Ok(())
+            });
+            if let Err(e) = applied {
+                return bad(&e);
+            }
+        }
+        "clear" => f = Faults::default(),
+        _ => return bad(&format!("unknown fault; try {FAULTS}")),
     }
+    s.faults = f;
     json(StatusCode::OK, &serde_json::json!(s.faults))
 }
