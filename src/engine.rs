@@ -191,6 +191,49 @@ impl Drop for Polling {
     }
 }
 
+/// How far back evidence must reach for every window in `layout`.
+pub fn evidence_span(layout: &Layout) -> std::time::Duration {
+    (0..layout.signals.len())
+        .map(|i| {
+            let s = &layout.signals[i];
+            layout.longest_window(i) + s.stale_after + s.every
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+/// A board from recorded evidence (samples a running guard wrote to the
+/// journal), topped up by polling every signal that has no fresh sample.
+/// So CLI acts judge `for` windows from a guard's history, and poll for
+/// themselves only when there is none.
+pub async fn board_from_evidence(
+    layout: &Layout,
+    recorded: Vec<(String, Sample)>,
+    prober: &Prober,
+) -> Board {
+    let mut board = Board::new(layout);
+    for (id, sample) in recorded {
+        if let Some(i) = layout.signal_index(&id) {
+            board.record(i, sample);
+        }
+    }
+    let now = chrono::Utc::now();
+    let stale: Vec<usize> = (0..layout.signals.len())
+        .filter(|&i| {
+            board.latest(i).is_none_or(|s| {
+                (now - s.at).to_std().unwrap_or_default() > layout.signals[i].stale_after
+            })
+        })
+        .collect();
+    let polled =
+        futures_util::future::join_all(stale.iter().map(|&i| prober.poll(&layout.signals[i])))
+            .await;
+    for (i, sample) in stale.into_iter().zip(polled) {
+        board.record(i, sample);
+    }
+    board
+}
+
 /// Polls every signal once, concurrently, and returns a board with the
 /// results: what `check` uses.
 pub async fn poll_once(layout: &Layout, prober: &Prober) -> Board {

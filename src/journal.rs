@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use crate::launch::{Event, EventKind, GateSnapshot};
+use crate::signal::Sample;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -31,6 +32,13 @@ CREATE TABLE IF NOT EXISTS events (
     hash      TEXT NOT NULL,
     claim     TEXT UNIQUE
 );
+CREATE TABLE IF NOT EXISTS samples (
+    id      INTEGER PRIMARY KEY,
+    signal  TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -341,6 +349,78 @@ impl Journal {
         } else {
             Err(problems)
         }
+    }
+
+    /// Records samples as evidence (the CLI acts and the launch record read
+    /// them), dropping those older than `keep`.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn record_samples(
+        &mut self,
+        samples: &[(String, Sample)],
+        keep: Duration,
+    ) -> Result<(), JournalError> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO samples (signal, at, outcome) VALUES (?1, ?2, ?3)")?;
+            for (signal, sample) in samples {
+                let outcome = serde_json::to_string(&sample.outcome)
+                    .map_err(|e| JournalError::Sql(e.to_string()))?;
+                insert.execute(params![signal, stamp(sample.at), outcome])?;
+            }
+        }
+        let horizon =
+            Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        tx.execute("DELETE FROM samples WHERE at < ?1", params![stamp(horizon)])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Samples recorded at or after `since`, oldest first.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn samples_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, Sample)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT signal, at, outcome FROM samples WHERE at >= ?1 ORDER BY at")?;
+        let rows = stmt.query_map(params![stamp(since)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (signal, at, outcome) = row?;
+            // A sample that no longer reads (a newer format) is skipped: it
+            // is evidence, not a record, and polling will replace it.
+            let (Ok(at), Ok(outcome)) = (
+                DateTime::parse_from_rfc3339(&at),
+                serde_json::from_str(&outcome),
+            ) else {
+                continue;
+            };
+            out.push((
+                signal,
+                Sample {
+                    at: at.with_timezone(&Utc),
+                    outcome,
+                },
+            ));
+        }
+        Ok(out)
     }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.

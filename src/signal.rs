@@ -19,14 +19,15 @@ pub use probe::Prober;
 /// Response bodies and command output beyond this are refused, not parsed.
 pub const BODY_CAP: usize = 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     /// When the poll finished: the moment the value was true.
     pub at: DateTime<Utc>,
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A finite number in the signal's unit.
     Number(f64),

@@ -90,8 +90,12 @@ pub(super) async fn run(
     }
     let mut session = Session::open(layout, journal.as_deref().map(Path::new))?;
     let prober = prober(Arc::new(ProcessEnv))?;
-    // Evidence for the decision and for the record: a fresh poll.
-    let board = engine::poll_once(&session.layout, &prober).await;
+    // Evidence for the decision and for the record: what a running guard
+    // recorded, topped up by polling signals with nothing fresh.
+    let span = engine::evidence_span(&session.layout);
+    let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+    let recorded = session.journal.samples_since(since).unwrap_or_default();
+    let board = engine::board_from_evidence(&session.layout, recorded, &prober).await;
     let actor = act::os_user();
     let performed = {
         let desk = Desk {

@@ -18,6 +18,7 @@ use crate::launch::State as LaunchState;
 use crate::layout::diag::did_you_mean;
 use crate::layout::{Layout, Phase};
 use crate::signal::Prober;
+use crate::signal::Sample;
 
 pub async fn run(
     layout: &Layout,
@@ -27,7 +28,7 @@ pub async fn run(
     json: bool,
     wait: bool,
 ) -> i32 {
-    let state = match current_state(layout, journal) {
+    let (state, recorded) = match current_state(layout, journal) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -50,7 +51,7 @@ pub async fn run(
     let board = if wait {
         poll_until_decided(layout, &state, prober, phase).await
     } else {
-        engine::poll_once(layout, prober).await
+        engine::board_from_evidence(layout, recorded, prober).await
     };
     let judged = act::judge_phase(layout, &state, &board, phase, Utc::now());
     let v = verdict(phase.gates.iter().zip(judged.iter()));
@@ -254,22 +255,28 @@ fn table(
     out
 }
 
-/// The launch state from the journal, if one exists; a fresh launch (first
-/// phase, nothing signed) if not. `check` never creates a journal.
-fn current_state(layout: &Layout, journal: Option<&Path>) -> Result<LaunchState, i32> {
+/// The launch state and recorded evidence from the journal, if one
+/// exists; a fresh launch (first phase, nothing signed, no evidence) if
+/// not. `check` never creates a journal.
+fn current_state(
+    layout: &Layout,
+    journal: Option<&Path>,
+) -> Result<(LaunchState, Vec<(String, Sample)>), i32> {
     let mut state = LaunchState::new(&layout.phases[0].id);
     let path = journal_path(layout, journal);
     if !path.exists() {
-        return Ok(state);
+        return Ok((state, Vec::new()));
     }
-    let events = Journal::open(&path, &layout.launch.id)
-        .and_then(|j| j.since(0))
-        .map_err(|e| {
-            eprintln!("gonogo check: {e}");
-            1
-        })?;
-    for e in &events {
+    let fail = |e: crate::journal::JournalError| {
+        eprintln!("gonogo check: {e}");
+        1
+    };
+    let journal = Journal::open(&path, &layout.launch.id).map_err(fail)?;
+    for e in &journal.since(0).map_err(fail)? {
         state.apply(e);
     }
-    Ok(state)
+    let span = engine::evidence_span(layout);
+    let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+    let recorded = journal.samples_since(since).unwrap_or_default();
+    Ok((state, recorded))
 }

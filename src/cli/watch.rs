@@ -51,6 +51,8 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         layout.signals.len(),
         session.journal.path().display()
     ));
+    let keep = engine::evidence_span(&layout);
+    let mut evidence = Vec::new();
     // Staleness and windows change with time alone, not only with samples.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // Other processes' acts show within a second.
@@ -59,6 +61,7 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         tokio::select! {
             report = rx.recv() => match report {
                 Some(r) => {
+                    evidence.push((layout.signals[r.signal].id.clone(), r.sample.clone()));
                     watcher.board.record(r.signal, r.sample);
                     if let Some(line) = watcher.signal_change(&layout, r.signal) {
                         say(&line);
@@ -66,7 +69,13 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                 }
                 None => break "polling stopped",
             },
-            _ = tick.tick() => {},
+            _ = tick.tick() => {
+                // Evidence for CLI acts and other operators, once a second.
+                if let Err(e) = session.journal.record_samples(&evidence, keep) {
+                    say(&format!("journal error: {e}"));
+                }
+                evidence.clear();
+            },
             _ = journal_poll.tick() => {
                 match session.refresh() {
                     Ok(events) => {

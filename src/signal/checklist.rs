@@ -4,14 +4,14 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChecklistItem {
     pub section: Option<String>,
     pub text: String,
     pub done: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Checklist {
     pub items: Vec<ChecklistItem>,
 }
