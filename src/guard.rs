@@ -222,3 +222,39 @@ pub const ON_ENTER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 fn command_dir(layout: &Layout) -> &Path {
     &layout.dir
 }
+
+/// The notification an event deserves, if any: sign-offs, advances,
+/// auto-rollback firing, rollback finished, timebox overruns.
+pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notification> {
+    use crate::notify::Notification;
+    match &e.kind {
+        EventKind::SignedOff { phase, role, .. } => {
+            Some(Notification::signed_off(launch, phase, role, &e.actor))
+        }
+        EventKind::Advanced {
+            from,
+            to,
+            reason,
+            waived,
+        } => Some(Notification::advanced(
+            launch,
+            from,
+            to,
+            (!waived.is_empty()).then_some(reason.as_deref().unwrap_or("")),
+        )),
+        EventKind::RollbackStarted { triggers, .. } if !triggers.is_empty() => {
+            Some(Notification::trigger_fired(launch, &triggers.join("; ")))
+        }
+        EventKind::RollbackFinished { outcome } => Some(Notification::rollback_finished(
+            launch,
+            outcome.success,
+            &outcome.ending,
+        )),
+        EventKind::TimeboxOverrun { phase, timebox_s } => Some(Notification::timebox_overrun(
+            launch,
+            phase,
+            std::time::Duration::from_secs(*timebox_s),
+        )),
+        _ => None,
+    }
+}

@@ -20,6 +20,7 @@ use crate::guard;
 use crate::journal::Entry;
 use crate::launch::State as LaunchState;
 use crate::layout::Layout;
+use crate::notify::{Notification, Notifier};
 use crate::signal::{Outcome, Prober};
 
 pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) -> i32 {
@@ -34,6 +35,7 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         Ok(s) => s,
         Err(code) => return code,
     };
+    let notifier = Notifier::new(&layout.notify);
     let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let polling = engine::start(Arc::clone(&layout), prober, tx);
@@ -81,6 +83,9 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                     Ok(events) => {
                         for e in &events {
                             say(&format!("journal #{} {}", e.seq, e.summary()));
+                            if let Some(n) = guard::notification(&layout.launch.name, e) {
+                                notifier.send(&n);
+                            }
                         }
                     }
                     Err(e) => say(&format!("journal error: {e}")),
@@ -93,11 +98,15 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         for line in watcher.changes(&layout, &session.state, now) {
             say(&line);
         }
+        for n in watcher.alerts.drain(..) {
+            notifier.send(&n);
+        }
         if let Err(e) = guard_duties(&mut session, &watcher.board, &guard_actor, now).await {
             say(&format!("journal error: {e}"));
         }
     };
     drop(polling);
+    notifier.flush(Duration::from_secs(1));
     say(&format!("watch stopped ({why})"));
     0
 }
@@ -167,6 +176,8 @@ fn stamp(t: DateTime<Utc>) -> String {
 pub(crate) struct Watcher {
     pub board: Board,
     gates: Vec<Option<State>>,
+    /// Notifications owed for gate flips (GO → NO-GO), drained by the loop.
+    pub alerts: Vec<Notification>,
     /// The phase `gates` tracks; a new phase starts fresh.
     phase: Option<String>,
     triggers: Vec<Option<std::mem::Discriminant<TriggerState>>>,
@@ -181,6 +192,7 @@ impl Watcher {
             board: Board::new(layout),
             gates: Vec::new(),
             phase: None,
+            alerts: Vec::new(),
             triggers: vec![None; triggers],
             errors: vec![None; layout.signals.len()],
             verdict: None,
@@ -239,6 +251,13 @@ impl Watcher {
                 line.push_str(&format!(": {}", j.reason));
             }
             lines.push(line);
+            if *last == Some(State::Go) && j.state == State::NoGo {
+                self.alerts.push(Notification::gate_no_go(
+                    &layout.launch.name,
+                    &gate.label(),
+                    &j.reason,
+                ));
+            }
             *last = Some(j.state);
         }
         let v = verdict(phase.gates.iter().zip(judged.iter()));
