@@ -36,6 +36,7 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         Err(code) => return code,
     };
     let notifier = Notifier::new(&layout.notify);
+    let mut rollback: Option<tokio::task::JoinHandle<()>> = None;
     let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let polling = engine::start(Arc::clone(&layout), prober, tx);
@@ -101,11 +102,24 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         for n in watcher.alerts.drain(..) {
             notifier.send(&n);
         }
-        if let Err(e) = guard_duties(&mut session, &watcher.board, &guard_actor, now).await {
+        if let Err(e) = guard_duties(
+            &mut session,
+            &watcher.board,
+            &guard_actor,
+            &mut rollback,
+            now,
+        )
+        .await
+        {
             say(&format!("journal error: {e}"));
         }
     };
     drop(polling);
+    if let Some(task) = rollback.filter(|t| !t.is_finished()) {
+        // Never leave a rollback half-done: its command is killed with us.
+        say("waiting for the running rollback command to finish");
+        let _ = task.await;
+    }
     notifier.flush(Duration::from_secs(1));
     say(&format!("watch stopped ({why})"));
     0
@@ -117,6 +131,7 @@ async fn guard_duties(
     session: &mut Session,
     board: &Board,
     actor: &str,
+    rollback: &mut Option<tokio::task::JoinHandle<()>>,
     now: DateTime<Utc>,
 ) -> Result<(), crate::journal::JournalError> {
     if let Some(kind) = guard::timebox_overrun(&session.layout, &session.state, now) {
@@ -141,22 +156,37 @@ async fn guard_duties(
             let judged = act::judge_phase(&session.layout, &session.state, board, phase, now);
             act::snapshot(phase, &judged)
         };
-        let state = session.state.clone();
-        let reason = format!("auto-rollback: {}", fired.join("; "));
-        let events = guard::fire_rollback(
-            &mut session.journal,
-            &session.layout,
-            &state,
-            actor,
-            &reason,
-            fired,
-            gates,
-        )
-        .await?;
-        if let Some(last) = events.last() {
-            say(&format!("journal #{} {}", last.seq, last.summary()));
+        if rollback.as_ref().is_some_and(|t| !t.is_finished()) {
+            return Ok(());
         }
-        session.refresh()?;
+        // The rollback runs on its own task with its own connection, so the
+        // guard keeps watching (and other acts keep showing) meanwhile. The
+        // claim inside makes it once per breach across every process.
+        let state = session.state.clone();
+        let layout = session.layout.clone();
+        let path = session.journal.path().to_path_buf();
+        let actor = actor.to_string();
+        let reason = format!("auto-rollback: {}", fired.join("; "));
+        *rollback = Some(tokio::spawn(async move {
+            let result = match crate::journal::Journal::open(&path, &layout.launch.id) {
+                Ok(mut journal) => {
+                    guard::fire_rollback(
+                        &mut journal,
+                        &layout,
+                        &state,
+                        &actor,
+                        &reason,
+                        fired,
+                        gates,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                say(&format!("auto-rollback failed to record: {e}"));
+            }
+        }));
     }
     Ok(())
 }
