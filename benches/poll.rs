@@ -215,6 +215,7 @@ async fn measure(url: &str, window: Duration) -> Result<Measured, String> {
     let mut cpu_from = None;
     let mut cpu_until = None;
     let phase = &layout.phases[0];
+    let launch = gonogo::launch::State::new(&phase.id);
     loop {
         let next_mark = if cpu_from.is_none() {
             from
@@ -258,7 +259,7 @@ async fn measure(url: &str, window: Duration) -> Result<Measured, String> {
                 }
                 // What a front end does with every report.
                 board.record(r.signal, r.sample);
-                let _ = board.phase_verdict(&layout, phase, Utc::now());
+                let _ = gonogo::act::judge_phase(&layout, &launch, &board, phase, Utc::now());
             }
             () = tokio::time::sleep_until(next_mark) => {
                 let now = Instant::now();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::engine::Board;
-use crate::gate::{self, Judgement, State as GateState, Verdict};
+use crate::gate::{self, Judgement, State as GateState};
 use crate::journal::{Entry, Journal, JournalError};
 use crate::launch::{CommandOutcome, Event, EventKind, GateSnapshot, State};
 use crate::layout::{ChecklistSource, Layout, Phase, Probe};
@@ -701,9 +701,4 @@ fn last_chars(s: &str, max: usize) -> String {
         start += 1;
     }
     s[start..].to_string()
-}
-
-/// The overall verdict of the current phase for headers and `check`.
-pub fn phase_verdict(phase: &Phase, judged: &[Judgement]) -> Verdict {
-    gate::verdict(phase.gates.iter().zip(judged.iter()))
 }

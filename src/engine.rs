@@ -9,13 +9,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::gate::{self, Judgement, TriggerJudgement, Verdict};
-use crate::layout::{Layout, Phase};
+use crate::layout::Layout;
 use crate::signal::{Prober, Sample};
 
 /// Samples kept per signal for trends, beyond what windows need.
@@ -85,39 +83,6 @@ impl Board {
 
     pub fn latest(&self, signal: usize) -> Option<&Sample> {
         self.samples(signal).last()
-    }
-
-    pub fn judge_phase(
-        &self,
-        layout: &Layout,
-        phase: &Phase,
-        now: DateTime<Utc>,
-    ) -> Vec<Judgement> {
-        phase
-            .gates
-            .iter()
-            .map(|g| gate::judge(g, &layout.signals[g.signal], self.samples(g.signal), now))
-            .collect()
-    }
-
-    pub fn judge_triggers(&self, layout: &Layout, now: DateTime<Utc>) -> Vec<TriggerJudgement> {
-        layout
-            .rollback
-            .iter()
-            .flat_map(|r| r.triggers.iter())
-            .map(|t| gate::judge_trigger(t, &layout.signals[t.signal], self.samples(t.signal), now))
-            .collect()
-    }
-
-    pub fn phase_verdict(
-        &self,
-        layout: &Layout,
-        phase: &Phase,
-        now: DateTime<Utc>,
-    ) -> (Vec<Judgement>, Verdict) {
-        let judged = self.judge_phase(layout, phase, now);
-        let v = gate::verdict(phase.gates.iter().zip(judged.iter()));
-        (judged, v)
     }
 }
 
