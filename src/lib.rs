@@ -18,6 +18,19 @@
 //! screen: judgement is a pure function of samples and a given `now`, and
 //! the board is plain data a front end can read without waiting on I/O.
 
+// Operator input never panics the control room: no unwrap/expect on what
+// can fail, and nothing left unfinished. (Tests may unwrap.)
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::panic
+    )
+)]
+
 pub mod act;
 pub mod cli;
 pub mod demo;
