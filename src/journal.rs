@@ -47,6 +47,29 @@ CREATE TABLE IF NOT EXISTS meta (
 
 const GENESIS: &str = "genesis";
 
+/// How long a process waits for another one holding the journal's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Switches the file to WAL (a no-op once it is). On a new file this needs
+/// an exclusive lock, and SQLite answers BUSY at once, without its busy
+/// handler, when another process is opening the same new file: so two
+/// gonogo processes started together on a new journal would see one fail
+/// with "database is locked". Retry instead, as the busy timeout would.
+fn set_wal(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum JournalError {
     Open(PathBuf, String),
@@ -135,8 +158,8 @@ impl Journal {
             .open(path)
             .map_err(|e| open_err(&e))?;
         let conn = Connection::open(path).map_err(|e| open_err(&e))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
         let journal = Journal {

@@ -3,6 +3,7 @@
 //! line; `--verify` checks the hash chain.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -53,20 +54,28 @@ pub(super) fn run(layout: &Path, journal: Option<&Path>, format: LogFormat, veri
             return 1;
         }
     };
+    // A reader that stops early (`gonogo log | head`) closes the pipe: stop
+    // writing then, quietly, rather than panic as `println!` would.
+    let mut out = std::io::stdout().lock();
     match format {
         LogFormat::Json => {
             for e in &events {
                 match serde_json::to_string(e) {
-                    Ok(line) => println!("{line}"),
+                    Ok(line) => {
+                        if writeln!(out, "{line}").is_err() {
+                            return 0;
+                        }
+                    }
                     Err(err) => eprintln!("gonogo log: event #{}: {err}", e.seq),
                 }
             }
         }
-        LogFormat::Md => print!(
-            "{}",
-            markdown(&layout, &path, &events, journal.verify().is_ok())
-        ),
+        LogFormat::Md => {
+            let md = markdown(&layout, &path, &events, journal.verify().is_ok());
+            let _ = out.write_all(md.as_bytes());
+        }
     }
+    let _ = out.flush();
     0
 }
 

@@ -1,0 +1,311 @@
+//! Roles by real OS identity (SPEC §1, §5): `[roles]` maps roles to OS user
+//! names, the effective uid's name is who acts, and nobody signs (or
+//! revokes) for a role they are not listed under.
+//!
+//! Needs root: it creates two throwaway users (and a group for them) with
+//! `useradd`, runs `gonogo` as each of them on one group-shared journal —
+//! the way a team shares a launch on a bastion host — and removes them
+//! again, also when the test fails. Without root it says so and skips.
+
+#[path = "support/procs.rs"]
+mod procs;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use procs::{BIN, text};
+
+/// Removes the users and group it created, whatever happens.
+struct Accounts {
+    users: Vec<String>,
+    group: Option<String>,
+}
+
+impl Accounts {
+    fn add_group(&mut self, name: &str) {
+        let out = Command::new("groupadd")
+            .arg(name)
+            .output()
+            .expect("groupadd");
+        assert!(
+            out.status.success(),
+            "groupadd {name}: {}",
+            text(&out.stderr)
+        );
+        self.group = Some(name.to_string());
+    }
+
+    /// A user with no home and no login, in `group` besides its own.
+    fn add_user(&mut self, name: &str, group: &str) {
+        let out = Command::new("useradd")
+            .args(["-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", name])
+            .output()
+            .expect("useradd");
+        assert!(
+            out.status.success(),
+            "useradd {name}: {}",
+            text(&out.stderr)
+        );
+        self.users.push(name.to_string());
+    }
+}
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        for u in &self.users {
+            let _ = Command::new("userdel").arg(u).output();
+        }
+        if let Some(g) = &self.group {
+            let _ = Command::new("groupdel").arg(g).output();
+        }
+    }
+}
+
+/// How to run a command as another user, whichever tool exists.
+#[derive(Clone, Copy)]
+enum Become {
+    Setpriv,
+    Runuser,
+    Su,
+}
+
+impl Become {
+    fn find() -> Option<Become> {
+        let has = |tool: &str| {
+            Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok()
+        };
+        [
+            ("setpriv", Become::Setpriv),
+            ("runuser", Become::Runuser),
+            ("su", Become::Su),
+        ]
+        .into_iter()
+        .find(|(tool, _)| has(tool))
+        .map(|(_, b)| b)
+    }
+
+    /// `argv` run as `user`, with that user's groups (the team group
+    /// included) and nothing else of root's.
+    fn run(self, user: &str, argv: &[&str]) -> Output {
+        let mut cmd = match self {
+            Become::Setpriv => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    &format!("--reuid={user}"),
+                    &format!("--regid={}", primary_group(user)),
+                    "--init-groups",
+                    "--",
+                ]);
+                c.args(argv);
+                c
+            }
+            Become::Runuser => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]);
+                c.args(argv);
+                c
+            }
+            Become::Su => {
+                let line: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+                let mut c = Command::new("su");
+                c.args(["-s", "/bin/sh", "-c", &line.join(" "), user]);
+                c
+            }
+        };
+        cmd.env("HOME", "/nonexistent")
+            .env_remove("XDG_STATE_HOME")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run as user")
+    }
+}
+
+fn primary_group(user: &str) -> String {
+    let out = Command::new("id").args(["-g", user]).output().expect("id");
+    text(&out.stdout).trim().to_string()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The gonogo binary, or a copy other users can run if any directory on
+/// the way to it is closed to them.
+fn runnable_binary(dir: &Path) -> PathBuf {
+    let bin = PathBuf::from(BIN);
+    let open = bin
+        .ancestors()
+        .skip(1)
+        .filter(|p| !p.as_os_str().is_empty())
+        .all(|p| std::fs::metadata(p).is_ok_and(|m| m.mode() & 0o001 != 0))
+        && std::fs::metadata(&bin).is_ok_and(|m| m.mode() & 0o005 == 0o005);
+    if open {
+        return bin;
+    }
+    let copy = dir.join("gonogo");
+    std::fs::copy(&bin, &copy).expect("copy gonogo");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    copy
+}
+
+#[test]
+fn roles_are_enforced_by_os_identity() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "SKIPPED roles_are_enforced_by_os_identity: this test needs root (it creates OS users with useradd)"
+        );
+        return;
+    }
+    let Some(become_user) = Become::find() else {
+        eprintln!(
+            "SKIPPED roles_are_enforced_by_os_identity: none of setpriv, runuser, su is installed"
+        );
+        return;
+    };
+    let pid = std::process::id();
+    let alice = format!("gng_alice_{pid}");
+    let bob = format!("gng_bob_{pid}");
+    let team = format!("gng_team_{pid}");
+    let mut accounts = Accounts {
+        users: Vec::new(),
+        group: None,
+    };
+    accounts.add_group(&team);
+    accounts.add_user(&alice, &team);
+    accounts.add_user(&bob, &team);
+    let gid = nix::unistd::Group::from_name(&team)
+        .unwrap()
+        .expect("team group")
+        .gid;
+
+    // The layout: root's, readable by all, writable by nobody else.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = runnable_binary(dir.path());
+    let layout = dir.path().join("signoff.toml");
+    std::fs::write(
+        &layout,
+        format!(
+            r#"[launch]
+name = "Roles drill"
+id = "roles"
+
+[roles]
+cto = ["{alice}"]
+devops = ["{bob}", "nobody-else"]
+
+[signals.preflight]
+kind = "checklist"
+items = ["Team assembled"]
+
+[[phases]]
+id = "approve"
+signoff = ["cto", "devops"]
+gates = [{{ signal = "preflight", complete = true, blocking = false }}]
+
+[[phases]]
+id = "done"
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&layout, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    // The journal: shared by the team the way a bastion shares it — a
+    // setgid directory of the team's and a group-writable file made
+    // beforehand (gonogo keeps an existing file's permissions).
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::chown(&shared, None, Some(gid.as_raw())).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let journal = shared.join("roles.sqlite");
+    std::fs::write(&journal, b"").unwrap();
+    std::os::unix::fs::chown(&journal, None, Some(gid.as_raw())).unwrap();
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o660)).unwrap();
+
+    let (bin, layout, journal_s) = (
+        bin.to_str().unwrap().to_string(),
+        layout.to_str().unwrap().to_string(),
+        journal.to_str().unwrap().to_string(),
+    );
+    let gonogo = |user: &str, args: &[&str]| {
+        let mut argv = vec![bin.as_str(), args[0], layout.as_str()];
+        argv.extend_from_slice(&args[1..]);
+        argv.extend_from_slice(&["--journal", &journal_s]);
+        let out = become_user.run(user, &argv);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+
+    // Bob is not the CTO: refused, naming him and who is.
+    let (code, out, err) = gonogo(&bob, &["sign", "--role", "cto"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("cannot sign as cto: {bob} is not in role cto (cto: {alice})")
+    );
+    // Alice is not devops.
+    let (code, out, err) = gonogo(&alice, &["sign", "--role", "devops"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "cannot sign as devops: {alice} is not in role devops (devops: {bob}, nobody-else)"
+        )
+    );
+    // Each signs their own role.
+    let (code, out, err) = gonogo(&alice, &["sign", "--role", "cto"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("{alice} signed approve as cto")),
+        "{out}"
+    );
+    let (code, out, err) = gonogo(&bob, &["sign", "--role", "devops"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // Bob cannot withdraw the CTO's sign-off either.
+    let (code, out, err) = gonogo(&bob, &["revoke", "--role", "cto"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("cannot revoke cto: {bob} is not in role cto (cto: {alice})")
+    );
+    // Both signed: anyone on the team may advance.
+    let (code, out, err) = gonogo(&bob, &["advance"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+
+    // The record says who did what, by OS identity, refusals included.
+    let events = procs::raw_events(&journal);
+    let summary: Vec<(String, String)> = events
+        .iter()
+        .map(|(_, actor, kind, _)| (actor.clone(), kind.clone()))
+        .collect();
+    let want: Vec<(String, String)> = [
+        (&bob, "refused"),
+        (&alice, "refused"),
+        (&alice, "signed_off"),
+        (&bob, "signed_off"),
+        (&bob, "refused"),
+        (&bob, "advanced"),
+    ]
+    .iter()
+    .map(|(u, k)| ((*u).clone(), (*k).to_string()))
+    .collect();
+    assert_eq!(summary, want);
+    let cto: serde_json::Value = serde_json::from_str(&events[2].3).unwrap();
+    assert_eq!(cto["role"], "cto");
+    assert_eq!(cto["phase"], "approve");
+
+    // The shared file kept its group-writable mode, and either can read
+    // the record and check its chain.
+    let mode = std::fs::metadata(&journal).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o660, "the journal's permissions changed");
+    let (code, out, err) = gonogo(&alice, &["log", "--verify"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("6 events, hash chain intact"), "{out}");
+    drop(accounts);
+}
