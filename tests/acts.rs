@@ -263,11 +263,10 @@ fn acts_refuse_with_exact_reasons_and_the_record_holds_every_event() {
     assert!(out.contains(waiver), "{out}");
     recorded("advanced");
 
-    // Rollback needs --yes, and says what it would run; nothing is recorded.
-    let d = desk.act(&["rollback", "--reason", "error spike"]);
-    assert_eq!(d.code, Some(1), "{}{}", d.stdout, d.stderr);
+    // Rollback needs --yes and says what it would run; nothing runs, and the
+    // refused attempt is recorded like any other.
     assert_eq!(
-        d.stderr.trim_end(),
+        refused(&desk, &["rollback", "--reason", "error spike"]),
         "cannot roll back without --yes: it runs `echo demo rollback: traffic shifted back to v1`"
     );
     assert_eq!(procs::count_kind(&journal, "rollback_started"), 0);

@@ -79,15 +79,6 @@ pub(super) async fn run(
     confirmed: bool,
 ) -> Result<i32, i32> {
     let layout = load_or_report(&layout_path)?;
-    if !confirmed {
-        let argv = layout
-            .rollback
-            .as_ref()
-            .map(|r| r.run.join(" "))
-            .unwrap_or_default();
-        eprintln!("cannot roll back without --yes: it runs `{argv}`");
-        return Ok(1);
-    }
     let mut session = Session::open(layout, journal.as_deref().map(Path::new))?;
     let prober = prober(Arc::new(ProcessEnv))?;
     // Evidence for the decision and for the record: what a running guard
@@ -97,6 +88,37 @@ pub(super) async fn run(
     let recorded = session.journal.samples_since(since).unwrap_or_default();
     let board = engine::board_from_evidence(&session.layout, recorded, &prober).await;
     let actor = act::os_user();
+    if !confirmed {
+        let argv = session
+            .layout
+            .rollback
+            .as_ref()
+            .map(|r| r.run.join(" "))
+            .unwrap_or_default();
+        let reason = format!("cannot roll back without --yes: it runs `{argv}`");
+        // Refused attempts are part of the record too.
+        let refused = session.journal.append(&crate::journal::Entry {
+            actor: actor.clone(),
+            kind: EventKind::Refused {
+                attempted: act.name().to_string(),
+                reason: reason.clone(),
+            },
+            gates: Desk {
+                layout: &session.layout,
+                state: &session.state,
+                board: &board,
+                now: Utc::now(),
+                actor: &actor,
+            }
+            .snapshot(),
+            claim: None,
+        });
+        if let Err(e) = refused {
+            eprintln!("gonogo: {e}");
+        }
+        eprintln!("{reason}");
+        return Ok(1);
+    }
     let performed = {
         let desk = Desk {
             layout: &session.layout,

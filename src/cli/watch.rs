@@ -145,7 +145,7 @@ async fn guard_duties(
             Ok(_) | Err(crate::journal::JournalError::Claimed(_)) => {}
             Err(e) => return Err(e),
         }
-        session.refresh()?;
+        // The loop's journal poll folds it in and prints it, like any event.
     }
     if let Some(fired) = guard::auto_rollback_due(&session.layout, &session.state, board, now) {
         let gates = {
