@@ -177,6 +177,7 @@ pub async fn run_on_enter(
     layout: &Layout,
     entered_by: &Event,
     actor: &str,
+    gates: Vec<GateSnapshot>,
 ) -> Result<Option<Event>, JournalError> {
     let phase_id = match &entered_by.kind {
         EventKind::Advanced { to, .. } => to,
@@ -210,7 +211,7 @@ pub async fn run_on_enter(
                 phase: phase_id.clone(),
                 outcome,
             },
-            gates: Vec::new(),
+            gates,
             claim: Some(format!("on_enter:{}", entered_by.seq)),
         })
         .map(Some)

@@ -148,8 +148,16 @@ pub(super) async fn run(
     session.refresh().map_err(journal_err)?;
     match &event.kind {
         EventKind::Advanced { .. } => {
+            let gates = Desk {
+                layout: &session.layout,
+                state: &session.state,
+                board: &board,
+                now: Utc::now(),
+                actor: &actor,
+            }
+            .snapshot();
             if let Some(ran) =
-                guard::run_on_enter(&mut session.journal, &session.layout, &event, &actor)
+                guard::run_on_enter(&mut session.journal, &session.layout, &event, &actor, gates)
                     .await
                     .map_err(journal_err)?
             {

@@ -134,12 +134,20 @@ async fn guard_duties(
     rollback: &mut Option<tokio::task::JoinHandle<()>>,
     now: DateTime<Utc>,
 ) -> Result<(), crate::journal::JournalError> {
+    let snapshot = |session: &Session| {
+        let phase = session
+            .layout
+            .phase(&session.state.phase)
+            .unwrap_or(&session.layout.phases[0]);
+        let judged = act::judge_phase(&session.layout, &session.state, board, phase, now);
+        act::snapshot(phase, &judged)
+    };
     if let Some(kind) = guard::timebox_overrun(&session.layout, &session.state, now) {
         let claim = guard::timebox_claim(&session.state);
         match session.journal.append(&Entry {
             actor: actor.to_string(),
             kind,
-            gates: Vec::new(),
+            gates: snapshot(session),
             claim: Some(claim),
         }) {
             Ok(_) | Err(crate::journal::JournalError::Claimed(_)) => {}
@@ -148,14 +156,7 @@ async fn guard_duties(
         // The loop's journal poll folds it in and prints it, like any event.
     }
     if let Some(fired) = guard::auto_rollback_due(&session.layout, &session.state, board, now) {
-        let gates = {
-            let phase = session
-                .layout
-                .phase(&session.state.phase)
-                .unwrap_or(&session.layout.phases[0]);
-            let judged = act::judge_phase(&session.layout, &session.state, board, phase, now);
-            act::snapshot(phase, &judged)
-        };
+        let gates = snapshot(session);
         if rollback.as_ref().is_some_and(|t| !t.is_finished()) {
             return Ok(());
         }

@@ -1,0 +1,147 @@
+//! Phase mechanics end to end: `on_enter` runs on entry with the launch's
+//! context in `GONOGO_*` variables (never on its command line), a phase
+//! that overruns its timebox is recorded exactly once even with two guards
+//! watching, and soak time is enforced.
+
+#[path = "support/procs.rs"]
+mod procs;
+
+use std::path::Path;
+use std::time::Duration;
+
+use procs::{count_kind, gonogo_cmd, path_str, poll_until, raw_events, run, text, watch};
+
+/// A two-phase launch with no network signals: an inline checklist gate.
+fn layout(dir: &Path, out: &Path, second: &str) -> String {
+    let path = dir.join("phases.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[launch]
+name = "phases"
+id = "phases"
+
+[signals.ready]
+kind = "checklist"
+items = ["go"]
+every = "500ms"
+
+[[phases]]
+id = "first"
+gates = [{{ signal = "ready", complete = true }}]
+
+[[phases]]
+id = "second"
+on_enter = ["sh", "-c", "echo \"$GONOGO_LAUNCH|$GONOGO_PHASE|$GONOGO_ACTOR|$GONOGO_REASON\" >> {out}; echo entered"]
+{second}
+
+[[phases]]
+id = "third"
+"#,
+            out = out.display()
+        ),
+    )
+    .unwrap();
+    path_str(&path)
+}
+
+#[test]
+fn on_enter_gets_context_in_its_environment_and_is_recorded() {
+    let dir = procs::tempdir();
+    let out = dir.path().join("entered.txt");
+    let layout = layout(dir.path(), &out, "");
+    let journal = path_str(&dir.path().join("j.sqlite"));
+    let act = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--journal", &journal]);
+        run(&mut gonogo_cmd(dir.path(), None, &all))
+    };
+    let o = act(&[
+        "check-item",
+        &layout,
+        "--checklist",
+        "ready",
+        "--item",
+        "go",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = act(&["advance", &layout, "--override", "not needed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("on_enter of second (sh -c"), "{stdout}");
+    assert!(stdout.contains("ended: exit status 0"), "{stdout}");
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .map_or_else(|| "?".into(), |u| u.name);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written, format!("phases|second|{user}|not needed\n"));
+    let events = raw_events(Path::new(&journal));
+    let ran = events
+        .iter()
+        .find(|e| e.2 == "on_enter_ran")
+        .expect("on_enter recorded");
+    assert!(
+        ran.3.contains("\"output_tail\":\"entered\\n\""),
+        "{}",
+        ran.3
+    );
+    let log = text(&act(&["log", &layout]).stdout);
+    assert!(log.contains("output (tail)"), "{log}");
+}
+
+#[test]
+fn a_timebox_overrun_is_recorded_once_across_guards() {
+    let dir = procs::tempdir();
+    let out = dir.path().join("entered.txt");
+    let layout = layout(dir.path(), &out, "timebox = \"1s\"");
+    let journal = dir.path().join("j.sqlite");
+    let j = path_str(&journal);
+    let o = run(&mut gonogo_cmd(
+        dir.path(),
+        None,
+        &["advance", &layout, "--override", "test", "--journal", &j],
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut a = watch(dir.path(), None, &layout, &journal);
+    let mut b = watch(dir.path(), None, &layout, &journal);
+    let said = |l: &str| l.contains("phase second ran past its timebox of 1s");
+    a.expect("timebox line", said, Duration::from_secs(10));
+    b.expect("timebox line", said, Duration::from_secs(10));
+    // Both guards keep ticking; the record still holds one overrun.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count_kind(&journal, "timebox_overrun"), 1);
+    a.drain();
+    assert_eq!(a.count(said), 1, "{}", a.transcript());
+}
+
+#[test]
+fn soak_time_is_enforced() {
+    let dir = procs::tempdir();
+    let out = dir.path().join("entered.txt");
+    let layout = layout(dir.path(), &out, "soak = \"1h\"");
+    let j = path_str(&dir.path().join("j.sqlite"));
+    let o = run(&mut gonogo_cmd(
+        dir.path(),
+        None,
+        &["advance", &layout, "--override", "test", "--journal", &j],
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(&mut gonogo_cmd(
+        dir.path(),
+        None,
+        &["advance", &layout, "--journal", &j],
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    let why = text(&o.stderr);
+    assert!(
+        why.starts_with("cannot advance from second: soak: 59m")
+            && why.trim_end().ends_with("of 1h left"),
+        "{why}"
+    );
+    let refused = poll_until(Duration::from_secs(1), || {
+        raw_events(Path::new(&j))
+            .into_iter()
+            .find(|e| e.2 == "refused")
+    });
+    assert!(refused.is_some());
+}
