@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS samples (
     outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
+CREATE TABLE IF NOT EXISTS lease (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -446,6 +451,108 @@ impl Journal {
         Ok(out)
     }
 
+    /// Samples recorded after row `after_id` (another process's polls), with
+    /// the last row id seen: how a guard without the polling lease follows
+    /// the one that has it.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn samples_after(
+        &self,
+        after_id: i64,
+    ) -> Result<(i64, Vec<(String, Sample)>), JournalError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, signal, at, outcome FROM samples WHERE id > ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![after_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut last = after_id;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, signal, at, outcome) = row?;
+            last = id;
+            let (Ok(at), Ok(outcome)) = (
+                DateTime::parse_from_rfc3339(&at),
+                serde_json::from_str(&outcome),
+            ) else {
+                continue;
+            };
+            out.push((
+                signal,
+                Sample {
+                    at: at.with_timezone(&Utc),
+                    outcome,
+                },
+            ));
+        }
+        Ok((last, out))
+    }
+
+    /// The newest sample row id (0 when none).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn last_sample_id(&self) -> Result<i64, JournalError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM samples", [], |r| r.get(0))?)
+    }
+
+    /// Takes or renews the polling lease for `ttl`. Only one process polls
+    /// the layout's endpoints; the others read its samples, and take over
+    /// once its lease lapses (it died or hung). `Ok(true)`: we hold it.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn hold_lease(&mut self, holder: &str, ttl: Duration) -> Result<bool, JournalError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<(String, String)> = tx
+            .query_row(
+                "SELECT holder, until FROM lease WHERE name = 'poll'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let ours = match &current {
+            None => true,
+            Some((h, _)) if h == holder => true,
+            Some((_, u)) => {
+                DateTime::parse_from_rfc3339(u).map_or(true, |u| u.with_timezone(&Utc) < now)
+            }
+        };
+        if ours {
+            tx.execute(
+                "INSERT INTO lease (name, holder, until) VALUES ('poll', ?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+                params![holder, stamp(until)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ours)
+    }
+
+    /// Gives the lease up (on a clean exit) so another guard takes over at once.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn release_lease(&mut self, holder: &str) -> Result<(), JournalError> {
+        self.conn.execute(
+            "DELETE FROM lease WHERE name = 'poll' AND holder = ?1",
+            params![holder],
+        )?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     ///
     /// # Errors
@@ -580,6 +687,23 @@ mod tests {
             Err(JournalError::Claimed(_))
         ));
         assert_eq!(b.last_seq().unwrap(), 1);
+    }
+
+    #[test]
+    fn one_process_holds_the_polling_lease_until_it_lapses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let mut a = Journal::open(&path, "demo").unwrap();
+        let mut b = Journal::open(&path, "demo").unwrap();
+        let ttl = Duration::from_millis(300);
+        assert!(a.hold_lease("a", ttl).unwrap());
+        assert!(!b.hold_lease("b", ttl).unwrap(), "a holds it");
+        assert!(a.hold_lease("a", ttl).unwrap(), "renewal");
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(b.hold_lease("b", ttl).unwrap(), "a lapsed: b takes over");
+        assert!(!a.hold_lease("a", ttl).unwrap());
+        b.release_lease("b").unwrap();
+        assert!(a.hold_lease("a", ttl).unwrap(), "released: free at once");
     }
 
     #[test]

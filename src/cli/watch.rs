@@ -38,9 +38,22 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
     let notifier = Notifier::new(&layout.notify);
     let mut rollback: Option<tokio::task::JoinHandle<()>> = None;
     let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let polling = engine::start(Arc::clone(&layout), prober, tx);
+    let (tx, mut rx) = mpsc::unbounded_channel::<engine::SampleTaken>();
     let mut watcher = Watcher::new(&layout);
+    // Windows survive a restart: start from the evidence already recorded.
+    let keep = engine::evidence_span(&layout);
+    let since = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    for (id, sample) in session.journal.samples_since(since).unwrap_or_default() {
+        if let Some(i) = layout.signal_index(&id) {
+            watcher.board.record(i, sample);
+        }
+    }
+    let mut seen_samples = session.journal.last_sample_id().unwrap_or(0);
+    // One process polls the endpoints (the lease holder); the others follow
+    // its samples, so ten operators never put ten times the load on
+    // production, and a follower takes over within seconds if it dies.
+    let holder = format!("{guard_actor}:{}", std::process::id());
+    let mut polling: Option<engine::Polling> = None;
     let phase = layout
         .phase(&session.state.phase)
         .unwrap_or(&layout.phases[0]);
@@ -54,7 +67,6 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         layout.signals.len(),
         session.journal.path().display()
     ));
-    let keep = engine::evidence_span(&layout);
     let mut evidence = Vec::new();
     // Staleness and windows change with time alone, not only with samples.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -73,6 +85,24 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                 None => break "polling stopped",
             },
             _ = tick.tick() => {
+                match session.journal.hold_lease(&holder, LEASE_TTL) {
+                    Ok(true) if polling.is_none() => {
+                        polling = Some(engine::start(Arc::clone(&layout), prober.clone(), tx.clone()));
+                        say("polling the signals (this guard holds the polling lease)");
+                    }
+                    Ok(false) if polling.is_some() => {
+                        polling = None;
+                        evidence.clear();
+                        seen_samples = session.journal.last_sample_id().unwrap_or(seen_samples);
+                        say("another guard polls now; following its samples");
+                    }
+                    Ok(false) if watcher.leader_unknown() => {
+                        say("another guard holds the polling lease; following its samples");
+                    }
+                    Ok(_) => {}
+                    Err(e) => say(&format!("journal error: {e}")),
+                }
+                watcher.lease_known = true;
                 // Evidence for CLI acts and other operators, once a second.
                 if let Err(e) = session.journal.record_samples(&evidence, keep) {
                     say(&format!("journal error: {e}"));
@@ -80,17 +110,23 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                 evidence.clear();
             },
             _ = journal_poll.tick() => {
-                match session.refresh() {
-                    Ok(events) => {
-                        for e in &events {
-                            say(&format!("journal #{} {}", e.seq, e.summary()));
-                            if let Some(n) = guard::notification(&layout.launch.name, e) {
-                                notifier.send(&n);
+                if polling.is_none() {
+                match session.journal.samples_after(seen_samples) {
+                    Ok((last, samples)) => {
+                        seen_samples = last;
+                        for (id, sample) in samples {
+                            if let Some(i) = layout.signal_index(&id) {
+                                watcher.board.record(i, sample);
+                                if let Some(line) = watcher.signal_change(&layout, i) {
+                                    say(&line);
+                                }
                             }
                         }
                     }
                     Err(e) => say(&format!("journal error: {e}")),
                 }
+                }
+                refresh_and_say(&mut session, &layout, &notifier);
             },
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
@@ -114,7 +150,10 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
             say(&format!("journal error: {e}"));
         }
     };
-    drop(polling);
+    if polling.take().is_some() {
+        // Hand over at once instead of after the lease lapses.
+        let _ = session.journal.release_lease(&holder);
+    }
     if let Some(task) = rollback.filter(|t| !t.is_finished()) {
         // Never leave a rollback half-done: its command is killed with us.
         say("waiting for the running rollback command to finish");
@@ -123,6 +162,25 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
     notifier.flush(Duration::from_secs(1));
     say(&format!("watch stopped ({why})"));
     0
+}
+
+/// How long a polling lease lasts without renewal (renewed every second):
+/// a follower takes over this long after the poller dies.
+const LEASE_TTL: Duration = Duration::from_secs(4);
+
+/// Folds in new journal events and says each one.
+fn refresh_and_say(session: &mut Session, layout: &Layout, notifier: &Notifier) {
+    match session.refresh() {
+        Ok(events) => {
+            for e in &events {
+                say(&format!("journal #{} {}", e.seq, e.summary()));
+                if let Some(n) = guard::notification(&layout.launch.name, e) {
+                    notifier.send(&n);
+                }
+            }
+        }
+        Err(e) => say(&format!("journal error: {e}")),
+    }
 }
 
 /// Timebox overruns and auto-rollback: recorded once across every process
@@ -207,6 +265,8 @@ fn stamp(t: DateTime<Utc>) -> String {
 pub(crate) struct Watcher {
     pub board: Board,
     gates: Vec<Option<State>>,
+    /// Whether the polling lease has been looked at yet.
+    pub lease_known: bool,
     /// Notifications owed for gate flips (GO → NO-GO), drained by the loop.
     pub alerts: Vec<Notification>,
     /// The phase `gates` tracks; a new phase starts fresh.
@@ -224,10 +284,15 @@ impl Watcher {
             gates: Vec::new(),
             phase: None,
             alerts: Vec::new(),
+            lease_known: false,
             triggers: vec![None; triggers],
             errors: vec![None; layout.signals.len()],
             verdict: None,
         }
+    }
+
+    fn leader_unknown(&self) -> bool {
+        !self.lease_known
     }
 
     /// A signal that starts failing, changes its failure, or recovers.
