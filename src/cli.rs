@@ -219,6 +219,17 @@ pub fn main() -> i32 {
             )
             .await)
         }),
+        Command::Run {
+            layout,
+            read_only,
+            presenter,
+        } if std::io::IsTerminal::is_terminal(&std::io::stdout()) => with_runtime(|| async move {
+            let layout = load_or_report(&layout)?;
+            let prober = prober(Arc::new(ProcessEnv))?;
+            let opts = crate::ui::Options { read_only, presenter };
+            Ok(crate::ui::run(Arc::new(layout), journal.as_deref(), prober, opts).await)
+        }),
+        // Not a terminal: the plain-line guard.
         Command::Watch { layout } | Command::Run { layout, .. } => with_runtime(|| async move {
             let layout = load_or_report(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
@@ -258,6 +269,13 @@ pub fn main() -> i32 {
             let journal = journal.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("gonogo-demo-{}.sqlite", std::process::id()))
             });
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let opts = crate::ui::Options {
+                    read_only: false,
+                    presenter: false,
+                };
+                return Ok(crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await);
+            }
             eprintln!("gonogo demo: journal {}", journal.display());
             Ok(watch::run(Arc::new(layout), Some(&journal), prober).await)
         }),

@@ -42,4 +42,5 @@ pub mod launch;
 pub mod layout;
 pub mod notify;
 pub mod signal;
+pub mod ui;
 pub mod unit;

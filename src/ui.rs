@@ -1,0 +1,229 @@
+//! The control room screen (SPEC §4): a front end on the engine, like
+//! `check` and `watch`.
+//!
+//! [`app`] holds the model and its pure `update`; [`render`] only reads it;
+//! this module is the runtime: it owns the terminal (restored on every
+//! exit path), feeds keys, samples, ticks and journal events in as
+//! messages, performs the effects `update` returns, and redraws only when
+//! something changed, at most ten times a second.
+
+pub mod app;
+pub mod render;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::act::{self, Performed};
+use crate::cli::Session;
+use crate::engine;
+use crate::guard;
+use crate::launch::EventKind;
+use crate::layout::Layout;
+use crate::signal::Prober;
+use app::{App, Effect, Msg};
+
+/// Options from the command line.
+pub struct Options {
+    pub read_only: bool,
+    pub presenter: bool,
+}
+
+/// Whether colours are wanted: not under `NO_COLOR` or `TERM=dumb`.
+pub fn colors_wanted(env: impl Fn(&str) -> Option<String>) -> bool {
+    env("NO_COLOR").is_none_or(|v| v.is_empty()) && env("TERM").as_deref() != Some("dumb")
+}
+
+/// Restores the terminal when dropped: on quit, on error and on unwind.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+        ratatui::restore();
+    }
+}
+
+/// Runs the screen until `q`, SIGTERM, SIGHUP or a dead terminal.
+pub async fn run(
+    layout: Arc<Layout>,
+    journal: Option<&Path>,
+    prober: Prober,
+    opts: Options,
+) -> i32 {
+    // Everything that can fail plainly happens before the alternate screen.
+    let mut session = match Session::open((*layout).clone(), journal) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (Ok(mut term_sig), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        eprintln!("gonogo: cannot install signal handlers");
+        return 1;
+    };
+    let mut app = App::new(Arc::clone(&layout), act::os_user(), Utc::now());
+    app.read_only = opts.read_only;
+    app.presenter = opts.presenter;
+    app.colors = colors_wanted(|k| std::env::var(k).ok());
+    if let Ok(events) = session.journal.since(0) {
+        app.update(Msg::Journal(events));
+    }
+    session.state = app.state.clone();
+
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("gonogo: cannot open the terminal: {e}");
+            return 1;
+        }
+    };
+    let _guard = TerminalGuard;
+    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    // Keys come from a blocking reader thread; the screen never waits on it.
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            loop {
+                match crossterm::event::read() {
+                    Ok(TermEvent::Key(k)) => {
+                        if tx.send(Msg::Key(k)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(TermEvent::Paste(p)) => {
+                        let _ = tx.send(Msg::Paste(p));
+                    }
+                    Ok(TermEvent::Resize(..)) => {
+                        let _ = tx.send(Msg::Tick(Utc::now()));
+                    }
+                    Ok(_) => {}
+                    // The terminal is gone (an SSH drop): stop, do not spin.
+                    Err(_) => {
+                        let _ = tx.send(Msg::Hangup);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    let (sample_tx, mut samples) = mpsc::unbounded_channel();
+    let _polling = engine::start(Arc::clone(&layout), prober, sample_tx);
+    let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
+    let mut evidence = Vec::new();
+    let keep = engine::evidence_span(&layout);
+    loop {
+        let mut effects = Vec::new();
+        tokio::select! {
+            Some(msg) = rx.recv() => effects = app.update(msg),
+            Some(r) = samples.recv() => {
+                evidence.push((layout.signals[r.signal].id.clone(), r.sample.clone()));
+                app.update(Msg::Sample(r.signal, r.sample));
+            }
+            _ = clock.tick() => {
+                app.update(Msg::Tick(Utc::now()));
+                let _ = session.journal.record_samples(&evidence, keep);
+                evidence.clear();
+            }
+            _ = journal_poll.tick() => {
+                if let Ok(events) = session.refresh()
+                    && !events.is_empty()
+                {
+                    app.update(Msg::Journal(events));
+                }
+            }
+            _ = frame_tick.tick() => {
+                if app.dirty {
+                    app.dirty = false;
+                    let _ = crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate);
+                    let drawn = terminal.draw(|f| render::render(&app, f));
+                    let _ = crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate);
+                    let _ = std::io::stdout().flush();
+                    if drawn.is_err() {
+                        return 0;
+                    }
+                }
+            }
+            _ = term_sig.recv() => return 0,
+            _ = hup.recv() => return 0,
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit => return 0,
+                Effect::Perform(a) => perform(&mut session, &mut app, &a, &tx),
+            }
+        }
+    }
+}
+
+/// Performs an act through the same engine code as the CLI, then runs its
+/// follow-up (rollback command, `on_enter`) on a task with its own
+/// journal connection, so the screen stays live.
+fn perform(session: &mut Session, app: &mut App, a: &act::Act, tx: &mpsc::UnboundedSender<Msg>) {
+    session.state = app.state.clone();
+    let result = act::perform(&mut session.journal, &app.desk(), a);
+    let event = match result {
+        Ok(Performed::Done(e)) => e,
+        Ok(Performed::Refused(why)) => {
+            app.update(Msg::Acted(Err(why)));
+            return;
+        }
+        Err(e) => {
+            app.update(Msg::Acted(Err(format!("journal: {e}"))));
+            return;
+        }
+    };
+    app.update(Msg::Acted(Ok(format!(
+        "#{} {}",
+        event.seq,
+        event.summary()
+    ))));
+    let follow_up = matches!(
+        event.kind,
+        EventKind::Advanced { .. } | EventKind::RollbackStarted { .. }
+    );
+    if !follow_up {
+        return;
+    }
+    let layout = Arc::clone(&app.layout);
+    let state = app.state.clone();
+    let actor = app.actor.clone();
+    let gates = app.desk().snapshot();
+    let path = session.journal.path().to_path_buf();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let Ok(mut journal) = crate::journal::Journal::open(&path, &layout.launch.id) else {
+            return;
+        };
+        let done = match &event.kind {
+            EventKind::RollbackStarted { reason, .. } => {
+                guard::run_rollback(&mut journal, &layout, &state, &actor, reason, gates)
+                    .await
+                    .map(Some)
+            }
+            _ => guard::run_on_enter(&mut journal, &layout, &event, &actor, gates).await,
+        };
+        if let Ok(Some(e)) = done {
+            if let EventKind::RollbackFinished { outcome } | EventKind::OnEnterRan { outcome, .. } =
+                &e.kind
+            {
+                for line in outcome.output_tail.lines() {
+                    let _ = tx.send(Msg::Output(line.to_string()));
+                }
+            }
+            let _ = tx.send(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary()))));
+        }
+    });
+}

@@ -1,0 +1,537 @@
+//! The screen's model and its one `update` function.
+//!
+//! Everything the screen knows lives in [`App`]; everything that happens
+//! arrives as a [`Msg`] (a key, a paste, a tick, a sample, journal events);
+//! `update` folds it in and returns [`Effect`]s for the runtime to carry
+//! out (perform an act, quit). Time enters as a value, so the reducer is
+//! pure and tested without a terminal.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::act::{self, Act, Desk};
+use crate::engine::Board;
+use crate::gate::Judgement;
+use crate::launch::{Event, State as LaunchState};
+use crate::layout::{Layout, Phase, Probe};
+use crate::signal::{Outcome, Sample};
+
+/// Journal events kept for the log pane.
+const LOG_TAIL: usize = 200;
+/// Lines of command output kept for the output pane.
+const OUTPUT_LINES: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Gates,
+    Checklist,
+    Log,
+}
+
+impl Focus {
+    fn next(self) -> Focus {
+        match self {
+            Focus::Gates => Focus::Checklist,
+            Focus::Checklist => Focus::Log,
+            Focus::Log => Focus::Gates,
+        }
+    }
+}
+
+/// What a typed prompt is for; it names exactly what will happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Advance past the gates that are not GO; the input is the reason.
+    Override,
+    Hold,
+    Note,
+    Arm,
+    Disarm,
+    /// Type the confirm word to run the rollback command.
+    Rollback {
+        confirm: String,
+        command: String,
+    },
+    /// Pick a role to sign as (digits), when more than one is open.
+    Sign {
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Prompt(Prompt),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Refused,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Bracketed paste: text for a prompt, never key bindings.
+    Paste(String),
+    Tick(DateTime<Utc>),
+    Sample(usize, Sample),
+    Journal(Vec<Event>),
+    /// The result of an act the runtime performed.
+    Acted(Result<String, String>),
+    Output(String),
+    /// The terminal went away (an SSH drop): quit without spinning.
+    Hangup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Perform(Act),
+    Quit,
+}
+
+pub struct App {
+    pub layout: Arc<Layout>,
+    pub state: LaunchState,
+    pub board: Board,
+    pub log: Vec<Event>,
+    pub output: Vec<String>,
+    pub now: DateTime<Utc>,
+    pub actor: String,
+    pub read_only: bool,
+    pub presenter: bool,
+    /// Colours on (off for `NO_COLOR` and `TERM=dumb`): meaning never rests
+    /// on colour alone anyway.
+    pub colors: bool,
+    pub mode: Mode,
+    pub focus: Focus,
+    /// Selected row in the focused pane.
+    pub cursor: usize,
+    pub status: Option<(String, Tone)>,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(layout: Arc<Layout>, actor: String, now: DateTime<Utc>) -> App {
+        let state = LaunchState::new(&layout.phases[0].id);
+        let board = Board::new(&layout);
+        App {
+            layout,
+            state,
+            board,
+            log: Vec::new(),
+            output: Vec::new(),
+            now,
+            actor,
+            read_only: false,
+            presenter: false,
+            colors: true,
+            mode: Mode::Normal,
+            focus: Focus::Gates,
+            cursor: 0,
+            status: None,
+            dirty: true,
+        }
+    }
+
+    pub fn phase(&self) -> &Phase {
+        self.layout
+            .phase(&self.state.phase)
+            .unwrap_or(&self.layout.phases[0])
+    }
+
+    pub fn phase_index(&self) -> usize {
+        self.layout.phase_index(&self.state.phase).unwrap_or(0)
+    }
+
+    pub fn desk(&self) -> Desk<'_> {
+        Desk {
+            layout: &self.layout,
+            state: &self.state,
+            board: &self.board,
+            now: self.now,
+            actor: &self.actor,
+        }
+    }
+
+    pub fn judged(&self) -> Vec<Judgement> {
+        self.desk().judge()
+    }
+
+    /// The checklist shown in the checklist pane: the first checklist
+    /// gated in this phase, else the first in the layout.
+    pub fn checklist_id(&self) -> Option<&str> {
+        let gated = self
+            .phase()
+            .gates
+            .iter()
+            .map(|g| g.signal)
+            .find(|&i| matches!(self.layout.signals[i].probe, Probe::Checklist(_)));
+        let any = || {
+            self.layout
+                .signals
+                .iter()
+                .position(|s| matches!(s.probe, Probe::Checklist(_)))
+        };
+        gated
+            .or_else(any)
+            .map(|i| self.layout.signals[i].id.as_str())
+    }
+
+    /// Items of the shown checklist: (text, done).
+    pub fn checklist_items(&self) -> Vec<(String, bool)> {
+        let Some(id) = self.checklist_id() else {
+            return Vec::new();
+        };
+        let Some(i) = self.layout.signal_index(id) else {
+            return Vec::new();
+        };
+        let samples = act::with_checked_items(id, &self.state, self.board.samples(i));
+        match samples.last().map(|s| &s.outcome) {
+            Some(Outcome::Checklist(c)) => {
+                c.items.iter().map(|i| (i.text.clone(), i.done)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Roles of this phase the operator may still sign.
+    fn open_roles(&self) -> Vec<String> {
+        let phase = self.phase();
+        phase
+            .signoff
+            .iter()
+            .filter(|r| self.state.signed(r).is_none())
+            .filter(|r| {
+                self.layout.roles.as_ref().is_none_or(|roles| {
+                    roles.iter().any(|(name, users)| {
+                        name == *r && users.iter().any(|u| *u == self.actor || u == "*")
+                    })
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn refuse(&mut self, why: impl Into<String>) {
+        self.status = Some((why.into(), Tone::Refused));
+    }
+
+    /// Folds one message in; returns what the runtime must do.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        self.dirty = true;
+        match msg {
+            Msg::Tick(now) => {
+                self.now = now;
+                Vec::new()
+            }
+            Msg::Sample(i, sample) => {
+                self.board.record(i, sample);
+                Vec::new()
+            }
+            Msg::Journal(events) => {
+                for e in events {
+                    self.state.apply(&e);
+                    self.log.push(e);
+                }
+                if self.log.len() > LOG_TAIL {
+                    let cut = self.log.len() - LOG_TAIL;
+                    self.log.drain(..cut);
+                }
+                Vec::new()
+            }
+            Msg::Acted(Ok(done)) => {
+                self.status = Some((done, Tone::Info));
+                Vec::new()
+            }
+            Msg::Acted(Err(why)) => {
+                self.refuse(why);
+                Vec::new()
+            }
+            Msg::Output(line) => {
+                self.output.push(line);
+                if self.output.len() > OUTPUT_LINES {
+                    let cut = self.output.len() - OUTPUT_LINES;
+                    self.output.drain(..cut);
+                }
+                Vec::new()
+            }
+            Msg::Paste(text) => {
+                if let Mode::Prompt(p) = &mut self.mode {
+                    // One line only: a pasted newline must not submit.
+                    p.input.extend(text.chars().filter(|c| !c.is_control()));
+                }
+                Vec::new()
+            }
+            Msg::Key(key) => self.key(key),
+            Msg::Hangup => vec![Effect::Quit],
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return vec![Effect::Quit];
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Help => {
+                // Any key closes help; `q` still quits.
+                if key.code == KeyCode::Char('q') {
+                    return vec![Effect::Quit];
+                }
+                Vec::new()
+            }
+            Mode::Prompt(p) => self.prompt_key(p, key),
+            Mode::Normal => self.normal_key(key),
+        }
+    }
+
+    fn prompt_key(&mut self, mut p: Prompt, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => {
+                self.status = Some(("cancelled".into(), Tone::Info));
+                Vec::new()
+            }
+            KeyCode::Backspace => {
+                p.input.pop();
+                self.mode = Mode::Prompt(p);
+                Vec::new()
+            }
+            KeyCode::Char(c) => {
+                if let PromptKind::Sign { roles } = &p.kind {
+                    let pick = c
+                        .to_digit(10)
+                        .and_then(|d| roles.get((d as usize).wrapping_sub(1)));
+                    return match pick {
+                        Some(role) => vec![Effect::Perform(Act::SignOff {
+                            role: role.clone(),
+                            phase: Some(self.state.phase.clone()),
+                            note: None,
+                        })],
+                        None => {
+                            self.mode = Mode::Prompt(p);
+                            Vec::new()
+                        }
+                    };
+                }
+                p.input.push(c);
+                self.mode = Mode::Prompt(p);
+                Vec::new()
+            }
+            KeyCode::Enter => self.submit(p),
+            _ => {
+                self.mode = Mode::Prompt(p);
+                Vec::new()
+            }
+        }
+    }
+
+    fn submit(&mut self, p: Prompt) -> Vec<Effect> {
+        let text = p.input.trim().to_string();
+        let needs_text = !matches!(p.kind, PromptKind::Sign { .. });
+        if needs_text && text.is_empty() {
+            self.mode = Mode::Prompt(p);
+            self.refuse("type a reason first (Esc cancels)");
+            return Vec::new();
+        }
+        let act = match p.kind {
+            PromptKind::Override => Act::Advance {
+                override_reason: Some(text),
+            },
+            PromptKind::Hold => Act::Hold { reason: text },
+            PromptKind::Note => Act::Note { text },
+            PromptKind::Arm => Act::Arm { reason: text },
+            PromptKind::Disarm => Act::Disarm { reason: text },
+            PromptKind::Rollback { ref confirm, .. } => {
+                if text != *confirm {
+                    let confirm = confirm.clone();
+                    self.mode = Mode::Prompt(p);
+                    self.refuse(format!(
+                        "type `{confirm}` exactly to roll back (Esc cancels)"
+                    ));
+                    return Vec::new();
+                }
+                Act::Rollback {
+                    reason: "manual rollback from the screen".into(),
+                }
+            }
+            PromptKind::Sign { .. } => return Vec::new(),
+        };
+        vec![Effect::Perform(act)]
+    }
+
+    fn mutating(&mut self, what: &str) -> bool {
+        if self.read_only {
+            self.refuse(format!(
+                "cannot {what}: this screen is read-only (--read-only)"
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn open(&mut self, kind: PromptKind) {
+        self.mode = Mode::Prompt(Prompt {
+            kind,
+            input: String::new(),
+        });
+    }
+
+    fn normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Char('q') => vec![Effect::Quit],
+            KeyCode::Char('?') => {
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            KeyCode::Char('p') => {
+                self.presenter = !self.presenter;
+                Vec::new()
+            }
+            KeyCode::Tab => {
+                self.focus = self.focus.next();
+                self.cursor = 0;
+                Vec::new()
+            }
+            KeyCode::Char('j') | KeyCode::Down => {
+                self.cursor = self
+                    .cursor
+                    .saturating_add(1)
+                    .min(self.rows_in_focus().saturating_sub(1));
+                Vec::new()
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                self.cursor = self.cursor.saturating_sub(1);
+                Vec::new()
+            }
+            KeyCode::Char('a') if self.mutating("advance") => vec![Effect::Perform(Act::Advance {
+                override_reason: None,
+            })],
+            KeyCode::Char('A') if self.mutating("advance") => {
+                self.open(PromptKind::Override);
+                Vec::new()
+            }
+            KeyCode::Char('s') if self.mutating("sign") => {
+                let roles = self.open_roles();
+                match roles.as_slice() {
+                    [] => {
+                        let phase = self.phase();
+                        let why = if phase.signoff.is_empty() {
+                            format!("cannot sign: phase {} needs no sign-off", phase.id)
+                        } else {
+                            format!(
+                                "cannot sign: no open role of {} is yours ({} may sign: {})",
+                                phase.id,
+                                self.actor,
+                                phase.signoff.join(", ")
+                            )
+                        };
+                        self.refuse(why);
+                        Vec::new()
+                    }
+                    [role] => vec![Effect::Perform(Act::SignOff {
+                        role: role.clone(),
+                        phase: Some(self.state.phase.clone()),
+                        note: None,
+                    })],
+                    _ => {
+                        self.open(PromptKind::Sign { roles });
+                        Vec::new()
+                    }
+                }
+            }
+            KeyCode::Char('x') if self.mutating("revoke") => {
+                let mine = self
+                    .state
+                    .signoffs
+                    .iter()
+                    .find(|s| s.user == self.actor)
+                    .map(|s| s.role.clone());
+                match mine {
+                    Some(role) => vec![Effect::Perform(Act::Revoke { role, note: None })],
+                    None => {
+                        self.refuse(format!(
+                            "cannot revoke: {} has not signed {}",
+                            self.actor, self.state.phase
+                        ));
+                        Vec::new()
+                    }
+                }
+            }
+            KeyCode::Char('h') if self.mutating("hold") => {
+                if self.state.hold.is_some() {
+                    vec![Effect::Perform(Act::Resume)]
+                } else {
+                    self.open(PromptKind::Hold);
+                    Vec::new()
+                }
+            }
+            KeyCode::Char('r') if self.mutating("roll back") => match &self.layout.rollback {
+                None => {
+                    self.refuse("cannot roll back: the layout has no [rollback]");
+                    Vec::new()
+                }
+                Some(rb) => {
+                    let kind = PromptKind::Rollback {
+                        confirm: rb.confirm.clone(),
+                        command: rb.run.join(" "),
+                    };
+                    self.open(kind);
+                    Vec::new()
+                }
+            },
+            KeyCode::Char('d') if self.mutating("arm or disarm") => {
+                if self.state.disarmed.is_some() {
+                    self.open(PromptKind::Arm);
+                } else {
+                    self.open(PromptKind::Disarm);
+                }
+                Vec::new()
+            }
+            KeyCode::Char('n') if self.mutating("note") => {
+                self.open(PromptKind::Note);
+                Vec::new()
+            }
+            KeyCode::Char(' ') if self.mutating("check an item") => {
+                if self.focus != Focus::Checklist {
+                    self.refuse("cannot check an item: focus the checklist first (Tab)");
+                    return Vec::new();
+                }
+                let items = self.checklist_items();
+                let (Some(id), Some((item, done))) = (self.checklist_id(), items.get(self.cursor))
+                else {
+                    self.refuse("cannot check an item: the checklist is empty");
+                    return Vec::new();
+                };
+                let undo = *done && self.state.is_checked(id, item);
+                vec![Effect::Perform(Act::CheckItem {
+                    checklist: id.to_string(),
+                    item: item.clone(),
+                    undo,
+                })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn rows_in_focus(&self) -> usize {
+        match self.focus {
+            Focus::Gates => self.phase().gates.len(),
+            Focus::Checklist => self.checklist_items().len(),
+            Focus::Log => self.log.len(),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The screen without a terminal: the reducer (keys in, effects out) and
+//! rendered frames on ratatui's `TestBackend` with a fixed `now`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gonogo::act::Act;
+use gonogo::launch::{Event, EventKind};
+use gonogo::signal::{Outcome, Sample};
+use gonogo::ui::app::{App, Effect, Focus, Mode, Msg, PromptKind};
+use gonogo::ui::render::render;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap()
+}
+
+fn app() -> App {
+    let layout =
+        gonogo::layout::parse(Path::new("layouts/demo.toml"), gonogo::demo::LAYOUT).unwrap();
+    let mut app = App::new(Arc::new(layout), "alice".into(), now());
+    app.colors = false;
+    app
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn sample(app: &mut App, signal: &str, secs_ago: i64, outcome: Outcome) {
+    let i = app.layout.signal_index(signal).unwrap();
+    app.update(Msg::Sample(
+        i,
+        Sample {
+            at: now() - chrono::Duration::seconds(secs_ago),
+            outcome,
+        },
+    ));
+}
+
+fn healthy(app: &mut App) {
+    for ago in (0..=30).rev().step_by(2) {
+        let up = Outcome::Health {
+            up: true,
+            latency: Some(Duration::from_millis(12)),
+            detail: "status 200 OK".into(),
+        };
+        sample(app, "api", ago, up);
+        sample(app, "error_rate", ago, Outcome::Number(0.0004));
+        sample(app, "p95", ago, Outcome::Number(180.0));
+        sample(app, "webhook_queue", ago, Outcome::Number(12.0));
+    }
+    sample(
+        app,
+        "preflight",
+        0,
+        Outcome::Checklist(gonogo::signal::Checklist::from_items(&[
+            "On-call engineer paged in".into(),
+            "Dashboards open".into(),
+            "Rollback rehearsed on staging".into(),
+        ])),
+    );
+}
+
+fn event(seq: i64, kind: EventKind) -> Event {
+    Event {
+        seq,
+        at: now() - chrono::Duration::seconds(60 - seq),
+        actor: "alice".into(),
+        kind,
+        gates: Vec::new(),
+    }
+}
+
+fn draw(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn rollback_key_opens_a_confirm_and_does_nothing_else() {
+    let mut a = app();
+    assert!(a.update(key('r')).is_empty());
+    let Mode::Prompt(p) = &a.mode else {
+        panic!("no prompt")
+    };
+    assert!(
+        matches!(&p.kind, PromptKind::Rollback { confirm, command } if confirm == "rollback" && command.starts_with("echo"))
+    );
+    // The wrong word is refused and the prompt stays.
+    for c in "rollbak".chars() {
+        a.update(key(c));
+    }
+    assert!(a.update(code(KeyCode::Enter)).is_empty());
+    assert!(matches!(a.mode, Mode::Prompt(_)));
+    a.update(code(KeyCode::Backspace));
+    a.update(code(KeyCode::Backspace));
+    a.update(key('a'));
+    a.update(key('c'));
+    a.update(key('k'));
+    let effects = a.update(code(KeyCode::Enter));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Perform(Act::Rollback { .. })]),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn pasted_text_never_fires_a_key() {
+    let mut a = app();
+    assert!(a.update(Msg::Paste("rqa\n".into())).is_empty());
+    assert_eq!(a.mode, Mode::Normal);
+    a.update(key('n'));
+    assert!(a.update(Msg::Paste("line one\nq".into())).is_empty());
+    let Mode::Prompt(p) = &a.mode else {
+        panic!("no prompt")
+    };
+    assert_eq!(p.input, "line oneq");
+}
+
+#[test]
+fn read_only_refuses_every_mutating_key_with_the_reason() {
+    let mut a = app();
+    a.read_only = true;
+    for c in ['a', 'A', 's', 'x', 'h', 'r', 'd', 'n', ' '] {
+        assert!(a.update(key(c)).is_empty(), "{c}");
+        assert_eq!(a.mode, Mode::Normal, "{c}");
+        let (why, _) = a.status.clone().unwrap();
+        assert!(
+            why.ends_with("this screen is read-only (--read-only)"),
+            "{c}: {why}"
+        );
+    }
+    assert_eq!(a.update(key('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn space_checks_the_selected_item() {
+    let mut a = app();
+    healthy(&mut a);
+    a.update(code(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Checklist);
+    a.update(key('j'));
+    let effects = a.update(key(' '));
+    assert_eq!(
+        effects,
+        vec![Effect::Perform(Act::CheckItem {
+            checklist: "preflight".into(),
+            item: "Dashboards open".into(),
+            undo: false
+        })]
+    );
+}
+
+#[test]
+fn frames() {
+    let mut a = app();
+    healthy(&mut a);
+    insta::assert_snapshot!("preflight_80x24", draw(&a, 80, 24));
+    a.update(Msg::Journal(vec![
+        event(
+            1,
+            EventKind::ItemChecked {
+                checklist: "preflight".into(),
+                item: "On-call engineer paged in".into(),
+            },
+        ),
+        event(
+            2,
+            EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: vec![],
+                reason: None,
+            },
+        ),
+        event(
+            3,
+            EventKind::SignedOff {
+                phase: "canary-10".into(),
+                role: "release".into(),
+                note: None,
+            },
+        ),
+    ]));
+    sample(&mut a, "error_rate", 0, Outcome::Number(0.05));
+    insta::assert_snapshot!("canary_nogo_120x40", draw(&a, 120, 40));
+    a.update(Msg::Journal(vec![event(
+        4,
+        EventKind::Held {
+            reason: "waiting for DBA".into(),
+        },
+    )]));
+    a.update(key('?'));
+    insta::assert_snapshot!("held_with_help_120x40", draw(&a, 120, 40));
+    a.update(key('x'));
+    a.update(Msg::Journal(vec![event(
+        5,
+        EventKind::RollbackStarted {
+            reason: "errors".into(),
+            triggers: vec![],
+            command: vec!["echo".into()],
+        },
+    )]));
+    a.update(key('r'));
+    insta::assert_snapshot!("rolled_back_confirm_120x40", draw(&a, 120, 40));
+    insta::assert_snapshot!("too_small", draw(&a, 60, 10));
+}
+
+#[test]
+fn tiny_areas_never_panic() {
+    let mut a = app();
+    healthy(&mut a);
+    for (w, h) in [
+        (1, 1),
+        (0, 0),
+        (2, 30),
+        (200, 2),
+        (79, 23),
+        (80, 24),
+        (200, 50),
+    ] {
+        let _ = draw(&a, w, h);
+    }
+}
