@@ -226,7 +226,10 @@ pub fn main() -> i32 {
         } if std::io::IsTerminal::is_terminal(&std::io::stdout()) => with_runtime(|| async move {
             let layout = load_or_report(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
-            let opts = crate::ui::Options { read_only, presenter };
+            let opts = crate::ui::Options {
+                read_only,
+                presenter,
+            };
             Ok(crate::ui::run(Arc::new(layout), journal.as_deref(), prober, opts).await)
         }),
         // Not a terminal: the plain-line guard.
