@@ -259,3 +259,188 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
         _ => None,
     }
 }
+
+/// How long a polling lease lasts without renewal (renewed every second):
+/// a follower takes over this long after the poller dies.
+pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// The running guard shared by `watch` and the screen: holds or follows
+/// the polling lease, records evidence, records timebox overruns and fires
+/// auto-rollback. Its owner feeds it the loop's ticks and samples; it
+/// answers with lines worth saying.
+pub struct Guard {
+    layout: std::sync::Arc<Layout>,
+    prober: crate::signal::Prober,
+    tx: tokio::sync::mpsc::UnboundedSender<crate::engine::SampleTaken>,
+    actor: String,
+    holder: String,
+    polling: Option<crate::engine::Polling>,
+    lease_known: bool,
+    seen_samples: i64,
+    evidence: Vec<(String, crate::signal::Sample)>,
+    keep: std::time::Duration,
+    rollback: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Guard {
+    /// Loads recorded evidence into `board` (so windows survive a restart)
+    /// and prepares to poll or follow.
+    pub fn new(
+        layout: std::sync::Arc<Layout>,
+        prober: crate::signal::Prober,
+        tx: tokio::sync::mpsc::UnboundedSender<crate::engine::SampleTaken>,
+        journal: &Journal,
+        board: &mut Board,
+    ) -> Guard {
+        let keep = crate::engine::evidence_span(&layout);
+        let since = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        for (id, sample) in journal.samples_since(since).unwrap_or_default() {
+            if let Some(i) = layout.signal_index(&id) {
+                board.record(i, sample);
+            }
+        }
+        let actor = format!("{}{GUARD_ACTOR_SUFFIX}", act::os_user());
+        Guard {
+            holder: format!("{actor}:{}", std::process::id()),
+            actor,
+            seen_samples: journal.last_sample_id().unwrap_or(0),
+            layout,
+            prober,
+            tx,
+            polling: None,
+            lease_known: false,
+            evidence: Vec::new(),
+            keep,
+            rollback: None,
+        }
+    }
+
+    /// Whether this process polls (holds the lease).
+    pub fn polls(&self) -> bool {
+        self.polling.is_some()
+    }
+
+    /// A sample this process polled: kept as evidence for the journal.
+    pub fn sampled(&mut self, signal: usize, sample: &crate::signal::Sample) {
+        if let Some(s) = self.layout.signals.get(signal) {
+            self.evidence.push((s.id.clone(), sample.clone()));
+        }
+    }
+
+    /// Once a second: take, renew or lose the lease; flush evidence.
+    pub fn tick(&mut self, journal: &mut Journal) -> Vec<String> {
+        let mut said = Vec::new();
+        match journal.hold_lease(&self.holder, LEASE_TTL) {
+            Ok(true) if self.polling.is_none() => {
+                self.polling = Some(crate::engine::start(
+                    std::sync::Arc::clone(&self.layout),
+                    self.prober.clone(),
+                    self.tx.clone(),
+                ));
+                said.push("polling the signals (this guard holds the polling lease)".to_string());
+            }
+            Ok(false) if self.polling.is_some() => {
+                self.polling = None;
+                self.evidence.clear();
+                self.seen_samples = journal.last_sample_id().unwrap_or(self.seen_samples);
+                said.push("another guard polls now; following its samples".to_string());
+            }
+            Ok(false) if !self.lease_known => {
+                said.push(
+                    "another guard holds the polling lease; following its samples".to_string(),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => said.push(format!("journal error: {e}")),
+        }
+        self.lease_known = true;
+        if let Err(e) = journal.record_samples(&self.evidence, self.keep) {
+            said.push(format!("journal error: {e}"));
+        }
+        self.evidence.clear();
+        said
+    }
+
+    /// Samples the lease holder recorded since last asked (only when this
+    /// process does not poll).
+    pub fn follow(&mut self, journal: &Journal) -> Vec<(usize, crate::signal::Sample)> {
+        if self.polling.is_some() {
+            return Vec::new();
+        }
+        let Ok((last, samples)) = journal.samples_after(self.seen_samples) else {
+            return Vec::new();
+        };
+        self.seen_samples = last;
+        samples
+            .into_iter()
+            .filter_map(|(id, s)| self.layout.signal_index(&id).map(|i| (i, s)))
+            .collect()
+    }
+
+    /// Timebox overruns and auto-rollback: recorded once across every
+    /// process sharing the journal (claims), so any number of guards may
+    /// run. The rollback runs on its own task with its own connection, so
+    /// the owner's loop stays live meanwhile.
+    ///
+    /// # Errors
+    /// Journal failures.
+    pub fn duties(
+        &mut self,
+        journal: &mut Journal,
+        state: &State,
+        board: &Board,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        let layout = &self.layout;
+        let snapshot = || {
+            let phase = layout.phase(&state.phase).unwrap_or(&layout.phases[0]);
+            act::snapshot(phase, &act::judge_phase(layout, state, board, phase, now))
+        };
+        if let Some(kind) = timebox_overrun(layout, state, now) {
+            match journal.append(&Entry {
+                actor: self.actor.clone(),
+                kind,
+                gates: snapshot(),
+                claim: Some(timebox_claim(state)),
+            }) {
+                Ok(_) | Err(JournalError::Claimed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.rollback.as_ref().is_some_and(|t| !t.is_finished()) {
+            return Ok(());
+        }
+        if let Some(fired) = auto_rollback_due(layout, state, board, now) {
+            let gates = snapshot();
+            let state = state.clone();
+            let layout = std::sync::Arc::clone(layout);
+            let path = journal.path().to_path_buf();
+            let actor = self.actor.clone();
+            let reason = format!("auto-rollback: {}", fired.join("; "));
+            self.rollback = Some(tokio::spawn(async move {
+                if let Ok(mut journal) = Journal::open(&path, &layout.launch.id) {
+                    // Failures here land in the journal or not at all; the
+                    // owner's journal poll shows whatever was recorded.
+                    let _ =
+                        fire_rollback(&mut journal, &layout, &state, &actor, &reason, fired, gates)
+                            .await;
+                }
+            }));
+        }
+        Ok(())
+    }
+
+    /// Stops polling, hands the lease over at once, and waits for a running
+    /// rollback: its command would die with us. Returns lines to say.
+    pub async fn stop(mut self, journal: &mut Journal) -> Vec<String> {
+        let mut said = Vec::new();
+        if self.polling.take().is_some() {
+            let _ = journal.release_lease(&self.holder);
+        }
+        if let Some(task) = self.rollback.take().filter(|t| !t.is_finished()) {
+            said.push("waiting for the running rollback command to finish".to_string());
+            let _ = task.await;
+        }
+        said
+    }
+}

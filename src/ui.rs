@@ -23,8 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::act::{self, Performed};
 use crate::cli::Session;
-use crate::engine;
-use crate::guard;
+use crate::guard::{self, Guard};
 use crate::launch::EventKind;
 use crate::layout::Layout;
 use crate::signal::Prober;
@@ -118,26 +117,42 @@ pub async fn run(
         });
     }
     let (sample_tx, mut samples) = mpsc::unbounded_channel();
-    let _polling = engine::start(Arc::clone(&layout), prober, sample_tx);
+    // The screen is a full guard, like `watch`: it polls or follows the
+    // lease holder, records evidence, timebox overruns and auto-rollback.
+    let mut guard = Guard::new(
+        Arc::clone(&layout),
+        prober,
+        sample_tx,
+        &session.journal,
+        &mut app.board,
+    );
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
-    let mut evidence = Vec::new();
-    let keep = engine::evidence_span(&layout);
-    loop {
+    'main: loop {
         let mut effects = Vec::new();
         tokio::select! {
             Some(msg) = rx.recv() => effects = app.update(msg),
             Some(r) = samples.recv() => {
-                evidence.push((layout.signals[r.signal].id.clone(), r.sample.clone()));
+                guard.sampled(r.signal, &r.sample);
                 app.update(Msg::Sample(r.signal, r.sample));
             }
             _ = clock.tick() => {
                 app.update(Msg::Tick(Utc::now()));
-                let _ = session.journal.record_samples(&evidence, keep);
-                evidence.clear();
+                // Lease changes are not news on the screen; errors are.
+                for line in guard.tick(&mut session.journal) {
+                    if line.starts_with("journal error") {
+                        app.update(Msg::Acted(Err(line)));
+                    }
+                }
+                if let Err(e) = guard.duties(&mut session.journal, &app.state, &app.board, app.now) {
+                    app.update(Msg::Acted(Err(format!("journal: {e}"))));
+                }
             }
             _ = journal_poll.tick() => {
+                for (i, sample) in guard.follow(&session.journal) {
+                    app.update(Msg::Sample(i, sample));
+                }
                 if let Ok(events) = session.refresh()
                     && !events.is_empty()
                 {
@@ -152,20 +167,24 @@ pub async fn run(
                     let _ = crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate);
                     let _ = std::io::stdout().flush();
                     if drawn.is_err() {
-                        return 0;
+                        break 'main;
                     }
                 }
             }
-            _ = term_sig.recv() => return 0,
-            _ = hup.recv() => return 0,
+            _ = term_sig.recv() => break 'main,
+            _ = hup.recv() => break 'main,
         }
         for effect in effects {
             match effect {
-                Effect::Quit => return 0,
+                Effect::Quit => break 'main,
                 Effect::Perform(a) => perform(&mut session, &mut app, &a, &tx),
             }
         }
     }
+    // Hand the lease over and let a running rollback finish: its command
+    // would die with us.
+    guard.stop(&mut session.journal).await;
+    0
 }
 
 /// Performs an act through the same engine code as the CLI, then runs its

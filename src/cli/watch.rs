@@ -16,8 +16,7 @@ use super::Session;
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{State, TriggerState, Verdict, verdict};
-use crate::guard;
-use crate::journal::Entry;
+use crate::guard::{self, Guard};
 use crate::launch::State as LaunchState;
 use crate::layout::Layout;
 use crate::notify::{Notification, Notifier};
@@ -36,24 +35,18 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         Err(code) => return code,
     };
     let notifier = Notifier::new(&layout.notify);
-    let mut rollback: Option<tokio::task::JoinHandle<()>> = None;
-    let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
     let (tx, mut rx) = mpsc::unbounded_channel::<engine::SampleTaken>();
     let mut watcher = Watcher::new(&layout);
-    // Windows survive a restart: start from the evidence already recorded.
-    let keep = engine::evidence_span(&layout);
-    let since = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-    for (id, sample) in session.journal.samples_since(since).unwrap_or_default() {
-        if let Some(i) = layout.signal_index(&id) {
-            watcher.board.record(i, sample);
-        }
-    }
-    let mut seen_samples = session.journal.last_sample_id().unwrap_or(0);
     // One process polls the endpoints (the lease holder); the others follow
     // its samples, so ten operators never put ten times the load on
     // production, and a follower takes over within seconds if it dies.
-    let holder = format!("{guard_actor}:{}", std::process::id());
-    let mut polling: Option<engine::Polling> = None;
+    let mut guard = Guard::new(
+        Arc::clone(&layout),
+        prober,
+        tx,
+        &session.journal,
+        &mut watcher.board,
+    );
     let phase = layout
         .phase(&session.state.phase)
         .unwrap_or(&layout.phases[0]);
@@ -67,16 +60,15 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         layout.signals.len(),
         session.journal.path().display()
     ));
-    let mut evidence = Vec::new();
     // Staleness and windows change with time alone, not only with samples.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    // Other processes' acts show within a second.
+    // Other processes' acts (and a leader's samples) show within a second.
     let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
     let why = loop {
         tokio::select! {
             report = rx.recv() => match report {
                 Some(r) => {
-                    evidence.push((layout.signals[r.signal].id.clone(), r.sample.clone()));
+                    guard.sampled(r.signal, &r.sample);
                     watcher.board.record(r.signal, r.sample);
                     if let Some(line) = watcher.signal_change(&layout, r.signal) {
                         say(&line);
@@ -85,46 +77,16 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                 None => break "polling stopped",
             },
             _ = tick.tick() => {
-                match session.journal.hold_lease(&holder, LEASE_TTL) {
-                    Ok(true) if polling.is_none() => {
-                        polling = Some(engine::start(Arc::clone(&layout), prober.clone(), tx.clone()));
-                        say("polling the signals (this guard holds the polling lease)");
-                    }
-                    Ok(false) if polling.is_some() => {
-                        polling = None;
-                        evidence.clear();
-                        seen_samples = session.journal.last_sample_id().unwrap_or(seen_samples);
-                        say("another guard polls now; following its samples");
-                    }
-                    Ok(false) if watcher.leader_unknown() => {
-                        say("another guard holds the polling lease; following its samples");
-                    }
-                    Ok(_) => {}
-                    Err(e) => say(&format!("journal error: {e}")),
+                for line in guard.tick(&mut session.journal) {
+                    say(&line);
                 }
-                watcher.lease_known = true;
-                // Evidence for CLI acts and other operators, once a second.
-                if let Err(e) = session.journal.record_samples(&evidence, keep) {
-                    say(&format!("journal error: {e}"));
-                }
-                evidence.clear();
             },
             _ = journal_poll.tick() => {
-                if polling.is_none() {
-                match session.journal.samples_after(seen_samples) {
-                    Ok((last, samples)) => {
-                        seen_samples = last;
-                        for (id, sample) in samples {
-                            if let Some(i) = layout.signal_index(&id) {
-                                watcher.board.record(i, sample);
-                                if let Some(line) = watcher.signal_change(&layout, i) {
-                                    say(&line);
-                                }
-                            }
-                        }
+                for (i, sample) in guard.follow(&session.journal) {
+                    watcher.board.record(i, sample);
+                    if let Some(line) = watcher.signal_change(&layout, i) {
+                        say(&line);
                     }
-                    Err(e) => say(&format!("journal error: {e}")),
-                }
                 }
                 refresh_and_say(&mut session, &layout, &notifier);
             },
@@ -138,35 +100,17 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         for n in watcher.alerts.drain(..) {
             notifier.send(&n);
         }
-        if let Err(e) = guard_duties(
-            &mut session,
-            &watcher.board,
-            &guard_actor,
-            &mut rollback,
-            now,
-        )
-        .await
-        {
+        if let Err(e) = guard.duties(&mut session.journal, &session.state, &watcher.board, now) {
             say(&format!("journal error: {e}"));
         }
     };
-    if polling.take().is_some() {
-        // Hand over at once instead of after the lease lapses.
-        let _ = session.journal.release_lease(&holder);
-    }
-    if let Some(task) = rollback.filter(|t| !t.is_finished()) {
-        // Never leave a rollback half-done: its command is killed with us.
-        say("waiting for the running rollback command to finish");
-        let _ = task.await;
+    for line in guard.stop(&mut session.journal).await {
+        say(&line);
     }
     notifier.flush(Duration::from_secs(1));
     say(&format!("watch stopped ({why})"));
     0
 }
-
-/// How long a polling lease lasts without renewal (renewed every second):
-/// a follower takes over this long after the poller dies.
-const LEASE_TTL: Duration = Duration::from_secs(4);
 
 /// Folds in new journal events and says each one.
 fn refresh_and_say(session: &mut Session, layout: &Layout, notifier: &Notifier) {
@@ -181,73 +125,6 @@ fn refresh_and_say(session: &mut Session, layout: &Layout, notifier: &Notifier) 
         }
         Err(e) => say(&format!("journal error: {e}")),
     }
-}
-
-/// Timebox overruns and auto-rollback: recorded once across every process
-/// sharing the journal (claims), so any number of guards may run.
-async fn guard_duties(
-    session: &mut Session,
-    board: &Board,
-    actor: &str,
-    rollback: &mut Option<tokio::task::JoinHandle<()>>,
-    now: DateTime<Utc>,
-) -> Result<(), crate::journal::JournalError> {
-    let snapshot = |session: &Session| {
-        let phase = session
-            .layout
-            .phase(&session.state.phase)
-            .unwrap_or(&session.layout.phases[0]);
-        let judged = act::judge_phase(&session.layout, &session.state, board, phase, now);
-        act::snapshot(phase, &judged)
-    };
-    if let Some(kind) = guard::timebox_overrun(&session.layout, &session.state, now) {
-        let claim = guard::timebox_claim(&session.state);
-        match session.journal.append(&Entry {
-            actor: actor.to_string(),
-            kind,
-            gates: snapshot(session),
-            claim: Some(claim),
-        }) {
-            Ok(_) | Err(crate::journal::JournalError::Claimed(_)) => {}
-            Err(e) => return Err(e),
-        }
-        // The loop's journal poll folds it in and prints it, like any event.
-    }
-    if let Some(fired) = guard::auto_rollback_due(&session.layout, &session.state, board, now) {
-        let gates = snapshot(session);
-        if rollback.as_ref().is_some_and(|t| !t.is_finished()) {
-            return Ok(());
-        }
-        // The rollback runs on its own task with its own connection, so the
-        // guard keeps watching (and other acts keep showing) meanwhile. The
-        // claim inside makes it once per breach across every process.
-        let state = session.state.clone();
-        let layout = session.layout.clone();
-        let path = session.journal.path().to_path_buf();
-        let actor = actor.to_string();
-        let reason = format!("auto-rollback: {}", fired.join("; "));
-        *rollback = Some(tokio::spawn(async move {
-            let result = match crate::journal::Journal::open(&path, &layout.launch.id) {
-                Ok(mut journal) => {
-                    guard::fire_rollback(
-                        &mut journal,
-                        &layout,
-                        &state,
-                        &actor,
-                        &reason,
-                        fired,
-                        gates,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
-                say(&format!("auto-rollback failed to record: {e}"));
-            }
-        }));
-    }
-    Ok(())
 }
 
 fn say(line: &str) {
@@ -265,8 +142,6 @@ fn stamp(t: DateTime<Utc>) -> String {
 pub(crate) struct Watcher {
     pub board: Board,
     gates: Vec<Option<State>>,
-    /// Whether the polling lease has been looked at yet.
-    pub lease_known: bool,
     /// Notifications owed for gate flips (GO → NO-GO), drained by the loop.
     pub alerts: Vec<Notification>,
     /// The phase `gates` tracks; a new phase starts fresh.
@@ -284,15 +159,10 @@ impl Watcher {
             gates: Vec::new(),
             phase: None,
             alerts: Vec::new(),
-            lease_known: false,
             triggers: vec![None; triggers],
             errors: vec![None; layout.signals.len()],
             verdict: None,
         }
-    }
-
-    fn leader_unknown(&self) -> bool {
-        !self.lease_known
     }
 
     /// A signal that starts failing, changes its failure, or recovers.
