@@ -229,6 +229,7 @@ pub fn main() -> i32 {
             let opts = crate::ui::Options {
                 read_only,
                 presenter,
+                demo_url: None,
             };
             Ok(crate::ui::run(Arc::new(layout), journal.as_deref(), prober, opts).await)
         }),
@@ -276,6 +277,7 @@ pub fn main() -> i32 {
                 let opts = crate::ui::Options {
                     read_only: false,
                     presenter: false,
+                    demo_url: Some(url.clone()),
                 };
                 return Ok(crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await);
             }

@@ -33,6 +33,8 @@ use app::{App, Effect, Msg};
 pub struct Options {
     pub read_only: bool,
     pub presenter: bool,
+    /// The demo service's URL when running `gonogo demo` (enables `f`).
+    pub demo_url: Option<String>,
 }
 
 /// Whether colours are wanted: not under `NO_COLOR` or `TERM=dumb`.
@@ -72,6 +74,7 @@ pub async fn run(
     let mut app = App::new(Arc::clone(&layout), act::os_user(), Utc::now());
     app.read_only = opts.read_only;
     app.presenter = opts.presenter;
+    app.demo = opts.demo_url.is_some();
     app.colors = colors_wanted(|k| std::env::var(k).ok());
     if let Ok(events) = session.journal.since(0) {
         app.update(Msg::Journal(events));
@@ -177,6 +180,11 @@ pub async fn run(
         for effect in effects {
             match effect {
                 Effect::Quit => break 'main,
+                Effect::DemoFault(on) => {
+                    if let Some(url) = &opts.demo_url {
+                        demo_fault(url, on, &tx);
+                    }
+                }
                 Effect::Perform(a) => perform(&mut session, &mut app, &a, &tx),
             }
         }
@@ -244,5 +252,28 @@ fn perform(session: &mut Session, app: &mut App, a: &act::Act, tx: &mpsc::Unboun
             }
             let _ = tx.send(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary()))));
         }
+    });
+}
+
+/// Demo only: asks the embedded demo service to fail 5% of requests, or to
+/// stop. Off the loop, so the screen never waits on it.
+fn demo_fault(url: &str, on: bool, tx: &mpsc::UnboundedSender<Msg>) {
+    let target = if on {
+        format!("{url}/faults/errors?rate=0.05")
+    } else {
+        format!("{url}/faults/clear")
+    };
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let sent = reqwest::Client::new().post(&target).send().await;
+        let msg = match sent {
+            Ok(r) if r.status().is_success() && on => {
+                Ok("demo: fault injected: 5% of requests fail".to_string())
+            }
+            Ok(r) if r.status().is_success() => Ok("demo: fault cleared".to_string()),
+            Ok(r) => Err(format!("demo: the service answered {}", r.status())),
+            Err(e) => Err(format!("demo: cannot reach the service: {e}")),
+        };
+        let _ = tx.send(Msg::Acted(msg));
     });
 }

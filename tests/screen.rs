@@ -225,6 +225,20 @@ fn frames() {
 }
 
 #[test]
+fn presenter_and_demo_frames() {
+    let mut a = app();
+    healthy(&mut a);
+    a.demo = true;
+    insta::assert_snapshot!("demo_hint_100x30", draw(&a, 100, 30));
+    assert_eq!(a.update(key('f')), vec![Effect::DemoFault(true)]);
+    a.update(key('p'));
+    assert!(a.presenter);
+    let frame = draw(&a, 100, 30);
+    assert!(frame.contains("fault ON"), "{frame}");
+    insta::assert_snapshot!("presenter_100x30", frame);
+}
+
+#[test]
 fn tiny_areas_never_panic() {
     let mut a = app();
     healthy(&mut a);

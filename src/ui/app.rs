@@ -97,6 +97,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Perform(Act),
+    /// Demo only: inject (true) or clear (false) a fault in the demo service.
+    DemoFault(bool),
     Quit,
 }
 
@@ -113,6 +115,10 @@ pub struct App {
     /// Colours on (off for `NO_COLOR` and `TERM=dumb`): meaning never rests
     /// on colour alone anyway.
     pub colors: bool,
+    /// Running `gonogo demo`: `f` injects a fault into the demo service.
+    pub demo: bool,
+    /// Whether the demo fault is on.
+    pub demo_fault: bool,
     pub mode: Mode,
     pub focus: Focus,
     /// Selected row in the focused pane.
@@ -137,6 +143,8 @@ impl App {
             read_only: false,
             presenter: false,
             colors: true,
+            demo: false,
+            demo_fault: false,
             mode: Mode::Normal,
             focus: Focus::Gates,
             cursor: 0,
@@ -396,6 +404,10 @@ impl App {
             KeyCode::Char('?') => {
                 self.mode = Mode::Help;
                 Vec::new()
+            }
+            KeyCode::Char('f') if self.demo => {
+                self.demo_fault = !self.demo_fault;
+                vec![Effect::DemoFault(self.demo_fault)]
             }
             KeyCode::Char('p') => {
                 self.presenter = !self.presenter;

@@ -152,6 +152,26 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
         first.push(Span::styled(" READ-ONLY", theme.fg(Color::Cyan)));
     }
     let second = Line::from(format!(" {armed} · operator {}", app.actor));
+    if app.presenter {
+        // For a shared screen: the verdict and the clock, large and
+        // high-contrast; nothing that names a host or a header value.
+        let banner = Line::from(vec![
+            Span::styled(
+                format!("   {word}   "),
+                style.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            ),
+            Span::styled(
+                format!("  {}  ", clock(app)),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!(" {} · {}", app.layout.launch.name, phase.title)),
+        ]);
+        f.render_widget(
+            Paragraph::new(vec![Line::from(""), banner, Line::from("")]),
+            area,
+        );
+        return;
+    }
     f.render_widget(Paragraph::new(vec![Line::from(first), second]), area);
 }
 
@@ -397,6 +417,18 @@ fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
 }
 
 fn draw_keys(app: &App, f: &mut Frame, area: Rect) {
+    if app.demo {
+        let hint = if app.demo_fault {
+            " DEMO: fault ON (5% errors) — watch the error gate turn red; f clears it · r rolls back · ? all keys · q quit"
+        } else {
+            " DEMO: f injects a fault (5% errors) · Tab+space check items · a advance · s sign · r rolls back · ? keys · q quit"
+        };
+        f.render_widget(
+            Paragraph::new(hint).style(Style::default().add_modifier(Modifier::BOLD)),
+            area,
+        );
+        return;
+    }
     let keys = if app.read_only {
         " READ-ONLY viewer · ? help · tab focus · j/k move · p presenter · q quit"
     } else {
@@ -436,6 +468,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("tab", "focus the next pane"),
     ("j k ↑ ↓", "move"),
     ("p", "presenter mode"),
+    ("f", "demo only: inject / clear a fault in the demo service"),
     ("q", "quit"),
 ];
 
