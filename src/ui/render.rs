@@ -261,9 +261,9 @@ fn draw_gates(
         rows,
         [
             Constraint::Length(11),
-            Constraint::Length(22),
+            Constraint::Length(26),
             Constraint::Length(16),
-            Constraint::Length(14),
+            Constraint::Length(20),
             Constraint::Length(10),
             Constraint::Length(5),
             Constraint::Min(10),
