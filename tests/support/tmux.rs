@@ -1,0 +1,284 @@
+//! A real terminal for the end-to-end screen tests: a tmux server on a
+//! private socket (`tmux -L gonogo-test-<pid>-<n> -f /dev/null`), one
+//! detached session of a fixed size, keys in through `send-keys`, the
+//! screen out through `capture-pane`, polled with bounded waits. The server
+//! is killed when the [`Tmux`] drops, so a failing test leaves nothing
+//! running.
+//!
+//! The socket sits in a private directory under /tmp (short enough for a
+//! socket path), so no stale socket is left behind.
+//!
+//! The server starts from a scrubbed environment (PATH, HOME, a UTF-8
+//! locale), so whatever the CI job exports (`NO_COLOR`, `COLORTERM`,
+//! `TMUX`) never leaks into the screen under test; each session gets its
+//! variables explicitly through `env`.
+//!
+//! Included with `#[path = "support/tmux.rs"] mod tmux;`.
+#![allow(dead_code)]
+
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether tmux can be run here. When it cannot, a test says so on stderr
+/// and returns: the CI image installs tmux (`.ci/run`), a laptop may not.
+pub fn available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: tmux is not installed; the real-terminal tests did not run");
+    }
+    ok
+}
+
+/// Quotes a word for `sh -c`.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// One tmux server with one session running `command`. Its socket lives
+/// in a private directory (`TMUX_TMPDIR`), removed with it.
+pub struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts a detached `width`×`height` session running `command` (a
+    /// shell command line), with `env` in its environment.
+    pub fn start(width: u16, height: u16, env: &[(&str, &str)], command: &str) -> Tmux {
+        let n = SERVERS.fetch_add(1, Ordering::Relaxed);
+        let tmux = Tmux {
+            socket: format!("gonogo-test-{}-{n}", std::process::id()),
+            dir: tempfile::Builder::new()
+                .prefix("gonogo-tmux")
+                .tempdir_in("/tmp")
+                .expect("tempdir"),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        // `env K=V … command` rather than `new-session -e` (tmux ≥ 3.2).
+        let vars: Vec<String> = env
+            .iter()
+            .map(|(k, v)| sh_quote(&format!("{k}={v}")))
+            .collect();
+        let command = format!("env {} {command}", vars.join(" "));
+        let args = ["new-session", "-d", "-x", &w, "-y", &h, &command];
+        tmux.ok(&args);
+        tmux
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env(
+                "HOME",
+                std::env::var_os("HOME").unwrap_or_else(|| "/".into()),
+            )
+            .env("LANG", "C.UTF-8")
+            .env("TMUX_TMPDIR", self.dir.path())
+            .args(["-u", "-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs a tmux command; its output, whatever the status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run tmux")
+    }
+
+    /// Runs a tmux command that must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends key names (`Tab`, `Enter`, `Space`, `a`, …).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend(keys);
+        self.ok(&args);
+    }
+
+    /// Types text literally.
+    pub fn type_text(&self, text: &str) {
+        self.ok(&["send-keys", "-l", text]);
+    }
+
+    /// Pastes `text` as a bracketed paste (tmux brackets it only when the
+    /// application asked for bracketed paste).
+    pub fn paste(&self, text: &str) {
+        self.ok(&["set-buffer", "--", text]);
+        self.ok(&["paste-buffer", "-p", "-d"]);
+    }
+
+    /// The visible screen as text, wrapped lines joined.
+    pub fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-J"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The visible screen with its SGR attribute sequences.
+    pub fn screen_escaped(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-e"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `display -p FORMAT`, trimmed.
+    pub fn display(&self, format: &str) -> String {
+        self.ok(&["display", "-p", format]).trim().to_string()
+    }
+
+    /// Whether the pane is on the alternate screen.
+    pub fn alternate_on(&self) -> bool {
+        self.display("#{alternate_on}") == "1"
+    }
+
+    pub fn pane_pid(&self) -> i32 {
+        self.display("#{pane_pid}").parse().expect("pane pid")
+    }
+
+    pub fn resize(&self, width: u16, height: u16) {
+        self.ok(&[
+            "resize-window",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    /// Polls the screen every 50 ms until `want` holds, returning that
+    /// screen; panics with the last screen after `limit`.
+    pub fn wait_for(&self, what: &str, limit: Duration, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if want(&screen) {
+                return screen;
+            }
+            if Instant::now() >= deadline {
+                panic!("the screen did not show {what} within {limit:?}; it shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for `text` anywhere on the screen.
+    pub fn wait_text(&self, text: &str, limit: Duration) -> String {
+        self.wait_for(&format!("{text:?}"), limit, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command(&["kill-server"])
+            .stderr(Stdio::null())
+            .output();
+    }
+}
+
+/// `/proc/<pid>/stat` fields after the command name: state, ppid, … .
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// The children of `parent` whose command line contains `needle`.
+pub fn children(parent: i32, needle: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            stat_fields(pid).is_some_and(|f| f.get(1).is_some_and(|p| *p == parent.to_string()))
+        })
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+/// Whether `pid` has exited (gone, or a zombie waiting to be reaped).
+pub fn exited(pid: i32) -> bool {
+    stat_fields(pid).is_none_or(|f| f.first().is_some_and(|s| s == "Z" || s == "X"))
+}
+
+/// CPU time `pid` has used so far (all threads), if it is still there.
+pub fn cpu_time(pid: i32) -> Option<Duration> {
+    // utime and stime are fields 14 and 15 of stat: 11 and 12 after the name.
+    let f = stat_fields(pid)?;
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // Linux reports these in USER_HZ, which is 100 everywhere.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// How a process went away: how long it took from the call, and the CPU
+/// time it used meanwhile (as last seen before it went).
+pub struct Exit {
+    pub took: Duration,
+    pub cpu: Duration,
+}
+
+/// Polls `pid` every 10 ms until it has exited; `None` after `limit`.
+pub fn watch_exit(pid: i32, limit: Duration) -> Option<Exit> {
+    let start = Instant::now();
+    let before = cpu_time(pid)?;
+    let mut last = before;
+    loop {
+        if let Some(cpu) = cpu_time(pid) {
+            last = cpu;
+        }
+        if exited(pid) {
+            return Some(Exit {
+                took: start.elapsed(),
+                cpu: last.saturating_sub(before),
+            });
+        }
+        if start.elapsed() >= limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every SGR sequence (`ESC [ … m`) in `text` that sets a colour: basic,
+/// bright, 256-colour or truecolor, foreground or background. Defaults
+/// (39, 49) and attributes (bold, reverse, dim, …) are not colours.
+pub fn colour_codes(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("\x1b[") {
+        let after = &rest[start + 2..];
+        let Some(len) = after.find(|c: char| !(c.is_ascii_digit() || c == ';' || c == ':')) else {
+            break;
+        };
+        if after[len..].starts_with('m') {
+            let params = &after[..len];
+            let colour = params.split([';', ':']).any(|p| {
+                p.parse::<u16>()
+                    .is_ok_and(|n| matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107))
+            });
+            if colour {
+                found.push(format!("ESC[{params}m"));
+            }
+        }
+        rest = &after[len..];
+    }
+    found
+}
