@@ -48,7 +48,50 @@ struct TerminalGuard;
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
-        ratatui::restore();
+        // Never report a failed restore: stderr may be the dead terminal,
+        // and a panic here would abort the process.
+        let _ = ratatui::try_restore();
+    }
+}
+
+/// Opens the terminal with a panic hook that restores it quietly, then
+/// hands over to the hook that was there before.
+fn open_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    let previous = std::panic::take_hook();
+    let terminal = ratatui::try_init()?;
+    // Drop ratatui's hook: it reports restore failures on stderr.
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::try_restore();
+        previous(info);
+    }));
+    Ok(terminal)
+}
+
+enum Tty {
+    Input,
+    Idle,
+    Gone,
+}
+
+/// Waits up to `ms` milliseconds on standard input (the terminal).
+fn tty_state(ms: u16) -> Tty {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::from(ms)) {
+        Ok(0) => Tty::Idle,
+        Ok(_) => {
+            let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+            if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+                Tty::Gone
+            } else {
+                Tty::Input
+            }
+        }
+        Err(nix::errno::Errno::EINTR) => Tty::Idle,
+        Err(_) => Tty::Gone,
     }
 }
 
@@ -81,7 +124,7 @@ pub async fn run(
     }
     session.state = app.state.clone();
 
-    let mut terminal = match ratatui::try_init() {
+    let mut terminal = match open_terminal() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("gonogo: cannot open the terminal: {e}");
@@ -97,23 +140,39 @@ pub async fn run(
         let tx = tx.clone();
         std::thread::spawn(move || {
             loop {
-                match crossterm::event::read() {
-                    Ok(TermEvent::Key(k)) => {
-                        if tx.send(Msg::Key(k)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(TermEvent::Paste(p)) => {
-                        let _ = tx.send(Msg::Paste(p));
-                    }
-                    Ok(TermEvent::Resize(..)) => {
-                        let _ = tx.send(Msg::Tick(Utc::now()));
-                    }
-                    Ok(_) => {}
-                    // The terminal is gone (an SSH drop): stop, do not spin.
-                    Err(_) => {
+                // A hung-up terminal (an SSH drop) must end us, not spin:
+                // crossterm loops on reads of zero bytes, so it is asked to
+                // read only when the terminal is alive and has input.
+                match tty_state(250) {
+                    Tty::Input => {}
+                    Tty::Idle => continue,
+                    Tty::Gone => {
                         let _ = tx.send(Msg::Hangup);
                         return;
+                    }
+                }
+                // One read may bring several events (a fast typist, a
+                // paste): deliver all crossterm holds before waiting again.
+                loop {
+                    let msg = match crossterm::event::read() {
+                        Ok(TermEvent::Key(k)) => Some(Msg::Key(k)),
+                        Ok(TermEvent::Paste(p)) => Some(Msg::Paste(p)),
+                        Ok(TermEvent::Resize(..)) => Some(Msg::Tick(Utc::now())),
+                        Ok(_) => None,
+                        Err(_) => Some(Msg::Hangup),
+                    };
+                    let hangup = matches!(msg, Some(Msg::Hangup));
+                    if let Some(msg) = msg
+                        && tx.send(msg).is_err()
+                    {
+                        return;
+                    }
+                    if hangup || matches!(tty_state(0), Tty::Gone) {
+                        let _ = tx.send(Msg::Hangup);
+                        return;
+                    }
+                    if !matches!(crossterm::event::poll(Duration::ZERO), Ok(true)) {
+                        break;
                     }
                 }
             }
@@ -122,6 +181,7 @@ pub async fn run(
     let (sample_tx, mut samples) = mpsc::unbounded_channel();
     // The screen is a full guard, like `watch`: it polls or follows the
     // lease holder, records evidence, timebox overruns and auto-rollback.
+    let mut follow_ups: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     let mut guard = Guard::new(
         Arc::clone(&layout),
         prober,
@@ -188,13 +248,18 @@ pub async fn run(
                         demo_fault(url, on, &tx);
                     }
                 }
-                Effect::Perform(a) => perform(&mut session, &mut app, &a, &tx),
+                Effect::Perform(a) => perform(&mut session, &mut app, &a, &tx, &mut follow_ups),
             }
         }
     }
     // Hand the lease over and let a running rollback finish: its command
     // would die with us.
     guard.stop(&mut session.journal).await;
+    for task in follow_ups {
+        // A rollback or on_enter command started here finishes and is
+        // recorded; killing it with us would leave the record half-done.
+        let _ = task.await;
+    }
     0
 }
 
@@ -212,7 +277,13 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io::Resu
 /// Performs an act through the same engine code as the CLI, then runs its
 /// follow-up (rollback command, `on_enter`) on a task with its own
 /// journal connection, so the screen stays live.
-fn perform(session: &mut Session, app: &mut App, a: &act::Act, tx: &mpsc::UnboundedSender<Msg>) {
+fn perform(
+    session: &mut Session,
+    app: &mut App,
+    a: &act::Act,
+    tx: &mpsc::UnboundedSender<Msg>,
+    follow_ups: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
     session.state = app.state.clone();
     let result = act::perform(&mut session.journal, &app.desk(), a);
     let event = match result {
@@ -244,7 +315,7 @@ fn perform(session: &mut Session, app: &mut App, a: &act::Act, tx: &mpsc::Unboun
     let gates = app.desk().snapshot();
     let path = session.journal.path().to_path_buf();
     let tx = tx.clone();
-    tokio::spawn(async move {
+    follow_ups.push(tokio::spawn(async move {
         let Ok(mut journal) = crate::journal::Journal::open(&path, &layout.launch.id) else {
             return;
         };
@@ -266,7 +337,7 @@ fn perform(session: &mut Session, app: &mut App, a: &act::Act, tx: &mpsc::Unboun
             }
             let _ = tx.send(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary()))));
         }
-    });
+    }));
 }
 
 /// Demo only: asks the embedded demo service to fail 5% of requests, or to

@@ -76,7 +76,14 @@ pub fn render(app: &App, f: &mut Frame) {
     .areas(bottom);
     draw_signoffs(app, &theme, f, left);
     draw_checklist(app, &theme, f, middle);
-    draw_log(app, f, right);
+    if app.output.is_empty() {
+        draw_log(app, f, right);
+    } else {
+        let [log, output] =
+            Split::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
+        draw_log(app, f, log);
+        draw_output(app, f, output);
+    }
     draw_status(app, &theme, f, status);
     draw_keys(app, f, keys);
     match &app.mode {
@@ -401,6 +408,25 @@ fn draw_log(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     f.render_widget(
         Paragraph::new(lines).block(pane(" Journal ", app.focus == Focus::Log)),
+        area,
+    );
+}
+
+/// Output of `on_enter` and rollback commands: the newest lines that fit.
+fn draw_output(app: &App, f: &mut Frame, area: Rect) {
+    let height = area.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> = app
+        .output
+        .iter()
+        .rev()
+        .take(height)
+        .rev()
+        .map(|l| Line::from(l.clone()))
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(pane(" Command output ", false)),
         area,
     );
 }
