@@ -254,3 +254,36 @@ fn tiny_areas_never_panic() {
         let _ = draw(&a, w, h);
     }
 }
+
+#[test]
+fn custom_screen_rows_of_panes() {
+    let text = gonogo::demo::LAYOUT.to_string()
+        + "\n[screen]\nrows = [\n  { height = 50, panes = [\"phases\", \"gates\", \"signoffs\"] },\n  { height = 50, panes = [\"chart:p95\", \"checklist:preflight\", \"signals\", \"log\"] },\n]\n";
+    let layout = gonogo::layout::parse(Path::new("layouts/demo.toml"), &text).unwrap();
+    let mut a = App::new(Arc::new(layout), "alice".into(), now());
+    a.colors = false;
+    healthy(&mut a);
+    let frame = draw(&a, 160, 40);
+    for title in [
+        " Phases ",
+        " Gates ",
+        " Sign-off ",
+        " p95 180 ms",
+        " preflight 0/3 ",
+        " Signals ",
+        " Journal ",
+    ] {
+        assert!(frame.contains(title), "no {title:?} in\n{frame}");
+    }
+    assert!(
+        frame.contains("${DEMO_URL}/api/stats"),
+        "signals pane names sources"
+    );
+    a.presenter = true;
+    let frame = draw(&a, 160, 40);
+    assert!(
+        !frame.contains("DEMO_URL"),
+        "presenter mode hides sources:\n{frame}"
+    );
+    insta::assert_snapshot!("custom_rows_presenter_160x40", frame);
+}

@@ -199,9 +199,13 @@ impl App {
 
     /// Items of the shown checklist: (text, done).
     pub fn checklist_items(&self) -> Vec<(String, bool)> {
-        let Some(id) = self.checklist_id() else {
-            return Vec::new();
-        };
+        self.checklist_id()
+            .map(|id| self.items_of(id))
+            .unwrap_or_default()
+    }
+
+    /// Items of checklist `id`, with the journal's checked items applied.
+    pub fn items_of(&self, id: &str) -> Vec<(String, bool)> {
         let Some(i) = self.layout.signal_index(id) else {
             return Vec::new();
         };

@@ -18,7 +18,7 @@ use crate::unit::format_duration;
 /// Smallest screen the full layout fits.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
 
-struct Theme {
+pub(crate) struct Theme {
     on: bool,
 }
 
@@ -67,6 +67,13 @@ pub fn render(app: &App, f: &mut Frame) {
     draw_timeline(app, &theme, f, timeline);
     let [top, bottom] =
         Split::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    if let Some(screen) = app.layout.screen.as_ref().filter(|s| !s.rows.is_empty()) {
+        draw_custom(app, &theme, &judged, screen, f, body);
+        draw_status(app, &theme, f, status);
+        draw_keys(app, f, keys);
+        draw_modal(app, f, area);
+        return;
+    }
     draw_gates(app, &theme, &judged, f, top);
     let [left, middle, right] = Split::horizontal([
         Constraint::Percentage(28),
@@ -75,7 +82,7 @@ pub fn render(app: &App, f: &mut Frame) {
     ])
     .areas(bottom);
     draw_signoffs(app, &theme, f, left);
-    draw_checklist(app, &theme, f, middle);
+    draw_checklist(app, &theme, app.checklist_id(), f, middle);
     if app.output.is_empty() {
         draw_log(app, f, right);
     } else {
@@ -86,6 +93,10 @@ pub fn render(app: &App, f: &mut Frame) {
     }
     draw_status(app, &theme, f, status);
     draw_keys(app, f, keys);
+    draw_modal(app, f, area);
+}
+
+fn draw_modal(app: &App, f: &mut Frame, area: Rect) {
     match &app.mode {
         Mode::Help => draw_help(f, area),
         Mode::Prompt(p) => draw_prompt(app, &p.kind, &p.input, f, area),
@@ -366,10 +377,151 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
-fn draw_checklist(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
-    let items = app.checklist_items();
+/// The `[screen]` rows of the layout: each row a share of the height,
+/// its panes side by side.
+fn draw_custom(
+    app: &App,
+    theme: &Theme,
+    judged: &[crate::gate::Judgement],
+    screen: &crate::layout::Screen,
+    f: &mut Frame,
+    area: Rect,
+) {
+    let rows =
+        Split::vertical(screen.rows.iter().map(|r| Constraint::Percentage(r.height))).split(area);
+    for (row, row_area) in screen.rows.iter().zip(rows.iter()) {
+        if row.panes.is_empty() {
+            continue;
+        }
+        let share = 100 / u16::try_from(row.panes.len()).unwrap_or(1).max(1);
+        let cells = Split::horizontal(row.panes.iter().map(|_| Constraint::Percentage(share)))
+            .split(*row_area);
+        for (pane, cell) in row.panes.iter().zip(cells.iter()) {
+            draw_pane(app, theme, judged, pane, f, *cell);
+        }
+    }
+}
+
+/// One named pane into `area`; every pane copes with any size, even 0×0.
+pub(crate) fn draw_pane(
+    app: &App,
+    theme: &Theme,
+    judged: &[crate::gate::Judgement],
+    pane: &crate::layout::Pane,
+    f: &mut Frame,
+    area: Rect,
+) {
+    use crate::layout::Pane;
+    match pane {
+        Pane::Phases => draw_phase_list(app, theme, f, area),
+        Pane::Gates => draw_gates(app, theme, judged, f, area),
+        Pane::Signoffs => draw_signoffs(app, theme, f, area),
+        Pane::Signals => draw_signals(app, f, area),
+        Pane::Checklist(id) => draw_checklist(app, theme, Some(id), f, area),
+        Pane::Chart(id) => draw_chart(app, id, f, area),
+        Pane::Log => draw_log(app, f, area),
+        Pane::Output => draw_output(app, f, area),
+    }
+}
+
+fn draw_phase_list(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let current = app.phase_index();
+    let lines: Vec<Line> = app
+        .layout
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (mark, style) = match i.cmp(&current) {
+                std::cmp::Ordering::Less => ("✔ done", theme.fg(Color::Green)),
+                std::cmp::Ordering::Equal => {
+                    ("▶ now ", Style::default().add_modifier(Modifier::BOLD))
+                }
+                std::cmp::Ordering::Greater => ("· next", Style::default()),
+            };
+            Line::from(vec![
+                Span::styled(format!("{mark} "), style),
+                Span::raw(p.title.clone()),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines).block(pane(" Phases ", false)), area);
+}
+
+/// Every signal with its latest value. Presenter mode hides where signals
+/// come from (URLs, hosts, queries): it is for a shared screen.
+fn draw_signals(app: &App, f: &mut Frame, area: Rect) {
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, s) in app.layout.signals.iter().enumerate() {
+        let latest = app.board.latest(i).map_or_else(
+            || "no data yet".to_string(),
+            |x| match &x.outcome {
+                crate::signal::Outcome::Number(v) => s.unit.format(*v),
+                crate::signal::Outcome::Health { up, detail, .. } => {
+                    format!("{} ({detail})", if *up { "up" } else { "down" })
+                }
+                crate::signal::Outcome::Checklist(c) => format!("{}/{} done", c.done(), c.total()),
+                crate::signal::Outcome::Unknown(r) => format!("? {r}"),
+            },
+        );
+        lines.push(Line::from(format!("{} · {latest}", s.id)));
+        if !app.presenter {
+            lines.push(
+                Line::from(format!("  {} {}", s.kind(), s.probe.describe()))
+                    .style(Style::default().add_modifier(Modifier::DIM)),
+            );
+        }
+    }
+    f.render_widget(Paragraph::new(lines).block(pane(" Signals ", false)), area);
+}
+
+/// A signal's recent numeric history as a sparkline.
+fn draw_chart(app: &App, id: &str, f: &mut Frame, area: Rect) {
+    let Some(i) = app.layout.signal_index(id) else {
+        return;
+    };
+    let values: Vec<f64> = app
+        .board
+        .samples(i)
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            crate::signal::Outcome::Number(v) => Some(*v),
+            crate::signal::Outcome::Health {
+                latency: Some(l), ..
+            } => Some(l.as_secs_f64() * 1000.0),
+            _ => None,
+        })
+        .collect();
+    let hi = values.iter().copied().fold(0.0_f64, f64::max);
+    let data: Vec<u64> = values
+        .iter()
+        .map(|v| {
+            if hi > 0.0 {
+                (v / hi * 100.0).round().max(0.0) as u64
+            } else {
+                0
+            }
+        })
+        .collect();
+    let unit = app.layout.signals[i].unit;
+    let title = match values.last() {
+        Some(v) => format!(" {id} {} (max {}) ", unit.format(*v), unit.format(hi)),
+        None => format!(" {id}: no data yet "),
+    };
+    let width = usize::from(area.width.saturating_sub(2));
+    let start = data.len().saturating_sub(width);
+    f.render_widget(
+        ratatui::widgets::Sparkline::default()
+            .data(&data[start..])
+            .block(pane(&title, false)),
+        area,
+    );
+}
+
+fn draw_checklist(app: &App, theme: &Theme, id: Option<&str>, f: &mut Frame, area: Rect) {
+    let items = id.map(|id| app.items_of(id)).unwrap_or_default();
     let done = items.iter().filter(|i| i.1).count();
-    let title = match app.checklist_id() {
+    let title = match id {
         Some(id) => format!(" {id} {done}/{} ", items.len()),
         None => " Checklist ".into(),
     };
@@ -558,4 +710,52 @@ fn draw_prompt(app: &App, kind: &PromptKind, input: &str, f: &mut Frame, area: R
             .block(Block::default().borders(Borders::ALL).title(title)),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+
+    use super::{Theme, draw_pane};
+    use crate::layout::Pane;
+    use crate::ui::app::App;
+
+    #[test]
+    fn every_pane_survives_a_zero_and_a_one_by_one_area() {
+        let layout =
+            crate::layout::parse(Path::new("layouts/demo.toml"), crate::demo::LAYOUT).unwrap();
+        let app = App::new(
+            Arc::new(layout),
+            "alice".into(),
+            Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap(),
+        );
+        let judged = app.judged();
+        let panes = [
+            Pane::Phases,
+            Pane::Gates,
+            Pane::Signoffs,
+            Pane::Signals,
+            Pane::Checklist("preflight".into()),
+            Pane::Chart("p95".into()),
+            Pane::Log,
+            Pane::Output,
+        ];
+        let mut t = Terminal::new(TestBackend::new(4, 4)).unwrap();
+        for pane in &panes {
+            for area in [
+                Rect::new(0, 0, 0, 0),
+                Rect::new(1, 1, 1, 1),
+                Rect::new(0, 0, 4, 1),
+            ] {
+                t.draw(|f| draw_pane(&app, &Theme { on: true }, &judged, pane, f, area))
+                    .unwrap();
+            }
+        }
+    }
 }
