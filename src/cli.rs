@@ -230,6 +230,7 @@ pub fn main() -> i32 {
                 read_only,
                 presenter,
                 demo_url: None,
+                watch_layout: true,
             };
             Ok(crate::ui::run(Arc::new(layout), journal.as_deref(), prober, opts).await)
         }),
@@ -278,6 +279,7 @@ pub fn main() -> i32 {
                     read_only: false,
                     presenter: false,
                     demo_url: Some(url.clone()),
+                    watch_layout: false,
                 };
                 return Ok(crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await);
             }

@@ -315,6 +315,20 @@ impl Guard {
         }
     }
 
+    /// Switches to an edited layout: polling restarts on it at once.
+    pub fn retarget(&mut self, layout: std::sync::Arc<Layout>) {
+        self.keep = crate::engine::evidence_span(&layout);
+        self.layout = layout;
+        self.evidence.clear();
+        if self.polling.is_some() {
+            self.polling = Some(crate::engine::start(
+                std::sync::Arc::clone(&self.layout),
+                self.prober.clone(),
+                self.tx.clone(),
+            ));
+        }
+    }
+
     /// Whether this process polls (holds the lease).
     pub fn polls(&self) -> bool {
         self.polling.is_some()

@@ -78,6 +78,11 @@ pub enum EventKind {
         phase: String,
         reason: String,
     },
+    /// The layout file was edited and the new version applied live.
+    LayoutReloaded {
+        /// What it now holds, in words (signals, phases, a digest).
+        summary: String,
+    },
     /// An act that was refused, and why, exactly as the operator was told.
     Refused {
         attempted: String,
@@ -200,6 +205,9 @@ impl Event {
             }
             EventKind::Refused { attempted, reason } => {
                 format!("REFUSED {attempted} by {who}: {reason}")
+            }
+            EventKind::LayoutReloaded { summary } => {
+                format!("{who} applied an edited layout: {summary}")
             }
         }
     }
@@ -359,6 +367,7 @@ impl State {
             | EventKind::TimeboxOverrun { .. }
             | EventKind::Noted { .. }
             | EventKind::OnEnterRan { .. }
+            | EventKind::LayoutReloaded { .. }
             | EventKind::Refused { .. } => {}
         }
     }

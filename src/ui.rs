@@ -35,6 +35,40 @@ pub struct Options {
     pub presenter: bool,
     /// The demo service's URL when running `gonogo demo` (enables `f`).
     pub demo_url: Option<String>,
+    /// Watch the layout file and apply saved edits live.
+    pub watch_layout: bool,
+}
+
+/// Notices a saved edit of the layout file (by size and mtime, once a
+/// second: cheap, and works on every filesystem a bastion may have).
+struct LayoutFile {
+    path: std::path::PathBuf,
+    seen: Option<(std::time::SystemTime, u64)>,
+}
+
+impl LayoutFile {
+    fn new(path: &Path) -> LayoutFile {
+        let mut f = LayoutFile {
+            path: path.to_path_buf(),
+            seen: None,
+        };
+        f.seen = f.stamp();
+        f
+    }
+
+    fn stamp(&self) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(&self.path).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    fn changed(&mut self) -> bool {
+        let now = self.stamp();
+        if now.is_some() && now != self.seen {
+            self.seen = now;
+            return true;
+        }
+        false
+    }
 }
 
 /// Whether colours are wanted: not under `NO_COLOR` or `TERM=dumb`.
@@ -182,6 +216,7 @@ pub async fn run(
     // The screen is a full guard, like `watch`: it polls or follows the
     // lease holder, records evidence, timebox overruns and auto-rollback.
     let mut follow_ups: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    let mut layout_file = opts.watch_layout.then(|| LayoutFile::new(&layout.path));
     let mut guard = Guard::new(
         Arc::clone(&layout),
         prober,
@@ -212,6 +247,11 @@ pub async fn run(
             }
             _ = clock.tick() => {
                 app.update(Msg::Tick(Utc::now()));
+                if let Some(file) = layout_file.as_mut()
+                    && file.changed()
+                {
+                    reload(&file.path, &mut app, &mut session, &mut guard);
+                }
                 // Lease changes are not news on the screen; errors are.
                 for line in guard.tick(&mut session.journal) {
                     if line.starts_with("journal error") {
@@ -261,6 +301,67 @@ pub async fn run(
         let _ = task.await;
     }
     0
+}
+
+/// Applies a saved edit of the layout: a valid one replaces the running
+/// layout (samples of signals that stay are kept) and is journaled; an
+/// invalid one is shown, and the last good layout keeps running.
+fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) {
+    let new = match crate::layout::load(path) {
+        Ok(l) => Arc::new(l),
+        Err(e) => {
+            let text = e.to_string();
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or_default().to_string();
+            let more = lines.count();
+            let more = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            app.update(Msg::Acted(Err(format!(
+                "layout edit rejected (still running the last good layout): {first}{more}"
+            ))));
+            return;
+        }
+    };
+    let mut board = crate::engine::Board::new(&new);
+    for (i, s) in new.signals.iter().enumerate() {
+        if let Some(old) = app.layout.signal_index(&s.id) {
+            for sample in app.board.samples(old) {
+                board.record(i, sample.clone());
+            }
+        }
+    }
+    let digest: String = std::fs::read(path)
+        .map(|bytes| {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let summary = format!(
+        "{} signals, {} phases (sha256 {digest}…)",
+        new.signals.len(),
+        new.phases.len()
+    );
+    app.board = board;
+    app.layout = Arc::clone(&new);
+    session.layout = (*new).clone();
+    guard.retarget(new);
+    let recorded = session.journal.append(&crate::journal::Entry {
+        actor: app.actor.clone(),
+        kind: EventKind::LayoutReloaded { summary },
+        gates: app.desk().snapshot(),
+        claim: None,
+    });
+    match recorded {
+        Ok(e) => app.update(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary())))),
+        Err(e) => app.update(Msg::Acted(Err(format!("journal: {e}")))),
+    };
 }
 
 /// Draws one frame inside a synchronized update (DEC 2026), so the

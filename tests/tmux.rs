@@ -604,3 +604,52 @@ fn no_color_means_no_colour() {
     let codes = tmux::colour_codes(&screen);
     assert!(codes.is_empty(), "NO_COLOR, yet {codes:?} on the screen");
 }
+
+/// A saved edit of the layout (a threshold changed mid-launch) applies
+/// live and is journaled; an invalid edit is shown while the last good
+/// layout keeps running.
+#[test]
+fn layout_edits_apply_live_and_bad_edits_are_shown() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempdir();
+    let layout = dir.path().join("live.toml");
+    let write = |limit: &str| {
+        std::fs::write(
+            &layout,
+            format!(
+                "[launch]\nname = \"live edit\"\n[signals.depth]\nkind = \"command\"\nrun = [\"echo\", \"5\"]\nevery = \"1s\"\n\
+                 [[phases]]\nid = \"only\"\ngates = [{{ signal = \"depth\", at_most = {limit} }}]\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("10");
+    let s = Screen::start_on(&path_str(&layout), "phase 1/1", 100, 30, &[], &[]);
+    let t = &s.tmux;
+    t.wait_text("≤ 10", SCREEN);
+    t.wait_text("✔ GO", SCREEN);
+    // mtime has one-second resolution on some filesystems.
+    std::thread::sleep(Duration::from_millis(1100));
+    write("3");
+    let screen = t.wait_text("≤ 3", SCREEN);
+    assert!(!screen.contains("≤ 10"), "{screen}");
+    t.wait_text("5, needs ≤", SCREEN);
+    t.wait_text("applied an edited layout", SCREEN);
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&layout, "[launch]\nname = \n").unwrap();
+    let screen = t.wait_text("layout edit rejected", SCREEN);
+    assert!(
+        screen.contains("still running the last good layout"),
+        "{screen}"
+    );
+    assert!(screen.contains("≤ 3"), "{screen}");
+    t.keys(&["q"]);
+    assert_eq!(s.wait_exit(), 0);
+    assert_eq!(
+        procs::count_kind(&s.journal, "layout_reloaded"),
+        1,
+        "one valid edit, one record"
+    );
+}
