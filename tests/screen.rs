@@ -287,3 +287,107 @@ fn custom_screen_rows_of_panes() {
     );
     insta::assert_snapshot!("custom_rows_presenter_160x40", frame);
 }
+
+#[test]
+fn more_frames() {
+    // All GO at 200×50: preflight items checked in the journal.
+    let mut a = app();
+    healthy(&mut a);
+    a.update(Msg::Journal(
+        [
+            "On-call engineer paged in",
+            "Dashboards open",
+            "Rollback rehearsed on staging",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            event(
+                i as i64 + 1,
+                EventKind::ItemChecked {
+                    checklist: "preflight".into(),
+                    item: (*item).into(),
+                },
+            )
+        })
+        .collect(),
+    ));
+    let frame = draw(&a, 200, 50);
+    assert!(
+        frame.contains("✔ GO") && !frame.contains("NO-GO"),
+        "{frame}"
+    );
+    insta::assert_snapshot!("all_go_200x50", frame);
+
+    // UNKNOWN and stale: the api check errors, the queue stops reporting.
+    let mut b = app();
+    healthy(&mut b);
+    sample(
+        &mut b,
+        "api",
+        0,
+        Outcome::Unknown("environment variable DEMO_URL is not set".into()),
+    );
+    b.update(Msg::Tick(now() + chrono::Duration::seconds(20)));
+    let frame = draw(&b, 120, 40);
+    assert!(
+        frame.contains("STALE") && frame.contains("UNKNOWN"),
+        "{frame}"
+    );
+    insta::assert_snapshot!("unknown_and_stale_120x40", frame);
+
+    // A waiver: advanced past the windows with an override.
+    let mut c = app();
+    healthy(&mut c);
+    c.update(Msg::Journal(vec![
+        event(
+            1,
+            EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: vec![],
+                reason: None,
+            },
+        ),
+        event(
+            2,
+            EventKind::Advanced {
+                from: "canary-10".into(),
+                to: "canary-50".into(),
+                waived: vec!["error_rate < 1% for 20s".into()],
+                reason: Some("verified by hand".into()),
+            },
+        ),
+    ]));
+    let frame = draw(&c, 120, 40);
+    assert!(frame.contains("⚠ WAIVED Canary 10%"), "{frame}");
+    insta::assert_snapshot!("waiver_120x40", frame);
+
+    // Each prompt, and the read-only key bar.
+    for (k, title) in [
+        ('A', " Advance with override "),
+        ('h', " Hold "),
+        ('n', " Note "),
+        ('d', " Disarm auto-rollback "),
+    ] {
+        let mut d = app();
+        healthy(&mut d);
+        d.update(key(k));
+        let frame = draw(&d, 100, 30);
+        assert!(frame.contains(title), "{k}: {frame}");
+        insta::assert_snapshot!(
+            format!("prompt_{}", title.trim().replace(' ', "_").to_lowercase()),
+            frame
+        );
+    }
+    let mut r = app();
+    healthy(&mut r);
+    r.read_only = true;
+    r.update(key('a'));
+    let frame = draw(&r, 100, 30);
+    assert!(
+        frame.contains("READ-ONLY viewer") && frame.contains("this screen is read-only"),
+        "{frame}"
+    );
+    insta::assert_snapshot!("read_only_100x30", frame);
+}

@@ -198,6 +198,10 @@ fn draw_timeline(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     for (i, p) in app.layout.phases.iter().enumerate() {
         let (mark, style) = match i.cmp(&current) {
+            // Left past gates that were not GO: waived, never shown as passed.
+            std::cmp::Ordering::Less if app.state.waivers.contains_key(&p.id) => {
+                ("⚠ WAIVED", theme.fg(Color::Magenta))
+            }
             std::cmp::Ordering::Less => ("✔", theme.fg(Color::Green)),
             std::cmp::Ordering::Equal => (
                 "▶",
