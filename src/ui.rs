@@ -217,6 +217,7 @@ pub async fn run(
     // lease holder, records evidence, timebox overruns and auto-rollback.
     let mut follow_ups: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     let mut layout_file = opts.watch_layout.then(|| LayoutFile::new(&layout.path));
+    let mut reloaded_at: Option<tokio::time::Instant> = None;
     let mut guard = Guard::new(
         Arc::clone(&layout),
         prober,
@@ -242,15 +243,21 @@ pub async fn run(
                 }
             }
             Some(r) = samples.recv() => {
-                guard.sampled(r.signal, &r.sample);
-                app.update(Msg::Sample(r.signal, r.sample));
+                // A poll started before a layout reload belongs to the old
+                // layout: its signal index may now name another signal.
+                if reloaded_at.is_none_or(|t| r.started >= t) {
+                    guard.sampled(r.signal, &r.sample);
+                    app.update(Msg::Sample(r.signal, r.sample));
+                }
             }
             _ = clock.tick() => {
                 app.update(Msg::Tick(Utc::now()));
+                let before = tokio::time::Instant::now();
                 if let Some(file) = layout_file.as_mut()
                     && file.changed()
+                    && reload(&file.path, &mut app, &mut session, &mut guard)
                 {
-                    reload(&file.path, &mut app, &mut session, &mut guard);
+                    reloaded_at = Some(before);
                 }
                 // Lease changes are not news on the screen; errors are.
                 for line in guard.tick(&mut session.journal) {
@@ -306,7 +313,8 @@ pub async fn run(
 /// Applies a saved edit of the layout: a valid one replaces the running
 /// layout (samples of signals that stay are kept) and is journaled; an
 /// invalid one is shown, and the last good layout keeps running.
-fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) {
+/// Returns whether the new layout was applied.
+fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) -> bool {
     let new = match crate::layout::load(path) {
         Ok(l) => Arc::new(l),
         Err(e) => {
@@ -322,7 +330,7 @@ fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) 
             app.update(Msg::Acted(Err(format!(
                 "layout edit rejected (still running the last good layout): {first}{more}"
             ))));
-            return;
+            return false;
         }
     };
     let mut board = crate::engine::Board::new(&new);
@@ -362,6 +370,7 @@ fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) 
         Ok(e) => app.update(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary())))),
         Err(e) => app.update(Msg::Acted(Err(format!("journal: {e}")))),
     };
+    true
 }
 
 /// Draws one frame inside a synchronized update (DEC 2026), so the
