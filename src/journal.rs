@@ -419,36 +419,11 @@ impl Journal {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, Sample)>, JournalError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT signal, at, outcome FROM samples WHERE at >= ?1 ORDER BY at")?;
-        let rows = stmt.query_map(params![stamp(since)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (signal, at, outcome) = row?;
-            // A sample that no longer reads (a newer format) is skipped: it
-            // is evidence, not a record, and polling will replace it.
-            let (Ok(at), Ok(outcome)) = (
-                DateTime::parse_from_rfc3339(&at),
-                serde_json::from_str(&outcome),
-            ) else {
-                continue;
-            };
-            out.push((
-                signal,
-                Sample {
-                    at: at.with_timezone(&Utc),
-                    outcome,
-                },
-            ));
-        }
-        Ok(out)
+        let (_, samples) = self.read_samples(
+            "SELECT id, signal, at, outcome FROM samples WHERE at >= ?1 ORDER BY at",
+            &stamp(since),
+        )?;
+        Ok(samples)
     }
 
     /// Samples recorded after row `after_id` (another process's polls), with
@@ -461,10 +436,22 @@ impl Journal {
         &self,
         after_id: i64,
     ) -> Result<(i64, Vec<(String, Sample)>), JournalError> {
-        let mut stmt = self.conn.prepare_cached(
+        let (last, samples) = self.read_samples(
             "SELECT id, signal, at, outcome FROM samples WHERE id > ?1 ORDER BY id",
+            &after_id,
         )?;
-        let rows = stmt.query_map(params![after_id], |r| {
+        Ok((last.max(after_id), samples))
+    }
+
+    /// Runs a `SELECT id, signal, at, outcome` over samples; returns the
+    /// highest row id read and the samples that still read.
+    fn read_samples(
+        &self,
+        sql: &str,
+        param: &dyn rusqlite::ToSql,
+    ) -> Result<(i64, Vec<(String, Sample)>), JournalError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([param], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -472,11 +459,13 @@ impl Journal {
                 r.get::<_, String>(3)?,
             ))
         })?;
-        let mut last = after_id;
+        let mut last = 0;
         let mut out = Vec::new();
         for row in rows {
             let (id, signal, at, outcome) = row?;
-            last = id;
+            last = last.max(id);
+            // A sample that no longer reads (a newer format) is skipped: it
+            // is evidence, not a record, and polling will replace it.
             let (Ok(at), Ok(outcome)) = (
                 DateTime::parse_from_rfc3339(&at),
                 serde_json::from_str(&outcome),

@@ -147,9 +147,7 @@ fn to_json(
             .signoff
             .iter()
             .map(|role| {
-                let signed = (state.phase == phase.id)
-                    .then(|| state.signed(role))
-                    .flatten();
+                let signed = signed_in(state, phase, role);
                 SignoffReport {
                     role,
                     user: signed.map(|s| s.user.clone()),
@@ -234,14 +232,9 @@ fn table(
         let polls: Vec<String> = phase
             .signoff
             .iter()
-            .map(|role| {
-                match (state.phase == phase.id)
-                    .then(|| state.signed(role))
-                    .flatten()
-                {
-                    Some(s) => format!("{role} ✔ {} at {}", s.user, s.at.format("%H:%M:%SZ")),
-                    None => format!("{role} waiting"),
-                }
+            .map(|role| match signed_in(state, phase, role) {
+                Some(s) => format!("{role} ✔ {} at {}", s.user, s.at.format("%H:%M:%SZ")),
+                None => format!("{role} waiting"),
             })
             .collect();
         out.push_str(&format!("sign-off: {}\n", polls.join(", ")));
@@ -279,4 +272,15 @@ fn current_state(
     let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
     let recorded = journal.samples_since(since).unwrap_or_default();
     Ok((state, recorded))
+}
+
+/// Who signed `role` for `phase`; sign-offs belong to the current phase only.
+fn signed_in<'s>(
+    state: &'s LaunchState,
+    phase: &Phase,
+    role: &str,
+) -> Option<&'s crate::launch::SignOff> {
+    (state.phase == phase.id)
+        .then(|| state.signed(role))
+        .flatten()
 }
