@@ -647,13 +647,26 @@ pub struct CommandContext<'a> {
 /// Bytes of command output kept for the journal.
 pub const OUTPUT_TAIL: usize = 4096;
 
+/// What a running `on_enter` or rollback command reports as it goes, so a
+/// screen can show its output live instead of after the fact.
+pub enum Progress<'a> {
+    Started(&'a [String]),
+    Line(&'a str),
+    Finished(&'a CommandOutcome),
+}
+
+/// Receives [`Progress`]; called from the task running the command.
+pub type ProgressSink = dyn Fn(Progress<'_>) + Send + Sync;
+
 /// Runs an `on_enter` or rollback command: argv, no shell, own process
-/// group killed on timeout, output tail kept.
+/// group killed on timeout, output tail kept, each line handed to
+/// `progress` as it is printed.
 pub async fn run_command(
     argv: &[String],
     dir: &Path,
     ctx: &CommandContext<'_>,
     timeout: Duration,
+    progress: Option<&ProgressSink>,
 ) -> CommandOutcome {
     let env = [
         ("GONOGO_LAUNCH".to_string(), ctx.launch.to_string()),
@@ -666,7 +679,16 @@ pub async fn run_command(
         keep: OUTPUT_TAIL,
         max_stdout: None,
     };
-    match command::run(argv, dir, &env, &limits).await {
+    if let Some(p) = progress {
+        p(Progress::Started(argv));
+    }
+    let line = |l: &str| {
+        if let Some(p) = progress {
+            p(Progress::Line(l));
+        }
+    };
+    let sink: Option<&command::LineSink<'_>> = progress.map(|_| &line as &command::LineSink<'_>);
+    let outcome = match command::run_streamed(argv, dir, &env, &limits, sink).await {
         Ok(f) => {
             let mut tail = String::from_utf8_lossy(&f.stdout).into_owned();
             let err = String::from_utf8_lossy(&f.stderr);
@@ -689,7 +711,11 @@ pub async fn run_command(
             took_ms: 0,
             output_tail: String::new(),
         },
+    };
+    if let Some(p) = progress {
+        p(Progress::Finished(&outcome));
     }
+    outcome
 }
 
 fn last_chars(s: &str, max: usize) -> String {

@@ -103,8 +103,9 @@ pub fn timebox_claim(state: &State) -> String {
     )
 }
 
-/// Starts and runs the rollback if this process wins the claim. Returns
-/// the events recorded (none when another process won).
+/// Starts and runs the auto-rollback the `triggers` fired, if this process
+/// wins the claim. Returns the events recorded (none when another process
+/// won).
 ///
 /// # Errors
 /// Journal failures.
@@ -113,13 +114,14 @@ pub async fn fire_rollback(
     layout: &Layout,
     state: &State,
     actor: &str,
-    reason: &str,
     triggers: Vec<String>,
     gates: Vec<GateSnapshot>,
+    progress: Option<&act::ProgressSink>,
 ) -> Result<Vec<Event>, JournalError> {
     let Some(rb) = &layout.rollback else {
         return Ok(Vec::new());
     };
+    let reason = &format!("auto-rollback: {}", triggers.join("; "));
     let started = match journal.append(&Entry {
         actor: actor.to_string(),
         kind: EventKind::RollbackStarted {
@@ -134,7 +136,7 @@ pub async fn fire_rollback(
         Err(JournalError::Claimed(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let finished = run_rollback(journal, layout, state, actor, reason, gates).await?;
+    let finished = run_rollback(journal, layout, state, actor, reason, gates, progress).await?;
     Ok(vec![started, finished])
 }
 
@@ -149,6 +151,7 @@ pub async fn run_rollback(
     actor: &str,
     reason: &str,
     gates: Vec<GateSnapshot>,
+    progress: Option<&act::ProgressSink>,
 ) -> Result<Event, JournalError> {
     let Some(rb) = &layout.rollback else {
         return Err(JournalError::Sql("no [rollback] in the layout".into()));
@@ -159,7 +162,7 @@ pub async fn run_rollback(
         actor,
         reason,
     };
-    let outcome = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout).await;
+    let outcome = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress).await;
     journal.append(&Entry {
         actor: actor.to_string(),
         kind: EventKind::RollbackFinished { outcome },
@@ -178,6 +181,7 @@ pub async fn run_on_enter(
     entered_by: &Event,
     actor: &str,
     gates: Vec<GateSnapshot>,
+    progress: Option<&act::ProgressSink>,
 ) -> Result<Option<Event>, JournalError> {
     let phase_id = match &entered_by.kind {
         EventKind::Advanced { to, .. } => to,
@@ -203,7 +207,8 @@ pub async fn run_on_enter(
         actor,
         reason: &reason,
     };
-    let outcome = act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT).await;
+    let outcome =
+        act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT, progress).await;
     journal
         .append(&Entry {
             actor: actor.to_string(),
@@ -280,6 +285,7 @@ pub struct Guard {
     evidence: Vec<(String, crate::signal::Sample)>,
     keep: std::time::Duration,
     rollback: Option<tokio::task::JoinHandle<()>>,
+    progress: Option<std::sync::Arc<act::ProgressSink>>,
 }
 
 impl Guard {
@@ -312,7 +318,13 @@ impl Guard {
             evidence: Vec::new(),
             keep,
             rollback: None,
+            progress: None,
         }
+    }
+
+    /// Streams the output of an auto-rollback this guard runs to `sink`.
+    pub fn show_output(&mut self, sink: std::sync::Arc<act::ProgressSink>) {
+        self.progress = Some(sink);
     }
 
     /// Switches to an edited layout: polling restarts on it at once.
@@ -430,14 +442,21 @@ impl Guard {
             let layout = std::sync::Arc::clone(layout);
             let path = journal.path().to_path_buf();
             let actor = self.actor.clone();
-            let reason = format!("auto-rollback: {}", fired.join("; "));
+            let progress = self.progress.clone();
             self.rollback = Some(tokio::spawn(async move {
                 if let Ok(mut journal) = Journal::open(&path, &layout.launch.id) {
                     // Failures here land in the journal or not at all; the
                     // owner's journal poll shows whatever was recorded.
-                    let _ =
-                        fire_rollback(&mut journal, &layout, &state, &actor, &reason, fired, gates)
-                            .await;
+                    let _ = fire_rollback(
+                        &mut journal,
+                        &layout,
+                        &state,
+                        &actor,
+                        fired,
+                        gates,
+                        progress.as_deref(),
+                    )
+                    .await;
                 }
             }));
         }

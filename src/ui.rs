@@ -154,7 +154,7 @@ pub async fn run(
     app.demo = opts.demo_url.is_some();
     app.colors = colors_wanted(|k| std::env::var(k).ok());
     if let Ok(events) = session.journal.since(0) {
-        app.update(Msg::Journal(events));
+        app.update(Msg::History(events));
     }
     session.state = app.state.clone();
 
@@ -225,6 +225,7 @@ pub async fn run(
         &session.journal,
         &mut app.board,
     );
+    guard.show_output(output_pane(&tx));
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
@@ -425,29 +426,43 @@ fn perform(
     let gates = app.desk().snapshot();
     let path = session.journal.path().to_path_buf();
     let tx = tx.clone();
+    let progress = output_pane(&tx);
     follow_ups.push(tokio::spawn(async move {
         let Ok(mut journal) = crate::journal::Journal::open(&path, &layout.launch.id) else {
             return;
         };
+        let progress = Some(&*progress);
         let done = match &event.kind {
-            EventKind::RollbackStarted { reason, .. } => {
-                guard::run_rollback(&mut journal, &layout, &state, &actor, reason, gates)
-                    .await
-                    .map(Some)
-            }
-            _ => guard::run_on_enter(&mut journal, &layout, &event, &actor, gates).await,
+            EventKind::RollbackStarted { reason, .. } => guard::run_rollback(
+                &mut journal,
+                &layout,
+                &state,
+                &actor,
+                reason,
+                gates,
+                progress,
+            )
+            .await
+            .map(Some),
+            _ => guard::run_on_enter(&mut journal, &layout, &event, &actor, gates, progress).await,
         };
         if let Ok(Some(e)) = done {
-            if let EventKind::RollbackFinished { outcome } | EventKind::OnEnterRan { outcome, .. } =
-                &e.kind
-            {
-                for line in outcome.output_tail.lines() {
-                    let _ = tx.send(Msg::Output(line.to_string()));
-                }
-            }
             let _ = tx.send(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary()))));
         }
     }));
+}
+
+/// Streams a command's output into the output pane as it is printed.
+fn output_pane(tx: &mpsc::UnboundedSender<Msg>) -> Arc<act::ProgressSink> {
+    let tx = tx.clone();
+    Arc::new(move |p: act::Progress<'_>| {
+        let msg = match p {
+            act::Progress::Started(argv) => Msg::RunStarted(argv.to_vec()),
+            act::Progress::Line(l) => Msg::Output(l.to_string()),
+            act::Progress::Finished(o) => Msg::RunFinished(o.clone()),
+        };
+        let _ = tx.send(msg);
+    })
 }
 
 /// Demo only: asks the embedded demo service to fail 5% of requests, or to

@@ -278,8 +278,11 @@ fn acts_refuse_with_exact_reasons_and_the_record_holds_every_event() {
         "{out}"
     );
     assert!(out.contains("rollback finished: exit status 0"), "{out}");
+    // The command's output streams as it runs, under its command line.
     assert!(
-        out.contains("demo rollback: traffic shifted back to v1"),
+        out.contains(
+            "$ echo demo rollback: traffic shifted back to v1\n  demo rollback: traffic shifted back to v1\n"
+        ),
         "{out}"
     );
     recorded("rollback_started");

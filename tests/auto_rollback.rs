@@ -39,7 +39,7 @@ id = "full"
 gates = [{{ signal = "error_rate", below = "1%" }}]
 
 [rollback]
-run = ["sh", "-c", "echo fired >> '{}'"]
+run = ["sh", "-c", "echo fired >> '{}'; echo traffic back on v1"]
 timeout = "10s"
 auto_from = "canary"
 triggers = [{{ signal = "error_rate", above = "2%", for = "{window}" }}]
@@ -99,6 +99,12 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
         "the rollback command ran other than once\n{transcripts}"
     );
     assert_eq!(count_kind(&journal, "rollback_started"), 1, "{transcripts}");
+    // The guard that ran it printed the command's output as it ran.
+    let printed = [&a, &b]
+        .iter()
+        .filter(|w| w.count(|l| l.ends_with("   traffic back on v1")) == 1)
+        .count();
+    assert_eq!(printed, 1, "{transcripts}");
     assert_eq!(
         count_kind(&journal, "rollback_finished"),
         1,

@@ -391,3 +391,109 @@ fn more_frames() {
     );
     insta::assert_snapshot!("read_only_100x30", frame);
 }
+
+#[test]
+fn command_output_streams_scrolls_and_is_never_shown_twice() {
+    use gonogo::launch::CommandOutcome;
+    let mut a = app();
+    healthy(&mut a);
+    let argv = vec!["./rollback.sh".to_string()];
+    a.update(Msg::RunStarted(argv.clone()));
+    for i in 1..=30 {
+        a.update(Msg::Output(format!("step {i} of 30")));
+    }
+    let frame = draw(&a, 120, 40);
+    assert!(frame.contains("running ./rollback.sh"), "{frame}");
+    assert!(
+        frame.contains("step 30 of 30"),
+        "newest line shown: {frame}"
+    );
+    assert!(
+        !frame.contains("step 1 of 30 "),
+        "oldest scrolled off: {frame}"
+    );
+    let outcome = CommandOutcome {
+        command: argv.clone(),
+        ending: "exit status 0".into(),
+        success: true,
+        took_ms: 1500,
+        output_tail: "step 29 of 30\nstep 30 of 30\n".into(),
+    };
+    // The journal record of this run may arrive before the runner's last
+    // message, or after it: either way its tail is not repeated.
+    let finished = |seq, actor: &str, outcome: &CommandOutcome| Event {
+        actor: actor.into(),
+        ..event(
+            seq,
+            EventKind::RollbackFinished {
+                outcome: outcome.clone(),
+            },
+        )
+    };
+    a.update(Msg::Journal(vec![finished(7, "alice", &outcome)]));
+    a.update(Msg::RunFinished(outcome.clone()));
+    assert_eq!(a.output.len(), 1 + 30 + 1, "{:?}", a.output);
+    assert_eq!(a.output.last().unwrap(), "→ exit status 0 after 1.5s");
+    a.update(Msg::RunStarted(argv.clone()));
+    a.update(Msg::RunFinished(outcome.clone()));
+    a.update(Msg::Journal(vec![finished(8, "alice", &outcome)]));
+    assert_eq!(a.output.len(), 1 + 30 + 1 + 2, "{:?}", a.output);
+    // Another process's run shows its recorded tail.
+    let theirs = CommandOutcome {
+        took_ms: 900,
+        ..outcome.clone()
+    };
+    a.update(Msg::Journal(vec![finished(9, "bob", &theirs)]));
+    assert!(
+        a.output.iter().any(|l| l.starts_with("#9 bob")),
+        "{:?}",
+        a.output
+    );
+    assert_eq!(a.output.last().unwrap(), "  step 30 of 30");
+    let lines = a.output.len();
+
+    // Tab reaches the output pane; k scrolls back, End follows again.
+    for _ in 0..3 {
+        a.update(code(KeyCode::Tab));
+    }
+    assert_eq!(a.focus, Focus::Output);
+    a.update(key('k'));
+    a.update(key('k'));
+    assert_eq!(a.output_scroll, 2);
+    let frame = draw(&a, 120, 40);
+    assert!(frame.contains("scrolled back 2 lines"), "{frame}");
+    // New output keeps a scrolled-back view where it is.
+    a.update(Msg::Output("late line".into()));
+    assert_eq!(a.output_scroll, 3);
+    assert_eq!(a.output.len(), lines + 1);
+    a.update(code(KeyCode::End));
+    assert_eq!(a.output_scroll, 0);
+    insta::assert_snapshot!("output_pane_120x40", draw(&a, 120, 40));
+    a.update(code(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Gates);
+}
+
+#[test]
+fn history_does_not_replay_command_output() {
+    use gonogo::launch::CommandOutcome;
+    let mut a = app();
+    a.update(Msg::History(vec![event(
+        1,
+        EventKind::RollbackFinished {
+            outcome: CommandOutcome {
+                command: vec!["./rollback.sh".into()],
+                ending: "exit status 0".into(),
+                success: true,
+                took_ms: 10,
+                output_tail: "done\n".into(),
+            },
+        },
+    )]));
+    assert!(a.output.is_empty());
+    assert!(a.state.rolled_back.is_some() || !a.log.is_empty());
+    // With no output, Tab skips the output pane.
+    for _ in 0..3 {
+        a.update(code(KeyCode::Tab));
+    }
+    assert_eq!(a.focus, Focus::Gates);
+}

@@ -250,19 +250,45 @@ fn demo_launch_from_preflight_to_rollback() {
 /// SPEC §4: the output of a rollback command streams into a pane inside the
 /// screen, so the operator never drops to a shell to see it.
 #[test]
-fn rollback_output_shows_on_the_screen() {
+fn rollback_output_streams_while_it_runs() {
     if !tmux::available() {
         return;
     }
-    let s = Screen::start(100, 30, &[], &[]);
+    // A rollback that prints, works for a while, then prints again: the
+    // first line must be on the screen while the command still runs.
+    let dir = tempdir();
+    let layout = dir.path().join("slow-rollback.toml");
+    let text = std::fs::read_to_string(demo_layout()).unwrap().replace(
+        r#"run = ["echo", "demo rollback: traffic shifted back to v1"]"#,
+        r#"run = ["sh", "-c", "echo shifting traffic to v1; sleep 3; printf '\\033[32mv1 serving 100%%\\033[0m\\n'"]"#,
+    );
+    assert!(
+        text.contains("sleep 3"),
+        "the demo layout's rollback changed"
+    );
+    std::fs::write(&layout, text).unwrap();
+    let s = Screen::start_on(&path_str(&layout), "phase 1/4", 120, 40, &[], &[]);
     let t = &s.tmux;
     t.keys(&["r"]);
     t.wait_text("Type `rollback`", SCREEN);
     t.type_text("rollback");
     t.keys(&["Enter"]);
+    // Output lines are indented under the command; the confirm modal
+    // quoted the command itself.
+    let during = t.wait_text("│  shifting traffic to v1", SCREEN);
+    assert!(during.contains("running sh"), "{during}");
+    assert!(!during.contains("│  v1 serving"), "{during}");
+    assert_eq!(
+        procs::count_kind(&s.journal, "rollback_finished"),
+        0,
+        "the first line showed only after the command ended:\n{during}"
+    );
+    // The colour escapes the command printed are dropped, not drawn.
+    let after = t.wait_text("│  v1 serving 100%", SCREEN);
+    let line = after.lines().find(|l| l.contains("│  v1 serving")).unwrap();
+    assert!(!line.contains("[32m") && !line.contains("[0m"), "{after}");
+    t.wait_text("→ exit status 0 after 3.", SCREEN);
     t.wait_text("rollback finished", SCREEN);
-    // The pane wraps long lines; the phrase up to the wrap is enough.
-    t.wait_text("demo rollback: traffic shifted back to", SCREEN);
 }
 
 fn stop_and_check(stop: &str, how: impl FnOnce(&Screen)) {

@@ -146,6 +146,12 @@ pub(super) async fn run(
         1
     };
     session.refresh().map_err(journal_err)?;
+    // The operator sees the command's output as it runs, not after.
+    let progress = |p: act::Progress<'_>| match p {
+        act::Progress::Started(argv) => println!("$ {}", argv.join(" ")),
+        act::Progress::Line(l) => println!("  {l}"),
+        act::Progress::Finished(_) => {}
+    };
     match &event.kind {
         EventKind::Advanced { .. } => {
             let gates = Desk {
@@ -156,10 +162,16 @@ pub(super) async fn run(
                 actor: &actor,
             }
             .snapshot();
-            if let Some(ran) =
-                guard::run_on_enter(&mut session.journal, &session.layout, &event, &actor, gates)
-                    .await
-                    .map_err(journal_err)?
+            if let Some(ran) = guard::run_on_enter(
+                &mut session.journal,
+                &session.layout,
+                &event,
+                &actor,
+                gates,
+                Some(&progress),
+            )
+            .await
+            .map_err(journal_err)?
             {
                 println!("#{} {}", ran.seq, ran.summary());
             }
@@ -172,17 +184,15 @@ pub(super) async fn run(
                 &actor,
                 reason,
                 event.gates.clone(),
+                Some(&progress),
             )
             .await
             .map_err(journal_err)?;
             println!("#{} {}", finished.seq, finished.summary());
-            if let EventKind::RollbackFinished { outcome } = &finished.kind {
-                if !outcome.output_tail.trim().is_empty() {
-                    println!("{}", outcome.output_tail.trim_end());
-                }
-                if !outcome.success {
-                    return Ok(1);
-                }
+            if let EventKind::RollbackFinished { outcome } = &finished.kind
+                && !outcome.success
+            {
+                return Ok(1);
             }
         }
         _ => {}

@@ -47,6 +47,12 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         &session.journal,
         &mut watcher.board,
     );
+    // An auto-rollback's output is printed as it runs.
+    guard.show_output(Arc::new(|p: crate::act::Progress<'_>| match p {
+        crate::act::Progress::Started(argv) => say(&format!("$ {}", argv.join(" "))),
+        crate::act::Progress::Line(l) => say(&format!("  {l}")),
+        crate::act::Progress::Finished(_) => {}
+    }));
     let phase = layout
         .phase(&session.state.phase)
         .unwrap_or(&layout.phases[0]);

@@ -116,6 +116,66 @@ impl Tail {
     }
 }
 
+/// Receives each line of a command's output (stdout and stderr) as it is
+/// printed, cleaned of terminal escapes so it is safe to draw.
+pub type LineSink<'a> = dyn Fn(&str) + Send + Sync + 'a;
+
+/// Longest line handed to a [`LineSink`]; longer runs are broken, so a
+/// command printing without newlines cannot grow a buffer without bound.
+const MAX_LINE: usize = 1024;
+
+/// Cuts a byte stream into lines for a [`LineSink`].
+#[derive(Default)]
+struct Lines {
+    partial: Vec<u8>,
+}
+
+impl Lines {
+    fn push(&mut self, bytes: &[u8], sink: &LineSink<'_>) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.flush(sink);
+            } else {
+                self.partial.push(b);
+                if self.partial.len() >= MAX_LINE {
+                    self.flush(sink);
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, sink: &LineSink<'_>) {
+        if self.partial.is_empty() {
+            return;
+        }
+        sink(&clean_line(&self.partial));
+        self.partial.clear();
+    }
+}
+
+/// What a terminal would end up showing for one line of output: escape
+/// sequences (colours, cursor moves, titles) dropped, a carriage-return
+/// progress bar reduced to its last state, other control bytes removed.
+pub fn clean_line(bytes: &[u8]) -> String {
+    let mut end = bytes.len();
+    while end > 0 && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    let start = bytes[..end]
+        .iter()
+        .rposition(|&b| b == b'\r')
+        .map_or(0, |i| i + 1);
+    let spaced: Vec<u8> = bytes[start..end]
+        .iter()
+        .map(|&b| if b == b'\t' { b' ' } else { b })
+        .collect();
+    let plain = strip_ansi_escapes::strip(spaced);
+    String::from_utf8_lossy(&plain)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
 /// Runs `argv` in `dir` with extra environment `env`.
 ///
 /// # Errors
@@ -126,6 +186,20 @@ pub async fn run(
     dir: &Path,
     env: &[(String, String)],
     limits: &Limits,
+) -> Result<Finished, String> {
+    run_streamed(argv, dir, env, limits, None).await
+}
+
+/// [`run`], handing every line of output to `sink` as it is printed.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_streamed(
+    argv: &[String],
+    dir: &Path,
+    env: &[(String, String)],
+    limits: &Limits,
+    sink: Option<&LineSink<'_>>,
 ) -> Result<Finished, String> {
     let (program, args) = argv
         .split_first()
@@ -158,6 +232,8 @@ pub async fn run(
     let mut stderr = child.stderr.take();
     let mut out = Tail::new(limits.keep);
     let mut err = Tail::new(limits.keep);
+    let mut out_lines = Lines::default();
+    let mut err_lines = Lines::default();
     let mut out_buf = vec![0u8; 16 * 1024];
     let mut err_buf = vec![0u8; 4 * 1024];
     let deadline = Instant::now() + limits.timeout;
@@ -172,6 +248,9 @@ pub async fn run(
             r = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match r {
                 Some(n) => {
                     out.push(&out_buf[..n]);
+                    if let Some(sink) = sink {
+                        out_lines.push(&out_buf[..n], sink);
+                    }
                     if limits.max_stdout.is_some_and(|max| out.total > max) {
                         forced = Some(Ending::TooMuchOutput);
                         break;
@@ -180,7 +259,12 @@ pub async fn run(
                 None => stdout = None,
             },
             r = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match r {
-                Some(n) => err.push(&err_buf[..n]),
+                Some(n) => {
+                    err.push(&err_buf[..n]);
+                    if let Some(sink) = sink {
+                        err_lines.push(&err_buf[..n], sink);
+                    }
+                }
                 None => stderr = None,
             },
             s = child.wait(), if status.is_none() => {
@@ -200,6 +284,10 @@ pub async fn run(
     }
     if forced.is_some() {
         kill_group();
+    }
+    if let Some(sink) = sink {
+        out_lines.flush(sink);
+        err_lines.flush(sink);
     }
     let status = match status {
         Some(s) => s,
@@ -286,6 +374,46 @@ mod tests {
         assert_eq!(f.ending, Ending::Exited(3));
         assert_eq!(last_line(&f.stdout).as_deref(), Some("42"));
         assert_eq!(f.last_stderr_line().as_deref(), Some("oops"));
+    }
+
+    #[tokio::test]
+    async fn lines_stream_while_the_command_runs() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = {
+            let seen = std::sync::Arc::clone(&seen);
+            move |l: &str| seen.lock().unwrap().push((Instant::now(), l.to_string()))
+        };
+        let f = run_streamed(
+            &argv(&["sh", "-c", "echo one; echo warn >&2; sleep 1; printf two"]),
+            Path::new("."),
+            &[],
+            &limits(5000),
+            Some(&record),
+        )
+        .await
+        .unwrap();
+        assert!(f.success());
+        let seen = seen.lock().unwrap();
+        let mut texts: Vec<&str> = seen.iter().map(|(_, l)| l.as_str()).collect();
+        // stdout and stderr are separate pipes: their order is the reader's.
+        texts[..2].sort_unstable();
+        assert_eq!(texts, ["one", "warn", "two"]);
+        // The first lines were handed over a second before the last was
+        // printed, not at exit; an unterminated last line is flushed.
+        assert!(seen[2].0 - seen[0].0 >= Duration::from_millis(800));
+    }
+
+    #[test]
+    fn output_lines_are_safe_to_draw() {
+        assert_eq!(clean_line(b"\x1b[31mred\x1b[0m done"), "red done");
+        assert_eq!(clean_line(b"10%\r50%\r100%"), "100%");
+        assert_eq!(clean_line(b"a\tb\x07\x1b]0;title\x07"), "a b");
+        let cut = std::sync::Mutex::new(Vec::new());
+        let mut lines = Lines::default();
+        let sink = |l: &str| cut.lock().unwrap().push(l.len());
+        lines.push(&[b'x'; 2500], &sink);
+        lines.flush(&sink);
+        assert_eq!(*cut.lock().unwrap(), [MAX_LINE, MAX_LINE, 452]);
     }
 
     #[tokio::test]

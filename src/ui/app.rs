@@ -14,9 +14,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::act::{self, Act, Desk};
 use crate::engine::Board;
 use crate::gate::Judgement;
-use crate::launch::{Event, State as LaunchState};
+use crate::launch::{CommandOutcome, Event, EventKind, State as LaunchState};
 use crate::layout::{Layout, Phase, Probe};
 use crate::signal::{Outcome, Sample};
+use crate::unit::format_duration;
 
 /// Journal events kept for the log pane.
 const LOG_TAIL: usize = 200;
@@ -28,14 +29,17 @@ pub enum Focus {
     Gates,
     Checklist,
     Log,
+    /// Command output; j/k scroll it.
+    Output,
 }
 
 impl Focus {
-    fn next(self) -> Focus {
+    fn next(self, has_output: bool) -> Focus {
         match self {
             Focus::Gates => Focus::Checklist,
             Focus::Checklist => Focus::Log,
-            Focus::Log => Focus::Gates,
+            Focus::Log if has_output => Focus::Output,
+            Focus::Log | Focus::Output => Focus::Gates,
         }
     }
 }
@@ -87,9 +91,17 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     Sample(usize, Sample),
     Journal(Vec<Event>),
+    /// Journal events recorded before the screen opened: folded into the
+    /// state, but their command output is not replayed.
+    History(Vec<Event>),
     /// The result of an act the runtime performed.
     Acted(Result<String, String>),
+    /// A command (`on_enter`, rollback) started by this process began.
+    RunStarted(Vec<String>),
+    /// One line of its output, as printed.
     Output(String),
+    /// It ended.
+    RunFinished(CommandOutcome),
     /// The terminal went away (an SSH drop): quit without spinning.
     Hangup,
 }
@@ -108,6 +120,13 @@ pub struct App {
     pub board: Board,
     pub log: Vec<Event>,
     pub output: Vec<String>,
+    /// Lines scrolled back from the newest output line (0: follow it).
+    pub output_scroll: usize,
+    /// Commands this process is running, shown live.
+    pub running: Vec<Vec<String>>,
+    /// Commands this process ran whose journal record has not arrived yet:
+    /// their output was streamed, so the record must not repeat it.
+    finished_here: Vec<(Vec<String>, u64)>,
     pub now: DateTime<Utc>,
     pub actor: String,
     pub read_only: bool,
@@ -138,6 +157,9 @@ impl App {
             board,
             log: Vec::new(),
             output: Vec::new(),
+            output_scroll: 0,
+            running: Vec::new(),
+            finished_here: Vec::new(),
             now,
             actor,
             read_only: false,
@@ -236,6 +258,57 @@ impl App {
             .collect()
     }
 
+    /// Appends a line to the output pane, keeping the newest
+    /// [`OUTPUT_LINES`]; a scrolled-back view stays on the lines it shows.
+    fn say(&mut self, line: String) {
+        self.output.push(line);
+        if self.output_scroll > 0 {
+            self.output_scroll += 1;
+        }
+        if self.output.len() > OUTPUT_LINES {
+            let cut = self.output.len() - OUTPUT_LINES;
+            self.output.drain(..cut);
+        }
+        self.output_scroll = self.output_scroll.min(self.output.len().saturating_sub(1));
+    }
+
+    /// Applies journal events. A command another process ran shows its
+    /// recorded output tail; one this process ran was already streamed.
+    fn fold(&mut self, events: Vec<Event>, live: bool) {
+        for e in events {
+            self.state.apply(&e);
+            if live
+                && let EventKind::RollbackFinished { outcome }
+                | EventKind::OnEnterRan { outcome, .. } = &e.kind
+            {
+                self.show_recorded(&e, outcome);
+            }
+            self.log.push(e);
+        }
+        if self.log.len() > LOG_TAIL {
+            let cut = self.log.len() - LOG_TAIL;
+            self.log.drain(..cut);
+        }
+    }
+
+    fn show_recorded(&mut self, e: &Event, outcome: &CommandOutcome) {
+        let mine = (outcome.command.clone(), outcome.took_ms);
+        if let Some(i) = self.finished_here.iter().position(|f| *f == mine) {
+            self.finished_here.remove(i);
+            return;
+        }
+        // Still running here: the record is this run's, arriving before
+        // the runner's last message.
+        if self.running.contains(&outcome.command) {
+            return;
+        }
+        self.say(format!("#{} {} — {}", e.seq, e.actor, e.summary()));
+        let tail: Vec<String> = outcome.output_tail.lines().map(str::to_string).collect();
+        for line in tail {
+            self.say(format!("  {line}"));
+        }
+    }
+
     fn refuse(&mut self, why: impl Into<String>) {
         self.status = Some((why.into(), Tone::Refused));
     }
@@ -252,15 +325,12 @@ impl App {
                 self.board.record(i, sample);
                 Vec::new()
             }
+            Msg::History(events) => {
+                self.fold(events, false);
+                Vec::new()
+            }
             Msg::Journal(events) => {
-                for e in events {
-                    self.state.apply(&e);
-                    self.log.push(e);
-                }
-                if self.log.len() > LOG_TAIL {
-                    let cut = self.log.len() - LOG_TAIL;
-                    self.log.drain(..cut);
-                }
+                self.fold(events, true);
                 Vec::new()
             }
             Msg::Acted(Ok(done)) => {
@@ -271,11 +341,28 @@ impl App {
                 self.refuse(why);
                 Vec::new()
             }
+            Msg::RunStarted(argv) => {
+                self.say(format!("$ {}", argv.join(" ")));
+                self.running.push(argv);
+                Vec::new()
+            }
             Msg::Output(line) => {
-                self.output.push(line);
-                if self.output.len() > OUTPUT_LINES {
-                    let cut = self.output.len() - OUTPUT_LINES;
-                    self.output.drain(..cut);
+                self.say(format!("  {line}"));
+                Vec::new()
+            }
+            Msg::RunFinished(outcome) => {
+                if let Some(i) = self.running.iter().position(|c| *c == outcome.command) {
+                    self.running.remove(i);
+                }
+                let took = if outcome.took_ms < 10_000 {
+                    format!("{:.1}s", outcome.took_ms as f64 / 1000.0)
+                } else {
+                    format_duration(std::time::Duration::from_millis(outcome.took_ms))
+                };
+                self.say(format!("→ {} after {took}", outcome.ending));
+                self.finished_here.push((outcome.command, outcome.took_ms));
+                if self.finished_here.len() > 16 {
+                    self.finished_here.remove(0);
                 }
                 Vec::new()
             }
@@ -418,8 +505,30 @@ impl App {
                 Vec::new()
             }
             KeyCode::Tab => {
-                self.focus = self.focus.next();
+                self.focus = self.focus.next(!self.output.is_empty());
                 self.cursor = 0;
+                Vec::new()
+            }
+            KeyCode::Char('j') | KeyCode::Down if self.focus == Focus::Output => {
+                self.output_scroll = self.output_scroll.saturating_sub(1);
+                Vec::new()
+            }
+            KeyCode::Char('k') | KeyCode::Up if self.focus == Focus::Output => {
+                self.output_scroll =
+                    (self.output_scroll + 1).min(self.output.len().saturating_sub(1));
+                Vec::new()
+            }
+            KeyCode::PageUp if self.focus == Focus::Output => {
+                self.output_scroll =
+                    (self.output_scroll + 10).min(self.output.len().saturating_sub(1));
+                Vec::new()
+            }
+            KeyCode::PageDown if self.focus == Focus::Output => {
+                self.output_scroll = self.output_scroll.saturating_sub(10);
+                Vec::new()
+            }
+            KeyCode::End if self.focus == Focus::Output => {
+                self.output_scroll = 0;
                 Vec::new()
             }
             KeyCode::Char('j') | KeyCode::Down => {
@@ -548,6 +657,7 @@ impl App {
             Focus::Gates => self.phase().gates.len(),
             Focus::Checklist => self.checklist_items().len(),
             Focus::Log => self.log.len(),
+            Focus::Output => self.output.len(),
         }
     }
 }

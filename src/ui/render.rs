@@ -86,8 +86,17 @@ pub fn render(app: &App, f: &mut Frame) {
     if app.output.is_empty() {
         draw_log(app, f, right);
     } else {
-        let [log, output] =
-            Split::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
+        // A running command or a focused output pane gets the room.
+        let output_share = if app.running.is_empty() && app.focus != Focus::Output {
+            50
+        } else {
+            70
+        };
+        let [log, output] = Split::vertical([
+            Constraint::Percentage(100 - output_share),
+            Constraint::Percentage(output_share),
+        ])
+        .areas(right);
         draw_log(app, f, log);
         draw_output(app, f, output);
     }
@@ -568,21 +577,31 @@ fn draw_log(app: &App, f: &mut Frame, area: Rect) {
     );
 }
 
-/// Output of `on_enter` and rollback commands: the newest lines that fit.
+/// Output of `on_enter` and rollback commands as they print it: the newest
+/// lines that fit, or older ones when scrolled back (focus it, j/k).
 fn draw_output(app: &App, f: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> = app
-        .output
+    let end = app.output.len().saturating_sub(app.output_scroll);
+    let start = end.saturating_sub(height);
+    let lines: Vec<Line> = app.output[start..end]
         .iter()
-        .rev()
-        .take(height)
-        .rev()
-        .map(|l| Line::from(l.clone()))
+        .map(|l| Line::from(l.as_str()))
         .collect();
+    let mut title = match app.running.first() {
+        Some(argv) => format!(
+            " Command output · running {} ",
+            argv.first().map_or("", String::as_str)
+        ),
+        None => " Command output ".to_string(),
+    };
+    if app.output_scroll > 0 {
+        title.push_str(&format!(
+            "· scrolled back {} lines, End follows ",
+            app.output_scroll
+        ));
+    }
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(pane(" Command output ", false)),
+        Paragraph::new(lines).block(pane(&title, app.focus == Focus::Output)),
         area,
     );
 }
