@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod render;
+pub mod theme;
 
 use std::io::Write;
 use std::path::Path;
@@ -69,11 +70,6 @@ impl LayoutFile {
         }
         false
     }
-}
-
-/// Whether colours are wanted: not under `NO_COLOR` or `TERM=dumb`.
-pub fn colors_wanted(env: impl Fn(&str) -> Option<String>) -> bool {
-    env("NO_COLOR").is_none_or(|v| v.is_empty()) && env("TERM").as_deref() != Some("dumb")
 }
 
 /// Restores the terminal when dropped: on quit, on error and on unwind.
@@ -152,7 +148,7 @@ pub async fn run(
     app.read_only = opts.read_only;
     app.presenter = opts.presenter;
     app.demo = opts.demo_url.is_some();
-    app.colors = colors_wanted(|k| std::env::var(k).ok());
+    app.colors = theme::Depth::detect(|k| std::env::var(k).ok());
     if let Ok(events) = session.journal.since(0) {
         app.update(Msg::History(events));
     }

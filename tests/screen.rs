@@ -23,7 +23,7 @@ fn app() -> App {
     let layout =
         gonogo::layout::parse(Path::new("layouts/demo.toml"), gonogo::demo::LAYOUT).unwrap();
     let mut app = App::new(Arc::new(layout), "alice".into(), now());
-    app.colors = false;
+    app.colors = gonogo::ui::theme::Depth::None;
     app
 }
 
@@ -261,7 +261,7 @@ fn custom_screen_rows_of_panes() {
         + "\n[screen]\nrows = [\n  { height = 50, panes = [\"phases\", \"gates\", \"signoffs\"] },\n  { height = 50, panes = [\"chart:p95\", \"checklist:preflight\", \"signals\", \"log\"] },\n]\n";
     let layout = gonogo::layout::parse(Path::new("layouts/demo.toml"), &text).unwrap();
     let mut a = App::new(Arc::new(layout), "alice".into(), now());
-    a.colors = false;
+    a.colors = gonogo::ui::theme::Depth::None;
     healthy(&mut a);
     let frame = draw(&a, 160, 40);
     for title in [

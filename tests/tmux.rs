@@ -594,27 +594,45 @@ fn pasted_q_is_text_not_quit() {
 /// are fine; meaning is in the glyph and the word). The same screen without
 /// it does colour its gate states, so the check can fail.
 #[test]
-fn no_color_means_no_colour() {
+fn colour_depth_follows_colorterm_and_no_color() {
     if !tmux::available() {
         return;
     }
-    let plain = Screen::start(100, 30, &[], &[]);
+    let plain = Screen::start(100, 30, &[], &[("COLORTERM", "")]);
+    let deep = Screen::start(100, 30, &[], &[("COLORTERM", "truecolor")]);
     let bare = Screen::start(100, 30, &[], &[("NO_COLOR", "1")]);
     let states = |s: &str| {
         gate_row(s, "api").is_some_and(|r| r.contains("✔ GO"))
             && gate_row(s, "preflight").is_some_and(|r| r.contains("✘ NO-GO"))
     };
     plain.tmux.wait_for("gate states", SCREEN, states);
+    deep.tmux.wait_for("gate states", SCREEN, states);
     bare.tmux.wait_for("gate states", SCREEN, states);
 
-    let coloured = plain.tmux.screen_escaped();
-    let api = coloured
-        .lines()
-        .find(|l| l.contains(" api "))
-        .expect("api row");
+    // GO is Okabe–Ito bluish green: xterm-256 index 36 unless COLORTERM
+    // promises truecolor, then #009E73 itself.
+    let api_codes = |s: &Screen| {
+        let screen = s.tmux.screen_escaped();
+        let api = screen
+            .lines()
+            .find(|l| l.contains(" api "))
+            .expect("api row")
+            .to_string();
+        (tmux::colour_codes(&api), api)
+    };
+    let (codes, api) = api_codes(&plain);
     assert!(
-        !tmux::colour_codes(api).is_empty(),
-        "without NO_COLOR the api row has no colour: {api:?}"
+        codes.iter().any(|c| c == "ESC[38;5;36m"),
+        "{codes:?} in {api:?}"
+    );
+    assert!(
+        !codes.iter().any(|c| c.contains("38;2;")),
+        "{codes:?} in {api:?}"
+    );
+    let (codes, api) = api_codes(&deep);
+    assert!(
+        codes.iter().any(|c| c == "ESC[38;2;0;158;115m"),
+        "{codes:?} in {api:?}"
     );
 
     let screen = bare.tmux.screen_escaped();

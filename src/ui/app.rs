@@ -131,9 +131,9 @@ pub struct App {
     pub actor: String,
     pub read_only: bool,
     pub presenter: bool,
-    /// Colours on (off for `NO_COLOR` and `TERM=dumb`): meaning never rests
-    /// on colour alone anyway.
-    pub colors: bool,
+    /// Colour depth (none under `NO_COLOR` and `TERM=dumb`): meaning never
+    /// rests on colour alone anyway.
+    pub colors: super::theme::Depth,
     /// Running `gonogo demo`: `f` injects a fault into the demo service.
     pub demo: bool,
     /// Whether the demo fault is on.
@@ -164,7 +164,7 @@ impl App {
             actor,
             read_only: false,
             presenter: false,
-            colors: true,
+            colors: super::theme::Depth::Ansi256,
             demo: false,
             demo_fault: false,
             mode: Mode::Normal,

@@ -1,43 +1,32 @@
 //! Drawing: `render(&App, &mut Frame)` only reads. Every state carries a
-//! glyph and a word, so nothing depends on colour alone; colours are
-//! blue/orange-leaning for colour-blind safety and vanish under `NO_COLOR`.
+//! glyph and a word, so nothing depends on colour alone; colours come from
+//! [`super::theme`], colour-blind-safe, and vanish under `NO_COLOR`.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Focus, Mode, PromptKind, Tone};
+use super::theme::{Hue, Theme};
 use crate::gate::{State, Verdict, verdict};
 use crate::unit::format_duration;
 
 /// Smallest screen the full layout fits.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
 
-pub(crate) struct Theme {
-    on: bool,
-}
-
 impl Theme {
-    fn fg(&self, c: Color) -> Style {
-        if self.on {
-            Style::default().fg(c)
-        } else {
-            Style::default()
-        }
-    }
-
     fn state(&self, s: State) -> Style {
         match s {
-            State::Go => self.fg(Color::Green),
-            State::NoGo => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            State::Pending => self.fg(Color::Cyan),
-            State::Unknown => self.fg(Color::Yellow),
-            State::Stale => self.fg(Color::DarkGray),
+            State::Go => self.fg(Hue::Go),
+            State::NoGo => self.fg(Hue::NoGo).add_modifier(Modifier::BOLD),
+            State::Pending => self.fg(Hue::Pending),
+            State::Unknown => self.fg(Hue::Unknown),
+            State::Stale => self.fg(Hue::Stale),
         }
     }
 }
@@ -52,7 +41,7 @@ pub fn render(app: &App, f: &mut Frame) {
         f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
         return;
     }
-    let theme = Theme { on: app.colors };
+    let theme = Theme { depth: app.colors };
     let [header, timeline, body, status, keys] = Split::vertical([
         Constraint::Length(if app.presenter { 3 } else { 2 }),
         Constraint::Length(1),
@@ -138,13 +127,10 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
     let (word, style) = if app.state.rolled_back.is_some() {
         (
             "⟲ ROLLED BACK",
-            theme.fg(Color::Magenta).add_modifier(Modifier::BOLD),
+            theme.fg(Hue::Waived).add_modifier(Modifier::BOLD),
         )
     } else if app.state.hold.is_some() {
-        (
-            "⏸ HOLD",
-            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
-        )
+        ("⏸ HOLD", theme.fg(Hue::Hold).add_modifier(Modifier::BOLD))
     } else {
         match v {
             Verdict::Go => ("✔ GO", theme.state(State::Go).add_modifier(Modifier::BOLD)),
@@ -176,7 +162,7 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
         Span::styled(word, style),
     ];
     if app.read_only {
-        first.push(Span::styled(" READ-ONLY", theme.fg(Color::Cyan)));
+        first.push(Span::styled(" READ-ONLY", theme.fg(Hue::Info)));
     }
     let second = Line::from(format!(" {armed} · operator {}", app.actor));
     if app.presenter {
@@ -209,9 +195,9 @@ fn draw_timeline(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         let (mark, style) = match i.cmp(&current) {
             // Left past gates that were not GO: waived, never shown as passed.
             std::cmp::Ordering::Less if app.state.waivers.contains_key(&p.id) => {
-                ("⚠ WAIVED", theme.fg(Color::Magenta))
+                ("⚠ WAIVED", theme.fg(Hue::Waived))
             }
-            std::cmp::Ordering::Less => ("✔", theme.fg(Color::Green)),
+            std::cmp::Ordering::Less => ("✔", theme.fg(Hue::Go)),
             std::cmp::Ordering::Equal => (
                 "▶",
                 Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED),
@@ -259,7 +245,7 @@ fn draw_gates(
         .map(|(i, (g, j))| {
             let is_waived = waived.is_some_and(|(w, _)| w.contains(&g.label()));
             let (state, style) = if is_waived {
-                ("⚠ WAIVED".to_string(), theme.fg(Color::Magenta))
+                ("⚠ WAIVED".to_string(), theme.fg(Hue::Waived))
             } else {
                 (
                     format!("{} {}", j.state.glyph(), j.state.word()),
@@ -364,11 +350,11 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .map(|role| match app.state.signed(role) {
             Some(s) => Line::from(vec![
-                Span::styled("✔ ", theme.fg(Color::Green)),
+                Span::styled("✔ ", theme.fg(Hue::Go)),
                 Span::raw(format!("{role}: {} {}", s.user, short(s.at))),
             ]),
             None => Line::from(vec![
-                Span::styled("… ", theme.fg(Color::Yellow)),
+                Span::styled("… ", theme.fg(Hue::Pending)),
                 Span::raw(format!("{role}: waiting")),
             ]),
         })
@@ -379,7 +365,7 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     if let Some(h) = &app.state.hold {
         lines.push(Line::from(Span::styled(
             format!("⏸ HOLD by {}: {}", h.by, h.reason),
-            theme.fg(Color::Yellow),
+            theme.fg(Hue::Hold),
         )));
     }
     f.render_widget(
@@ -446,7 +432,7 @@ fn draw_phase_list(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, p)| {
             let (mark, style) = match i.cmp(&current) {
-                std::cmp::Ordering::Less => ("✔ done", theme.fg(Color::Green)),
+                std::cmp::Ordering::Less => ("✔ done", theme.fg(Hue::Go)),
                 std::cmp::Ordering::Equal => {
                     ("▶ now ", Style::default().add_modifier(Modifier::BOLD))
                 }
@@ -543,7 +529,7 @@ fn draw_checklist(app: &App, theme: &Theme, id: Option<&str>, f: &mut Frame, are
         .enumerate()
         .map(|(i, (text, checked))| {
             let mark = if *checked {
-                Span::styled("[x] ", theme.fg(Color::Green))
+                Span::styled("[x] ", theme.fg(Hue::Go))
             } else {
                 Span::raw("[ ] ")
             };
@@ -609,7 +595,7 @@ fn draw_output(app: &App, f: &mut Frame, area: Rect) {
 fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let line = match &app.status {
         Some((text, Tone::Refused)) => {
-            Line::from(Span::styled(format!(" ✘ {text}"), theme.fg(Color::Red)))
+            Line::from(Span::styled(format!(" ✘ {text}"), theme.fg(Hue::NoGo)))
         }
         Some((text, Tone::Info)) => Line::from(format!(" {text}")),
         None => Line::from(""),
@@ -776,8 +762,19 @@ mod tests {
                 Rect::new(1, 1, 1, 1),
                 Rect::new(0, 0, 4, 1),
             ] {
-                t.draw(|f| draw_pane(&app, &Theme { on: true }, &judged, pane, f, area))
-                    .unwrap();
+                t.draw(|f| {
+                    draw_pane(
+                        &app,
+                        &Theme {
+                            depth: crate::ui::theme::Depth::TrueColor,
+                        },
+                        &judged,
+                        pane,
+                        f,
+                        area,
+                    )
+                })
+                .unwrap();
             }
         }
     }
