@@ -249,10 +249,35 @@ fn tiny_areas_never_panic() {
         (200, 2),
         (79, 23),
         (80, 24),
+        (81, 25),
         (200, 50),
     ] {
-        let _ = draw(&a, w, h);
+        for presenter in [false, true] {
+            a.presenter = presenter;
+            let _ = draw(&a, w, h);
+        }
     }
+}
+
+#[test]
+fn presenter_fits_the_longest_verdict_at_80x24() {
+    let mut a = app();
+    healthy(&mut a);
+    a.presenter = true;
+    a.update(Msg::Journal(vec![event(
+        1,
+        EventKind::RollbackStarted {
+            reason: "errors".into(),
+            triggers: vec![],
+            command: vec!["echo".into()],
+        },
+    )]));
+    let frame = draw(&a, 80, 24);
+    // Both in quadrant letters; the line below carries glyph and word.
+    assert!(frame.contains("⟲ ROLLED BACK"), "{frame}");
+    assert!(frame.lines().next().unwrap().contains("▜▛▜▖"), "{frame}");
+    assert!(!frame.contains("14:00:00Z"), "the clock fits big: {frame}");
+    insta::assert_snapshot!("presenter_rolled_back_80x24", frame);
 }
 
 #[test]

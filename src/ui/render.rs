@@ -43,7 +43,7 @@ pub fn render(app: &App, f: &mut Frame) {
     }
     let theme = Theme { depth: app.colors };
     let [header, timeline, body, status, keys] = Split::vertical([
-        Constraint::Length(if app.presenter { 3 } else { 2 }),
+        Constraint::Length(if app.presenter { PRESENTER_HEADER } else { 2 }),
         Constraint::Length(1),
         Constraint::Min(10),
         Constraint::Length(1),
@@ -102,23 +102,27 @@ fn draw_modal(app: &App, f: &mut Frame, area: Rect) {
     }
 }
 
+/// T-/T+ from the launch's T0, if it has one.
+fn countdown(app: &App) -> Option<String> {
+    let t0 = app.layout.launch.t0?;
+    let (sign, d) = if app.now < t0 {
+        ("T-", t0 - app.now)
+    } else {
+        ("T+", app.now - t0)
+    };
+    let secs = d.num_seconds().unsigned_abs();
+    Some(format!(
+        "{sign}{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    ))
+}
+
 fn clock(app: &App) -> String {
     let now = app.now.format("%H:%M:%SZ").to_string();
-    match app.layout.launch.t0 {
-        Some(t0) => {
-            let (sign, d) = if app.now < t0 {
-                ("T-", t0 - app.now)
-            } else {
-                ("T+", app.now - t0)
-            };
-            let secs = d.num_seconds().unsigned_abs();
-            format!(
-                "{sign}{:02}:{:02}:{:02} · {now}",
-                secs / 3600,
-                (secs % 3600) / 60,
-                secs % 60
-            )
-        }
+    match countdown(app) {
+        Some(c) => format!("{c} · {now}"),
         None => now,
     }
 }
@@ -166,26 +170,101 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
     }
     let second = Line::from(format!(" {armed} · operator {}", app.actor));
     if app.presenter {
-        // For a shared screen: the verdict and the clock, large and
-        // high-contrast; nothing that names a host or a header value.
-        let banner = Line::from(vec![
-            Span::styled(
-                format!("   {word}   "),
-                style.add_modifier(Modifier::REVERSED | Modifier::BOLD),
-            ),
-            Span::styled(
-                format!("  {}  ", clock(app)),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!(" {} · {}", app.layout.launch.name, phase.title)),
-        ]);
-        f.render_widget(
-            Paragraph::new(vec![Line::from(""), banner, Line::from("")]),
-            area,
-        );
+        draw_presenter_header(app, word, style, armed, f, area);
         return;
     }
     f.render_widget(Paragraph::new(vec![Line::from(first), second]), area);
+}
+
+/// Rows the presenter header takes: big letters four rows tall, then one
+/// line of context.
+const PRESENTER_HEADER: u16 = 5;
+
+/// For a shared screen: the verdict and the clock in big letters, readable
+/// across a room or a shrunk video call; nothing that names a host or a
+/// header value. The line under them carries the glyph and word too.
+fn draw_presenter_header(
+    app: &App,
+    word: &str,
+    style: Style,
+    armed: &str,
+    f: &mut Frame,
+    area: Rect,
+) {
+    use tui_big_text::{BigText, PixelSize};
+    let [big, info] = Split::vertical([Constraint::Length(4), Constraint::Length(1)]).areas(area);
+    // The word without its glyph: the 8×8 font has letters, not ✔ ✘.
+    let verdict = word.split_once(' ').map_or(word, |(_, w)| w).to_string();
+    let time = big_clock(app);
+    let chars = |s: &str| s.chars().count() as u16;
+    let (verdict_w, clock_w) = (chars(&verdict), chars(&time));
+    // Each 8×8 glyph is 8 columns wide in half-height pixels, 4 in
+    // quadrants: the verdict gets the larger size when it fits, the clock
+    // whatever room is left, else it joins the line below.
+    let size = |w: u16, room: u16| {
+        if w * 8 + 2 <= room {
+            Some((PixelSize::HalfHeight, 8))
+        } else if w * 4 + 2 <= room {
+            Some((PixelSize::Quadrant, 4))
+        } else {
+            None
+        }
+    };
+    let (pixel, per_char) = size(verdict_w, big.width).unwrap_or((PixelSize::Quadrant, 4));
+    let [left, right] = Split::horizontal([
+        Constraint::Length(verdict_w * per_char + 2),
+        Constraint::Min(0),
+    ])
+    .areas(big);
+    let clock_size = size(clock_w, right.width);
+    let show_clock = clock_size.is_some();
+    let strong = style.add_modifier(Modifier::BOLD);
+    f.render_widget(
+        BigText::builder()
+            .pixel_size(pixel)
+            .style(strong)
+            .lines(vec![Line::from(verdict)])
+            .build(),
+        left,
+    );
+    if let Some((pixel, _)) = clock_size {
+        f.render_widget(
+            BigText::builder()
+                .pixel_size(pixel)
+                .style(Style::default().add_modifier(Modifier::BOLD))
+                .right_aligned()
+                .lines(vec![Line::from(time)])
+                .build(),
+            right,
+        );
+    }
+    let phase = app.phase();
+    let mut spans = vec![
+        Span::styled(format!(" {word} "), strong.add_modifier(Modifier::REVERSED)),
+        Span::styled(
+            format!(" {} ", app.layout.launch.name),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!(
+            "· phase {}/{} {} · {armed}",
+            app.phase_index() + 1,
+            app.layout.phases.len(),
+            phase.title,
+        )),
+    ];
+    if !show_clock {
+        spans.push(Span::raw(format!(" · {}", clock(app))));
+    }
+    if app.read_only {
+        spans.push(Span::raw(" · READ-ONLY"));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), info);
+}
+
+/// The clock in big letters: T-/T+ when the launch has a T0, else the
+/// UTC time of day.
+fn big_clock(app: &App) -> String {
+    countdown(app).unwrap_or_else(|| app.now.format("%H:%M:%S").to_string())
 }
 
 fn draw_timeline(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
