@@ -75,12 +75,25 @@ impl LayoutFile {
 /// Restores the terminal when dropped: on quit, on error and on unwind.
 struct TerminalGuard;
 
+/// Set once the terminal has been given back. A second restore after the
+/// panic hook's would leave the alternate screen again, and the terminal
+/// would repaint over the panic message just printed.
+static RESTORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Gives the terminal back (main screen, cooked mode, no bracketed paste),
+/// once. Never reports a failure: stderr may be the dead terminal, and a
+/// panic here would abort the process.
+fn restore_terminal() {
+    if RESTORED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+    let _ = ratatui::try_restore();
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
-        // Never report a failed restore: stderr may be the dead terminal,
-        // and a panic here would abort the process.
-        let _ = ratatui::try_restore();
+        restore_terminal();
     }
 }
 
@@ -92,7 +105,7 @@ fn open_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
     // Drop ratatui's hook: it reports restore failures on stderr.
     let _ = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = ratatui::try_restore();
+        restore_terminal();
         previous(info);
     }));
     Ok(terminal)
@@ -280,6 +293,7 @@ pub async fn run(
                 if app.dirty && draw(&mut terminal, &mut app).is_err() {
                     break 'main;
                 }
+                panic_if_asked();
             }
             _ = term_sig.recv() => break 'main,
             _ = hup.recv() => break 'main,
@@ -306,6 +320,19 @@ pub async fn run(
     }
     0
 }
+
+/// Debug builds only: `GONOGO_DEBUG_PANIC=1` panics once a frame is up,
+/// so the tests can show the terminal is restored after a panic.
+#[cfg(debug_assertions)]
+#[allow(clippy::panic)]
+fn panic_if_asked() {
+    if std::env::var_os("GONOGO_DEBUG_PANIC").is_some() {
+        panic!("GONOGO_DEBUG_PANIC is set");
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn panic_if_asked() {}
 
 /// Applies a saved edit of the layout: a valid one replaces the running
 /// layout (samples of signals that stay are kept) and is journaled; an

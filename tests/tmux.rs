@@ -327,6 +327,28 @@ fn stop_and_check(stop: &str, how: impl FnOnce(&Screen)) {
 }
 
 #[test]
+fn terminal_restored_after_a_panic() {
+    // The panic seam exists in debug builds only.
+    if !tmux::available() || !cfg!(debug_assertions) {
+        return;
+    }
+    let s = Screen::start_on(
+        &demo_layout(),
+        "stty-done",
+        100,
+        30,
+        &[],
+        &[("GONOGO_DEBUG_PANIC", "1"), ("RUST_BACKTRACE", "0")],
+    );
+    assert_eq!(s.wait_exit(), 101, "{}", s.tmux.screen());
+    s.assert_restored("a panic");
+    // The panic message is printed on the restored screen, not lost in
+    // the alternate one.
+    let screen = s.tmux.screen();
+    assert!(screen.contains("GONOGO_DEBUG_PANIC is set"), "{screen}");
+}
+
+#[test]
 fn terminal_restored_after_q() {
     stop_and_check("q", |s| s.tmux.keys(&["q"]));
 }
