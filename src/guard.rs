@@ -265,6 +265,43 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
     }
 }
 
+/// Tells which gates of the current phase just went from GO to NO-GO: the
+/// one gate change worth interrupting someone for.
+#[derive(Debug, Default)]
+pub struct NoGoAlerts {
+    phase: Option<String>,
+    last: Vec<Option<crate::gate::State>>,
+}
+
+impl NoGoAlerts {
+    /// Compares `judged` (the gates of `phase`, in order) with the last
+    /// call's; a new phase starts afresh.
+    pub fn check(
+        &mut self,
+        launch: &str,
+        phase: &crate::layout::Phase,
+        judged: &[crate::gate::Judgement],
+    ) -> Vec<crate::notify::Notification> {
+        use crate::gate::State as Gate;
+        if self.phase.as_deref() != Some(phase.id.as_str()) {
+            self.phase = Some(phase.id.clone());
+            self.last = vec![None; phase.gates.len()];
+        }
+        let mut alerts = Vec::new();
+        for ((gate, j), last) in phase.gates.iter().zip(judged).zip(&mut self.last) {
+            if *last == Some(Gate::Go) && j.state == Gate::NoGo {
+                alerts.push(crate::notify::Notification::gate_no_go(
+                    launch,
+                    &gate.label(),
+                    &j.reason,
+                ));
+            }
+            *last = Some(j.state);
+        }
+        alerts
+    }
+}
+
 /// How long a polling lease lasts without renewal (renewed every second):
 /// a follower takes over this long after the poller dies.
 pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(4);

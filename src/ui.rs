@@ -27,6 +27,7 @@ use crate::cli::Session;
 use crate::guard::{self, Guard};
 use crate::launch::EventKind;
 use crate::layout::Layout;
+use crate::notify::Notifier;
 use crate::signal::Prober;
 use app::{App, Effect, Msg};
 
@@ -235,6 +236,20 @@ pub async fn run(
         &mut app.board,
     );
     guard.show_output(output_pane(&tx));
+    // Notifications: terminal sequences come back to this loop and are
+    // written between frames, never inside one.
+    let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
+    let notifier = Notifier::builder(&layout.notify)
+        .terminal_sink(move || {
+            Ok(Box::new(BetweenFrames {
+                tx: term_tx.clone(),
+                buf: Vec::new(),
+            }) as Box<dyn Write + Send>)
+        })
+        .build();
+    let mut no_go = guard::NoGoAlerts::default();
+    // Acts done on this screen: the operator needs no notification of them.
+    let mut done_here: Vec<i64> = Vec::new();
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
@@ -260,8 +275,16 @@ pub async fn run(
                     app.update(Msg::Sample(r.signal, r.sample));
                 }
             }
+            Some(bytes) = term_out.recv() => {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(&bytes);
+                let _ = out.flush();
+            }
             _ = clock.tick() => {
                 app.update(Msg::Tick(Utc::now()));
+                for n in no_go.check(&app.layout.launch.name, app.phase(), &app.judged()) {
+                    notifier.send(&n);
+                }
                 let before = tokio::time::Instant::now();
                 if let Some(file) = layout_file.as_mut()
                     && file.changed()
@@ -286,6 +309,13 @@ pub async fn run(
                 if let Ok(events) = session.refresh()
                     && !events.is_empty()
                 {
+                    for e in &events {
+                        if !done_here.contains(&e.seq)
+                            && let Some(n) = guard::notification(&app.layout.launch.name, e)
+                        {
+                            notifier.send(&n);
+                        }
+                    }
                     app.update(Msg::Journal(events));
                 }
             }
@@ -306,7 +336,14 @@ pub async fn run(
                         demo_fault(url, on, &tx);
                     }
                 }
-                Effect::Perform(a) => perform(&mut session, &mut app, &a, &tx, &mut follow_ups),
+                Effect::Perform(a) => {
+                    if let Some(seq) = perform(&mut session, &mut app, &a, &tx, &mut follow_ups) {
+                        done_here.push(seq);
+                        if done_here.len() > 64 {
+                            done_here.remove(0);
+                        }
+                    }
+                }
             }
         }
     }
@@ -410,27 +447,29 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io::Resu
 
 /// Performs an act through the same engine code as the CLI, then runs its
 /// follow-up (rollback command, `on_enter`) on a task with its own
-/// journal connection, so the screen stays live.
+/// journal connection, so the screen stays live. Returns the recorded
+/// event's number when the act was done.
 fn perform(
     session: &mut Session,
     app: &mut App,
     a: &act::Act,
     tx: &mpsc::UnboundedSender<Msg>,
     follow_ups: &mut Vec<tokio::task::JoinHandle<()>>,
-) {
+) -> Option<i64> {
     session.state = app.state.clone();
     let result = act::perform(&mut session.journal, &app.desk(), a);
     let event = match result {
         Ok(Performed::Done(e)) => e,
         Ok(Performed::Refused(why)) => {
             app.update(Msg::Acted(Err(why)));
-            return;
+            return None;
         }
         Err(e) => {
             app.update(Msg::Acted(Err(format!("journal: {e}"))));
-            return;
+            return None;
         }
     };
+    let seq = event.seq;
     app.update(Msg::Acted(Ok(format!(
         "#{} {}",
         event.seq,
@@ -441,7 +480,7 @@ fn perform(
         EventKind::Advanced { .. } | EventKind::RollbackStarted { .. }
     );
     if !follow_up {
-        return;
+        return Some(seq);
     }
     let layout = Arc::clone(&app.layout);
     let state = app.state.clone();
@@ -473,6 +512,34 @@ fn perform(
             let _ = tx.send(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary()))));
         }
     }));
+    Some(seq)
+}
+
+/// A terminal notification on its way to the screen's loop: sent whole
+/// when the notifier is done with it, so it is written between frames.
+struct BetweenFrames {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Write for BetweenFrames {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let _ = self.tx.send(std::mem::take(&mut self.buf));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for BetweenFrames {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
 }
 
 /// Streams a command's output into the output pane as it is printed.

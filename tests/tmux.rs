@@ -719,3 +719,68 @@ fn layout_edits_apply_live_and_bad_edits_are_shown() {
         "one valid edit, one record"
     );
 }
+
+/// `[notify] terminal`: another operator's act reaches this operator as a
+/// terminal notification (OSC 777/9/99 and a bell, wrapped for tmux),
+/// written whole between frames; the operator's own acts are not
+/// announced back to them. The pane's raw output is read with
+/// `pipe-pane`, so the bytes are the ones the terminal got.
+#[test]
+fn another_operators_act_is_a_terminal_notification() {
+    use gonogo::notify::{Notification, terminal_sequence};
+    if !tmux::available() {
+        return;
+    }
+    let s = Screen::start(100, 30, &[], &[]);
+    let t = &s.tmux;
+    let raw = s.state.path().join("pane.raw");
+    t.ok(&[
+        "pipe-pane",
+        "-o",
+        &format!("cat >> {}", sh_quote(&path_str(&raw))),
+    ]);
+    let layout = demo_layout();
+    let journal = path_str(&s.journal);
+    let out = procs::run(&mut procs::gonogo_cmd(
+        s.state.path(),
+        Some(&s.demo.url),
+        &[
+            "advance",
+            &layout,
+            "--journal",
+            &journal,
+            "--override",
+            "bridge call agreed",
+        ],
+    ));
+    assert!(out.status.success(), "gonogo advance: {out:?}");
+    t.wait_text("phase 2/4", SCREEN);
+    let want = terminal_sequence(
+        &Notification::advanced(
+            "Checkout v2 rollout (demo)",
+            "preflight",
+            "canary-10",
+            Some("bridge call agreed"),
+        ),
+        true,
+    );
+    let got = procs::poll_until(SCREEN, || {
+        let bytes = std::fs::read(&raw).unwrap_or_default();
+        bytes
+            .windows(want.len())
+            .any(|w| w == want.as_slice())
+            .then_some(bytes)
+    });
+    assert!(
+        got.is_some(),
+        "no whole notification in the pane's output: {:?}",
+        String::from_utf8_lossy(&std::fs::read(&raw).unwrap_or_default())
+    );
+    // This operator's own sign-off is not announced back to them.
+    t.keys(&["s"]);
+    t.wait_text("✔ release:", SCREEN);
+    std::thread::sleep(Duration::from_millis(1500));
+    let bytes = std::fs::read(&raw).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("— sign-off"), "{text:?}");
+}
