@@ -522,3 +522,96 @@ fn history_does_not_replay_command_output() {
     }
     assert_eq!(a.focus, Focus::Gates);
 }
+
+#[test]
+fn nogo_with_a_window_running() {
+    let mut a = app();
+    healthy(&mut a);
+    a.update(Msg::Journal(vec![event(
+        1,
+        EventKind::Advanced {
+            from: "preflight".into(),
+            to: "canary-10".into(),
+            waived: vec![],
+            reason: Some("preflight done".into()),
+        },
+    )]));
+    sample(&mut a, "error_rate", 0, Outcome::Number(0.05));
+    // p95 recovered 8 s ago: its 20 s window is running, 12 s to go.
+    for ago in (10..=30).rev().step_by(2) {
+        sample(&mut a, "p95", ago, Outcome::Number(620.0));
+    }
+    for ago in (0..=8).rev().step_by(2) {
+        sample(&mut a, "p95", ago, Outcome::Number(180.0));
+    }
+    let frame = draw(&a, 120, 40);
+    let row = |name: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("error_rate").contains("✘ NO-GO"), "{frame}");
+    assert!(row("error_rate").contains("needs < 1%"), "{frame}");
+    assert!(row("p95").contains("PENDING"), "{frame}");
+    assert!(row("p95").contains("12s"), "{frame}");
+    insta::assert_snapshot!("nogo_and_window_running_120x40", frame);
+}
+
+#[test]
+fn sign_picker_and_arm_prompts() {
+    let text = r#"
+[launch]
+name = "Two roles"
+
+[roles]
+release = ["*"]
+sre = ["*"]
+
+[signals.api]
+kind = "http"
+url = "http://127.0.0.1:9/healthz"
+
+[[phases]]
+id = "go-live"
+title = "Go live"
+signoff = ["release", "sre"]
+gates = [{ signal = "api", up = true }]
+
+[rollback]
+run = ["true"]
+confirm = "undo"
+auto_from = "go-live"
+triggers = [{ signal = "api", up = false, for = "1m" }]
+"#;
+    let layout = gonogo::layout::parse(Path::new("two.toml"), text).unwrap();
+    let mut a = App::new(Arc::new(layout), "alice".into(), now());
+    a.colors = gonogo::ui::theme::Depth::None;
+    a.update(key('s'));
+    let frame = draw(&a, 100, 30);
+    assert!(
+        frame.contains("1 release") && frame.contains("2 sre"),
+        "{frame}"
+    );
+    insta::assert_snapshot!("prompt_sign_as", frame);
+    // Picking 2 signs as sre, through the same act as `gonogo sign`.
+    assert_eq!(
+        a.update(key('2')),
+        vec![Effect::Perform(Act::SignOff {
+            role: "sre".into(),
+            phase: Some("go-live".into()),
+            note: None,
+        })]
+    );
+    a.update(Msg::Journal(vec![event(
+        1,
+        EventKind::Disarmed {
+            reason: "planned maintenance".into(),
+        },
+    )]));
+    a.update(key('d'));
+    let frame = draw(&a, 100, 30);
+    assert!(frame.contains("Arm auto-rollback"), "{frame}");
+    insta::assert_snapshot!("prompt_arm_auto-rollback", frame);
+}

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Focus, Mode, PromptKind, Tone};
 use super::theme::{Hue, Theme};
@@ -316,14 +316,20 @@ fn draw_gates(
 ) {
     let phase = app.phase();
     let waived = app.state.waivers.get(&phase.id);
-    let rows: Vec<Row> = phase
+    struct Cells {
+        state: (String, Style),
+        name: String,
+        condition: String,
+        value: String,
+        reason: String,
+    }
+    let cells: Vec<Cells> = phase
         .gates
         .iter()
         .zip(judged)
-        .enumerate()
-        .map(|(i, (g, j))| {
+        .map(|(g, j)| {
             let is_waived = waived.is_some_and(|(w, _)| w.contains(&g.label()));
-            let (state, style) = if is_waived {
+            let state = if is_waived {
                 ("⚠ WAIVED".to_string(), theme.fg(Hue::Waived))
             } else {
                 (
@@ -335,17 +341,61 @@ fn draw_gates(
             if !g.blocking {
                 name.push_str(" (advisory)");
             }
-            // The reason already says how long a running window has left.
-            let reason = j.reason.clone();
+            Cells {
+                state,
+                name,
+                condition: g.condition_text(),
+                value: j.value.clone().unwrap_or_else(|| "—".into()),
+                // It already says how long a running window has left.
+                reason: j.reason.clone(),
+            }
+        })
+        .collect();
+    // Columns as wide as their widest entry (within bounds), so the reason
+    // — what an operator reads first on a NO-GO — gets the rest, and
+    // wraps onto a second and third line rather than being cut.
+    let fit = |w: Option<usize>, header: &str, max: usize| {
+        w.unwrap_or(0).max(header.len()).min(max) as u16
+    };
+    let widths = [
+        11,
+        fit(
+            cells.iter().map(|c| c.name.chars().count()).max(),
+            "GATE",
+            28,
+        ),
+        fit(
+            cells.iter().map(|c| c.condition.chars().count()).max(),
+            "CONDITION",
+            22,
+        ),
+        fit(
+            cells.iter().map(|c| c.value.chars().count()).max(),
+            "VALUE",
+            22,
+        ),
+        10,
+        5,
+    ];
+    let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
+    let reason_w = area.width.saturating_sub(2).saturating_sub(used).max(10);
+    let rows: Vec<Row> = cells
+        .into_iter()
+        .zip(&phase.gates)
+        .enumerate()
+        .map(|(i, (c, g))| {
+            let reason = wrap(&c.reason, usize::from(reason_w), 3);
+            let height = reason.len().max(1) as u16;
             let row = Row::new(vec![
-                Span::styled(state, style),
-                Span::raw(name),
-                Span::raw(g.condition_text()),
-                Span::raw(j.value.clone().unwrap_or_else(|| "—".into())),
-                Span::raw(spark(app, g.signal)),
-                Span::raw(age(j.age)),
-                Span::raw(reason),
-            ]);
+                Cell::from(Span::styled(c.state.0, c.state.1)),
+                Cell::from(c.name),
+                Cell::from(c.condition),
+                Cell::from(c.value),
+                Cell::from(spark(app, g.signal)),
+                Cell::from(age(judged[i].age)),
+                Cell::from(reason.into_iter().map(Line::from).collect::<Vec<_>>()),
+            ])
+            .height(height);
             if app.focus == Focus::Gates && app.cursor == i {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
@@ -353,32 +403,66 @@ fn draw_gates(
             }
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(11),
-            Constraint::Length(26),
-            Constraint::Length(16),
-            Constraint::Length(20),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Min(10),
-        ],
-    )
-    .header(
-        Row::new([
-            "STATE",
-            "GATE",
-            "CONDITION",
-            "VALUE",
-            "TREND",
-            "AGE",
-            "REASON",
-        ])
-        .style(Style::default().add_modifier(Modifier::BOLD)),
-    )
-    .block(pane(" Gates ", app.focus == Focus::Gates));
+    let mut constraints: Vec<Constraint> = widths.iter().map(|&w| Constraint::Length(w)).collect();
+    constraints.push(Constraint::Min(10));
+    let table = Table::new(rows, constraints)
+        .header(
+            Row::new([
+                "STATE",
+                "GATE",
+                "CONDITION",
+                "VALUE",
+                "TREND",
+                "AGE",
+                "REASON",
+            ])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(pane(" Gates ", app.focus == Focus::Gates));
     f.render_widget(table, area);
+}
+
+/// Greedy word wrap into at most `max_lines` lines of `width` columns;
+/// the last line ends in `…` when text is left over.
+fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word = word.to_string();
+        loop {
+            let need = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+            if need <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if line.is_empty() {
+                // A word longer than the column: cut it.
+                let head: String = word.chars().take(width).collect();
+                word = word.chars().skip(width).collect();
+                lines.push(head);
+                if word.is_empty() {
+                    break;
+                }
+            } else {
+                lines.push(std::mem::take(&mut line));
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > max_lines {
+        lines.truncate(max_lines);
+        if let Some(last) = lines.last_mut() {
+            let keep: String = last.chars().take(width.saturating_sub(1)).collect();
+            *last = format!("{keep}…");
+        }
+    }
+    lines
 }
 
 /// A sparkline of the signal's recent numeric values.
@@ -732,7 +816,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("n", "add a note to the record"),
     ("space", "check / uncheck the selected checklist item"),
     ("tab", "focus the next pane"),
-    ("j k ↑ ↓", "move"),
+    ("j k ↑ ↓", "move; in the output pane, scroll"),
+    (
+        "PgUp PgDn",
+        "scroll the output pane a page; End follows new output",
+    ),
     ("p", "presenter mode"),
     ("f", "demo only: inject / clear a fault in the demo service"),
     ("q", "quit"),
@@ -804,6 +892,19 @@ fn draw_prompt(app: &App, kind: &PromptKind, input: &str, f: &mut Frame, area: R
 mod tests {
     use std::path::Path;
     use std::sync::Arc;
+
+    #[test]
+    fn reasons_wrap_on_words_and_say_when_cut() {
+        use super::wrap;
+        assert_eq!(
+            wrap("passing for 8s of 20s; 12s to go", 14, 3),
+            ["passing for 8s", "of 20s; 12s to", "go"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 3), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("one two three four", 3, 2), ["one", "tw…"]);
+        assert!(wrap("", 10, 3).is_empty());
+        assert_eq!(wrap("x", 0, 1), ["x"]);
+    }
 
     use chrono::{TimeZone, Utc};
     use ratatui::Terminal;
