@@ -6,84 +6,38 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
+#[path = "support/procs.rs"]
+mod procs;
 
-fn demo_layout() -> String {
-    format!("{}/layouts/demo.toml", env!("CARGO_MANIFEST_DIR"))
-}
+use procs::{BIN, demo_layout, text};
 
-/// A headless demo service in its own process, killed on drop.
+/// The shared headless demo service, with a state directory of the test's
+/// own so gonogo never touches the operator's default journal.
 struct Demo {
-    child: Child,
+    service: procs::Demo,
     url: String,
     state: tempfile::TempDir,
 }
 
 impl Demo {
     fn start() -> Demo {
-        let mut child = Command::new(BIN)
-            .args(["demo", "--headless"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start demo");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read demo url");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
+        let service = procs::Demo::start();
         Demo {
-            child,
-            url,
-            state: tempfile::tempdir().expect("state dir"),
+            url: service.url.clone(),
+            service,
+            state: procs::tempdir(),
         }
     }
 
     fn fault(&self, what: &str) {
-        let url = format!("{}/faults/{what}", self.url);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let status = rt.block_on(async {
-            reqwest::Client::new()
-                .post(&url)
-                .send()
-                .await
-                .map(|r| r.status())
-        });
-        assert!(
-            status.as_ref().is_ok_and(|s| s.is_success()),
-            "fault {what}: {status:?}"
-        );
+        self.service.fault(what);
     }
 
-    /// Runs gonogo against this service, with a journal of the test's own
-    /// (never the operator's default one).
     fn gonogo(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("DEMO_URL", &self.url)
-            .env("XDG_STATE_HOME", self.state.path())
+        procs::gonogo_cmd(self.state.path(), Some(&self.url), args)
             .output()
             .expect("run gonogo")
     }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
