@@ -234,7 +234,7 @@ fn presenter_and_demo_frames() {
     a.update(key('p'));
     assert!(a.presenter);
     let frame = draw(&a, 100, 30);
-    assert!(frame.contains("fault ON"), "{frame}");
+    assert!(frame.contains("fault on"), "{frame}");
     insta::assert_snapshot!("presenter_100x30", frame);
 }
 
@@ -614,4 +614,88 @@ triggers = [{ signal = "api", up = false, for = "1m" }]
     let frame = draw(&a, 100, 30);
     assert!(frame.contains("Arm auto-rollback"), "{frame}");
     insta::assert_snapshot!("prompt_arm_auto-rollback", frame);
+}
+
+/// The demo's key bar names the one thing to try next, as the launch moves.
+#[test]
+fn demo_guides_a_first_time_viewer() {
+    let mut a = app();
+    a.demo = true;
+    healthy(&mut a);
+    let next = |a: &App| {
+        let frame = draw(a, 160, 40);
+        let bar = frame.lines().last().unwrap_or_default().trim().to_string();
+        assert!(bar.starts_with("DEMO · next: "), "{frame}");
+        bar
+    };
+    assert!(next(&a).contains("Tab to the checklist"));
+    let items = [
+        "On-call engineer paged in",
+        "Dashboards open",
+        "Rollback rehearsed on staging",
+    ];
+    a.update(Msg::Journal(
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                event(
+                    i as i64 + 1,
+                    EventKind::ItemChecked {
+                        checklist: "preflight".into(),
+                        item: (*item).into(),
+                    },
+                )
+            })
+            .collect(),
+    ));
+    assert!(
+        next(&a).contains("a advances to Canary 10%"),
+        "{}",
+        next(&a)
+    );
+    a.update(Msg::Journal(vec![event(
+        4,
+        EventKind::Advanced {
+            from: "preflight".into(),
+            to: "canary-10".into(),
+            waived: vec![],
+            reason: None,
+        },
+    )]));
+    assert!(
+        next(&a).contains("s signs off Canary 10% as release"),
+        "{}",
+        next(&a)
+    );
+    a.update(Msg::Journal(vec![event(
+        5,
+        EventKind::SignedOff {
+            phase: "canary-10".into(),
+            role: "release".into(),
+            note: None,
+        },
+    )]));
+    assert!(
+        next(&a).contains("a advances to Canary 50%"),
+        "{}",
+        next(&a)
+    );
+    a.update(key('f'));
+    assert!(next(&a).contains("fault on"), "{}", next(&a));
+    sample(&mut a, "error_rate", 0, Outcome::Number(0.05));
+    assert!(
+        next(&a).contains("a gate is red — r rolls back"),
+        "{}",
+        next(&a)
+    );
+    a.update(Msg::Journal(vec![event(
+        6,
+        EventKind::RollbackStarted {
+            reason: "errors".into(),
+            triggers: vec![],
+            command: vec!["echo".into()],
+        },
+    )]));
+    assert!(next(&a).contains("gonogo log"), "{}", next(&a));
 }

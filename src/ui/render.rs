@@ -59,7 +59,7 @@ pub fn render(app: &App, f: &mut Frame) {
     if let Some(screen) = app.layout.screen.as_ref().filter(|s| !s.rows.is_empty()) {
         draw_custom(app, &theme, &judged, screen, f, body);
         draw_status(app, &theme, f, status);
-        draw_keys(app, f, keys);
+        draw_keys(app, &judged, f, keys);
         draw_modal(app, f, area);
         return;
     }
@@ -90,7 +90,7 @@ pub fn render(app: &App, f: &mut Frame) {
         draw_output(app, f, output);
     }
     draw_status(app, &theme, f, status);
-    draw_keys(app, f, keys);
+    draw_keys(app, &judged, f, keys);
     draw_modal(app, f, area);
 }
 
@@ -766,13 +766,12 @@ fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(line), area);
 }
 
-fn draw_keys(app: &App, f: &mut Frame, area: Rect) {
+fn draw_keys(app: &App, judged: &[crate::gate::Judgement], f: &mut Frame, area: Rect) {
     if app.demo {
-        let hint = if app.demo_fault {
-            " DEMO: fault ON (5% errors) — watch the error gate turn red; f clears it · r rolls back · ? all keys · q quit"
-        } else {
-            " DEMO: f injects a fault (5% errors) · Tab+space check items · a advance · s sign · r rolls back · ? keys · q quit"
-        };
+        let hint = format!(
+            " DEMO · next: {} · ? all keys · q quit",
+            demo_next_step(app, judged)
+        );
         f.render_widget(
             Paragraph::new(hint).style(Style::default().add_modifier(Modifier::BOLD)),
             area,
@@ -788,6 +787,52 @@ fn draw_keys(app: &App, f: &mut Frame, area: Rect) {
         Paragraph::new(keys).style(Style::default().add_modifier(Modifier::DIM)),
         area,
     );
+}
+
+/// The demo's guide: the one thing to try next, read off the launch as it
+/// stands, so a first-time viewer walks the rollout without the README.
+fn demo_next_step(app: &App, judged: &[crate::gate::Judgement]) -> String {
+    let phase = app.phase();
+    let next = app.layout.phases.get(app.phase_index() + 1);
+    let pending = judged.iter().any(|j| j.state == State::Pending);
+    let v = verdict(phase.gates.iter().zip(judged.iter()));
+    if app.state.rolled_back.is_some() {
+        return "rolled back — the whole record is in `gonogo log`".into();
+    }
+    if app.state.hold.is_some() {
+        return "on hold — h resumes".into();
+    }
+    // Red for a reason the fault explains, not an unchecked checklist.
+    let red =
+        phase.gates.iter().zip(judged).any(|(g, j)| {
+            j.state == State::NoGo && Some(g.signal_id.as_str()) != app.checklist_id()
+        });
+    if app.demo_fault && red {
+        return "a gate is red — r rolls back (type the word), f clears the fault".into();
+    }
+    if app.demo_fault {
+        return "fault on (5% errors) — watch the error gate; f clears it".into();
+    }
+    let open_items = app.checklist_items().iter().any(|(_, done)| !done);
+    if open_items
+        && phase
+            .gates
+            .iter()
+            .any(|g| Some(g.signal_id.as_str()) == app.checklist_id())
+    {
+        return "Tab to the checklist, space checks each item".into();
+    }
+    if let Some(role) = phase.signoff.iter().find(|r| app.state.signed(r).is_none()) {
+        return format!("s signs off {} as {role}", phase.title);
+    }
+    if pending {
+        return "the canary soaks: gates must hold for their window — or f injects a fault".into();
+    }
+    match (v, next) {
+        (Verdict::Go, Some(n)) => format!("every gate GO — a advances to {}", n.title),
+        (Verdict::Go, None) => "fully rolled out — f injects a fault, r rolls back".into(),
+        _ => "f injects a fault (5% errors), r rolls back".into(),
+    }
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
