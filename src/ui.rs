@@ -239,14 +239,7 @@ pub async fn run(
     // Notifications: terminal sequences come back to this loop and are
     // written between frames, never inside one.
     let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
-    let notifier = Notifier::builder(&layout.notify)
-        .terminal_sink(move || {
-            Ok(Box::new(BetweenFrames {
-                tx: term_tx.clone(),
-                buf: Vec::new(),
-            }) as Box<dyn Write + Send>)
-        })
-        .build();
+    let mut notifier = screen_notifier(&layout.notify, &term_tx);
     let mut no_go = guard::NoGoAlerts::default();
     // Acts done on this screen: the operator needs no notification of them.
     let mut done_here: Vec<i64> = Vec::new();
@@ -291,6 +284,7 @@ pub async fn run(
                     && reload(&file.path, &mut app, &mut session, &mut guard)
                 {
                     reloaded_at = Some(before);
+                    notifier = screen_notifier(&app.layout.notify, &term_tx);
                 }
                 // Lease changes are not news on the screen; errors are.
                 for line in guard.tick(&mut session.journal) {
@@ -513,6 +507,20 @@ fn perform(
         }
     }));
     Some(seq)
+}
+
+/// The screen's notifier for a layout's `[notify]`: terminal sequences go
+/// to the loop through `tx`, to be written between frames.
+fn screen_notifier(cfg: &crate::layout::Notify, tx: &mpsc::UnboundedSender<Vec<u8>>) -> Notifier {
+    let tx = tx.clone();
+    Notifier::builder(cfg)
+        .terminal_sink(move || {
+            Ok(Box::new(BetweenFrames {
+                tx: tx.clone(),
+                buf: Vec::new(),
+            }) as Box<dyn Write + Send>)
+        })
+        .build()
 }
 
 /// A terminal notification on its way to the screen's loop: sent whole

@@ -699,3 +699,44 @@ fn demo_guides_a_first_time_viewer() {
     )]));
     assert!(next(&a).contains("gonogo log"), "{}", next(&a));
 }
+
+/// SPEC §4: presenter mode hides URLs and hosts wherever they would show —
+/// a gate's reason, the journal tail, command output, the status line.
+#[test]
+fn presenter_hides_urls_and_hosts_everywhere() {
+    let mut a = app();
+    healthy(&mut a);
+    sample(
+        &mut a,
+        "api",
+        0,
+        Outcome::Unknown("cannot connect to http://10.1.2.3:8443/healthz".into()),
+    );
+    a.update(Msg::RunStarted(vec!["./rollback.sh".into()]));
+    a.update(Msg::Output("draining db1.prod.internal:5432".into()));
+    a.update(Msg::Journal(vec![event(
+        1,
+        EventKind::Noted {
+            text: "paged the owner of 10.9.8.7".into(),
+        },
+    )]));
+    a.update(Msg::Acted(Err(
+        "cannot reach https://deploy.example.com/api".into(),
+    )));
+    let plain = draw(&a, 200, 50);
+    for secret in [
+        "http://10.1.2.3:8443",
+        "db1.prod.internal:5432",
+        "10.9.8.7",
+        "https://deploy.example.com/api",
+    ] {
+        assert!(plain.contains(secret), "{secret} not shown:\n{plain}");
+    }
+    a.presenter = true;
+    let shared = draw(&a, 200, 50);
+    for secret in ["10.1.2.3", "db1.prod", "10.9.8.7", "deploy.example.com"] {
+        assert!(!shared.contains(secret), "{secret} shown:\n{shared}");
+    }
+    assert!(shared.contains("cannot connect to ‹url›"), "{shared}");
+    assert!(shared.contains("draining ‹host›"), "{shared}");
+}

@@ -345,9 +345,9 @@ fn draw_gates(
                 state,
                 name,
                 condition: g.condition_text(),
-                value: j.value.clone().unwrap_or_else(|| "—".into()),
+                value: shown(app, j.value.as_deref().unwrap_or("—")).into_owned(),
                 // It already says how long a running window has left.
-                reason: j.reason.clone(),
+                reason: shown(app, &j.reason).into_owned(),
             }
         })
         .collect();
@@ -420,6 +420,67 @@ fn draw_gates(
         )
         .block(pane(" Gates ", app.focus == Focus::Gates));
     f.render_widget(table, area);
+}
+
+/// For presenter mode: `text` with URLs, IP addresses and `host:port`s
+/// replaced, so a shared screen does not show where things run. Words
+/// are judged with their surrounding punctuation (quotes, brackets, a
+/// trailing colon or comma) set aside.
+pub(crate) fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(word: &str) -> Option<&'static str> {
+        let core = word.trim_matches(|c: char| "\"'()[]<>{},;".contains(c));
+        let core = core.trim_end_matches([':', '.']);
+        if core.contains("://") {
+            return Some("‹url›");
+        }
+        let (host, port) = match core.rsplit_once(':') {
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, true),
+            _ => (core, false),
+        };
+        let labels: Vec<&str> = host.split('.').collect();
+        let ipv4 = labels.len() == 4
+            && labels
+                .iter()
+                .all(|l| !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()));
+        let named = port
+            && (host == "localhost"
+                || (labels.len() >= 2
+                    && labels.iter().all(|l| {
+                        !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })));
+        (ipv4 || named).then_some("‹host›")
+    }
+    if !text.split(' ').any(|w| hidden(w).is_some()) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|w| match hidden(w) {
+            Some(mark) => {
+                let lead: String = w.chars().take_while(|c| "\"'([<{".contains(*c)).collect();
+                let trail: String = w
+                    .chars()
+                    .rev()
+                    .take_while(|c| "\"')]>},;:".contains(*c))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("{lead}{mark}{trail}")
+            }
+            None => w.to_string(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(words.join(" "))
+}
+
+/// What a shared screen may show of `text`.
+fn shown<'a>(app: &App, text: &'a str) -> std::borrow::Cow<'a, str> {
+    if app.presenter {
+        redact(text)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Greedy word wrap into at most `max_lines` lines of `width` columns;
@@ -626,6 +687,7 @@ fn draw_signals(app: &App, f: &mut Frame, area: Rect) {
                 crate::signal::Outcome::Unknown(r) => format!("? {r}"),
             },
         );
+        let latest = shown(app, &latest);
         lines.push(Line::from(format!("{} · {latest}", s.id)));
         if !app.presenter {
             lines.push(
@@ -718,7 +780,14 @@ fn draw_log(app: &App, f: &mut Frame, area: Rect) {
         .rev()
         .take(height)
         .rev()
-        .map(|e| Line::from(format!("{} {}", e.at.format("%H:%M:%S"), e.summary())))
+        .map(|e| {
+            let summary = e.summary();
+            Line::from(format!(
+                "{} {}",
+                e.at.format("%H:%M:%S"),
+                shown(app, &summary)
+            ))
+        })
         .collect();
     f.render_widget(
         Paragraph::new(lines).block(pane(" Journal ", app.focus == Focus::Log)),
@@ -734,7 +803,7 @@ fn draw_output(app: &App, f: &mut Frame, area: Rect) {
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = app.output[start..end]
         .iter()
-        .map(|l| Line::from(l.as_str()))
+        .map(|l| Line::from(shown(app, l).into_owned()))
         .collect();
     let mut title = match app.running.first() {
         Some(argv) => format!(
@@ -757,10 +826,11 @@ fn draw_output(app: &App, f: &mut Frame, area: Rect) {
 
 fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let line = match &app.status {
-        Some((text, Tone::Refused)) => {
-            Line::from(Span::styled(format!(" ✘ {text}"), theme.fg(Hue::NoGo)))
-        }
-        Some((text, Tone::Info)) => Line::from(format!(" {text}")),
+        Some((text, Tone::Refused)) => Line::from(Span::styled(
+            format!(" ✘ {}", shown(app, text)),
+            theme.fg(Hue::NoGo),
+        )),
+        Some((text, Tone::Info)) => Line::from(format!(" {}", shown(app, text))),
         None => Line::from(""),
     };
     f.render_widget(Paragraph::new(line), area);
@@ -937,6 +1007,28 @@ fn draw_prompt(app: &App, kind: &PromptKind, input: &str, f: &mut Frame, area: R
 mod tests {
     use std::path::Path;
     use std::sync::Arc;
+
+    #[test]
+    fn presenter_redacts_urls_and_hosts() {
+        use super::redact;
+        assert_eq!(
+            redact("cannot connect to http://10.0.0.5:8080/healthz: refused"),
+            "cannot connect to ‹url›: refused"
+        );
+        assert_eq!(
+            redact("db (db1.prod.internal:5432) and 192.168.1.20 down"),
+            "db (‹host›) and ‹host› down"
+        );
+        assert_eq!(redact("'localhost:9090',"), "'‹host›',");
+        // Not hosts: versions, ratios, clock times, plain words.
+        for keep in [
+            "v2.1 at 14:00:05 with 0.5% errors",
+            "error_rate < 1% for 20s",
+            "1.2.3",
+        ] {
+            assert_eq!(redact(keep), keep);
+        }
+    }
 
     #[test]
     fn reasons_wrap_on_words_and_say_when_cut() {
