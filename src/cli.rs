@@ -281,7 +281,12 @@ pub fn main() -> i32 {
                     demo_url: Some(url.clone()),
                     watch_layout: false,
                 };
-                return Ok(crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await);
+                let code = crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await;
+                eprintln!(
+                    "gonogo demo: the record of this launch: gonogo log layouts/demo.toml --journal {}",
+                    journal.display()
+                );
+                return Ok(code);
             }
             eprintln!("gonogo demo: journal {}", journal.display());
             Ok(watch::run(Arc::new(layout), Some(&journal), prober).await)

@@ -354,7 +354,9 @@ impl App {
                 if let Some(i) = self.running.iter().position(|c| *c == outcome.command) {
                     self.running.remove(i);
                 }
-                let took = if outcome.took_ms < 10_000 {
+                let took = if outcome.took_ms < 1000 {
+                    format!("{} ms", outcome.took_ms)
+                } else if outcome.took_ms < 10_000 {
                     format!("{:.1}s", outcome.took_ms as f64 / 1000.0)
                 } else {
                     format_duration(std::time::Duration::from_millis(outcome.took_ms))

@@ -867,7 +867,7 @@ fn demo_next_step(app: &App, judged: &[crate::gate::Judgement]) -> String {
     let pending = judged.iter().any(|j| j.state == State::Pending);
     let v = verdict(phase.gates.iter().zip(judged.iter()));
     if app.state.rolled_back.is_some() {
-        return "rolled back — the whole record is in `gonogo log`".into();
+        return "rolled back — q quits and prints how to read the record (`gonogo log`)".into();
     }
     if app.state.hold.is_some() {
         return "on hold — h resumes".into();
