@@ -8,6 +8,7 @@
 //! something changed, at most ten times a second.
 
 pub mod app;
+mod backstage;
 pub mod render;
 pub mod theme;
 
@@ -22,14 +23,12 @@ use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::act::{self, Performed};
+use crate::act;
 use crate::cli::Session;
-use crate::guard::{self, Guard};
-use crate::launch::EventKind;
 use crate::layout::Layout;
-use crate::notify::Notifier;
 use crate::signal::Prober;
 use app::{App, Effect, Msg};
+use backstage::{Backstage, Order};
 
 /// Options from the command line.
 pub struct Options {
@@ -222,30 +221,22 @@ pub async fn run(
             }
         });
     }
-    let (sample_tx, mut samples) = mpsc::unbounded_channel();
-    // The screen is a full guard, like `watch`: it polls or follows the
-    // lease holder, records evidence, timebox overruns and auto-rollback.
-    let mut follow_ups: Vec<tokio::task::JoinHandle<()>> = Vec::new();
-    let mut layout_file = opts.watch_layout.then(|| LayoutFile::new(&layout.path));
-    let mut reloaded_at: Option<tokio::time::Instant> = None;
-    let mut guard = Guard::new(
+    // Every journal read and write happens backstage, on its own task.
+    let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (backstage, board) = Backstage::new(
+        session,
         Arc::clone(&layout),
         prober,
-        sample_tx,
-        &session.journal,
-        &mut app.board,
+        app.actor.clone(),
+        tx.clone(),
+        term_tx,
     );
-    guard.show_output(output_pane(&tx));
-    // Notifications: terminal sequences come back to this loop and are
-    // written between frames, never inside one.
-    let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
-    let mut notifier = screen_notifier(&layout.notify, &term_tx);
-    let mut no_go = guard::NoGoAlerts::default();
-    // Acts done on this screen: the operator needs no notification of them.
-    let mut done_here: Vec<i64> = Vec::new();
+    app.board = board;
+    let (orders, orders_rx) = mpsc::unbounded_channel();
+    let backstage = tokio::spawn(backstage.run(orders_rx));
+    let mut layout_file = opts.watch_layout.then(|| LayoutFile::new(&layout.path));
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
-    let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
     'main: loop {
         let mut effects = Vec::new();
         tokio::select! {
@@ -260,14 +251,6 @@ pub async fn run(
                     break 'main;
                 }
             }
-            Some(r) = samples.recv() => {
-                // A poll started before a layout reload belongs to the old
-                // layout: its signal index may now name another signal.
-                if reloaded_at.is_none_or(|t| r.started >= t) {
-                    guard.sampled(r.signal, &r.sample);
-                    app.update(Msg::Sample(r.signal, r.sample));
-                }
-            }
             Some(bytes) = term_out.recv() => {
                 let mut out = std::io::stdout();
                 let _ = out.write_all(&bytes);
@@ -275,42 +258,11 @@ pub async fn run(
             }
             _ = clock.tick() => {
                 app.update(Msg::Tick(Utc::now()));
-                for n in no_go.check(&app.layout.launch.name, app.phase(), &app.judged()) {
-                    notifier.send(&n);
-                }
-                let before = tokio::time::Instant::now();
                 if let Some(file) = layout_file.as_mut()
                     && file.changed()
-                    && reload(&file.path, &mut app, &mut session, &mut guard)
+                    && let Some(order) = reload(&file.path, &mut app)
                 {
-                    reloaded_at = Some(before);
-                    notifier = screen_notifier(&app.layout.notify, &term_tx);
-                }
-                // Lease changes are not news on the screen; errors are.
-                for line in guard.tick(&mut session.journal) {
-                    if line.starts_with("journal error") {
-                        app.update(Msg::Acted(Err(line)));
-                    }
-                }
-                if let Err(e) = guard.duties(&mut session.journal, &app.state, &app.board, app.now) {
-                    app.update(Msg::Acted(Err(format!("journal: {e}"))));
-                }
-            }
-            _ = journal_poll.tick() => {
-                for (i, sample) in guard.follow(&session.journal) {
-                    app.update(Msg::Sample(i, sample));
-                }
-                if let Ok(events) = session.refresh()
-                    && !events.is_empty()
-                {
-                    for e in &events {
-                        if !done_here.contains(&e.seq)
-                            && let Some(n) = guard::notification(&app.layout.launch.name, e)
-                        {
-                            notifier.send(&n);
-                        }
-                    }
-                    app.update(Msg::Journal(events));
+                    let _ = orders.send(order);
                 }
             }
             _ = frame_tick.tick() => {
@@ -331,24 +283,15 @@ pub async fn run(
                     }
                 }
                 Effect::Perform(a) => {
-                    if let Some(seq) = perform(&mut session, &mut app, &a, &tx, &mut follow_ups) {
-                        done_here.push(seq);
-                        if done_here.len() > 64 {
-                            done_here.remove(0);
-                        }
-                    }
+                    let _ = orders.send(Order::Perform(a));
                 }
             }
         }
     }
-    // Hand the lease over and let a running rollback finish: its command
-    // would die with us.
-    guard.stop(&mut session.journal).await;
-    for task in follow_ups {
-        // A rollback or on_enter command started here finishes and is
-        // recorded; killing it with us would leave the record half-done.
-        let _ = task.await;
-    }
+    // Backstage hands the lease over and lets a running rollback or
+    // on_enter finish: its command would die with us.
+    let _ = orders.send(Order::Stop);
+    let _ = backstage.await;
     0
 }
 
@@ -365,11 +308,10 @@ fn panic_if_asked() {
 #[cfg(not(debug_assertions))]
 fn panic_if_asked() {}
 
-/// Applies a saved edit of the layout: a valid one replaces the running
-/// layout (samples of signals that stay are kept) and is journaled; an
-/// invalid one is shown, and the last good layout keeps running.
-/// Returns whether the new layout was applied.
-fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) -> bool {
+/// Reads a saved edit of the layout: a valid one is handed backstage to
+/// replace the running layout (and be journaled); an invalid one is shown,
+/// and the last good layout keeps running.
+fn reload(path: &Path, app: &mut App) -> Option<Order> {
     let new = match crate::layout::load(path) {
         Ok(l) => Arc::new(l),
         Err(e) => {
@@ -385,17 +327,9 @@ fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) 
             app.update(Msg::Acted(Err(format!(
                 "layout edit rejected (still running the last good layout): {first}{more}"
             ))));
-            return false;
+            return None;
         }
     };
-    let mut board = crate::engine::Board::new(&new);
-    for (i, s) in new.signals.iter().enumerate() {
-        if let Some(old) = app.layout.signal_index(&s.id) {
-            for sample in app.board.samples(old) {
-                board.record(i, sample.clone());
-            }
-        }
-    }
     let digest: String = std::fs::read(path)
         .map(|bytes| {
             use sha2::Digest;
@@ -411,21 +345,10 @@ fn reload(path: &Path, app: &mut App, session: &mut Session, guard: &mut Guard) 
         new.signals.len(),
         new.phases.len()
     );
-    app.board = board;
-    app.layout = Arc::clone(&new);
-    session.layout = (*new).clone();
-    guard.retarget(new);
-    let recorded = session.journal.append(&crate::journal::Entry {
-        actor: app.actor.clone(),
-        kind: EventKind::LayoutReloaded { summary },
-        gates: app.desk().snapshot(),
-        claim: None,
-    });
-    match recorded {
-        Ok(e) => app.update(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary())))),
-        Err(e) => app.update(Msg::Acted(Err(format!("journal: {e}")))),
-    };
-    true
+    Some(Order::Reload {
+        layout: new,
+        summary,
+    })
 }
 
 /// Draws one frame inside a synchronized update (DEC 2026), so the
@@ -437,130 +360,6 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io::Resu
     let _ = crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate);
     let _ = std::io::stdout().flush();
     drawn
-}
-
-/// Performs an act through the same engine code as the CLI, then runs its
-/// follow-up (rollback command, `on_enter`) on a task with its own
-/// journal connection, so the screen stays live. Returns the recorded
-/// event's number when the act was done.
-fn perform(
-    session: &mut Session,
-    app: &mut App,
-    a: &act::Act,
-    tx: &mpsc::UnboundedSender<Msg>,
-    follow_ups: &mut Vec<tokio::task::JoinHandle<()>>,
-) -> Option<i64> {
-    session.state = app.state.clone();
-    let result = act::perform(&mut session.journal, &app.desk(), a);
-    let event = match result {
-        Ok(Performed::Done(e)) => e,
-        Ok(Performed::Refused(why)) => {
-            app.update(Msg::Acted(Err(why)));
-            return None;
-        }
-        Err(e) => {
-            app.update(Msg::Acted(Err(format!("journal: {e}"))));
-            return None;
-        }
-    };
-    let seq = event.seq;
-    app.update(Msg::Acted(Ok(format!(
-        "#{} {}",
-        event.seq,
-        event.summary()
-    ))));
-    let follow_up = matches!(
-        event.kind,
-        EventKind::Advanced { .. } | EventKind::RollbackStarted { .. }
-    );
-    if !follow_up {
-        return Some(seq);
-    }
-    let layout = Arc::clone(&app.layout);
-    let state = app.state.clone();
-    let actor = app.actor.clone();
-    let gates = app.desk().snapshot();
-    let path = session.journal.path().to_path_buf();
-    let tx = tx.clone();
-    let progress = output_pane(&tx);
-    follow_ups.push(tokio::spawn(async move {
-        let Ok(mut journal) = crate::journal::Journal::open(&path, &layout.launch.id) else {
-            return;
-        };
-        let progress = Some(&*progress);
-        let done = match &event.kind {
-            EventKind::RollbackStarted { reason, .. } => guard::run_rollback(
-                &mut journal,
-                &layout,
-                &state,
-                &actor,
-                reason,
-                gates,
-                progress,
-            )
-            .await
-            .map(Some),
-            _ => guard::run_on_enter(&mut journal, &layout, &event, &actor, gates, progress).await,
-        };
-        if let Ok(Some(e)) = done {
-            let _ = tx.send(Msg::Acted(Ok(format!("#{} {}", e.seq, e.summary()))));
-        }
-    }));
-    Some(seq)
-}
-
-/// The screen's notifier for a layout's `[notify]`: terminal sequences go
-/// to the loop through `tx`, to be written between frames.
-fn screen_notifier(cfg: &crate::layout::Notify, tx: &mpsc::UnboundedSender<Vec<u8>>) -> Notifier {
-    let tx = tx.clone();
-    Notifier::builder(cfg)
-        .terminal_sink(move || {
-            Ok(Box::new(BetweenFrames {
-                tx: tx.clone(),
-                buf: Vec::new(),
-            }) as Box<dyn Write + Send>)
-        })
-        .build()
-}
-
-/// A terminal notification on its way to the screen's loop: sent whole
-/// when the notifier is done with it, so it is written between frames.
-struct BetweenFrames {
-    tx: mpsc::UnboundedSender<Vec<u8>>,
-    buf: Vec<u8>,
-}
-
-impl Write for BetweenFrames {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            let _ = self.tx.send(std::mem::take(&mut self.buf));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for BetweenFrames {
-    fn drop(&mut self) {
-        let _ = self.flush();
-    }
-}
-
-/// Streams a command's output into the output pane as it is printed.
-fn output_pane(tx: &mpsc::UnboundedSender<Msg>) -> Arc<act::ProgressSink> {
-    let tx = tx.clone();
-    Arc::new(move |p: act::Progress<'_>| {
-        let msg = match p {
-            act::Progress::Started(argv) => Msg::RunStarted(argv.to_vec()),
-            act::Progress::Line(l) => Msg::Output(l.to_string()),
-            act::Progress::Finished(o) => Msg::RunFinished(o.clone()),
-        };
-        let _ = tx.send(msg);
-    })
 }
 
 /// Demo only: asks the embedded demo service to fail 5% of requests, or to

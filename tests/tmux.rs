@@ -784,3 +784,38 @@ fn another_operators_act_is_a_terminal_notification() {
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("— sign-off"), "{text:?}");
 }
+
+/// SPEC §4 "never blocks on I/O": with the journal locked by another
+/// process (a long write transaction: the screen's lease renewal and
+/// evidence writes must wait for it), keys are still answered at once.
+#[test]
+fn a_locked_journal_does_not_freeze_the_screen() {
+    if !tmux::available() {
+        return;
+    }
+    let s = Screen::start(100, 30, &[], &[]);
+    let t = &s.tmux;
+    // Let the screen take the lease and record evidence first.
+    t.wait_for("the api gate GO", SCREEN, |s| {
+        gate_row(s, "api").is_some_and(|r| r.contains("✔ GO"))
+    });
+    let conn = rusqlite::Connection::open(&s.journal).expect("open journal");
+    conn.execute_batch("BEGIN EXCLUSIVE")
+        .expect("lock the journal");
+    // Past a lease renewal, so the journal side is stuck behind the lock
+    // (it waits up to 10 s for it); the keys below come while it is held.
+    std::thread::sleep(Duration::from_millis(1500));
+    t.keys(&["?"]);
+    t.wait_text("┌ Keys", Duration::from_secs(3));
+    t.keys(&["Escape"]);
+    t.wait_for("help closed", Duration::from_secs(3), |s| {
+        !s.contains("┌ Keys")
+    });
+    conn.execute_batch("COMMIT").expect("unlock");
+    // And the journal side catches up: a note from the screen lands.
+    t.keys(&["n"]);
+    t.wait_text(" Note ", SCREEN);
+    t.type_text("after the lock");
+    t.keys(&["Enter"]);
+    t.wait_text("noted: after the lock", SCREEN);
+}

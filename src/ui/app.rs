@@ -102,6 +102,9 @@ pub enum Msg {
     Output(String),
     /// It ended.
     RunFinished(CommandOutcome),
+    /// A saved layout edit took effect: the new layout and its board
+    /// (samples of the signals that stayed).
+    Relayout(Arc<Layout>, Board),
     /// The terminal went away (an SSH drop): quit without spinning.
     Hangup,
 }
@@ -373,6 +376,12 @@ impl App {
                     // One line only: a pasted newline must not submit.
                     p.input.extend(text.chars().filter(|c| !c.is_control()));
                 }
+                Vec::new()
+            }
+            Msg::Relayout(layout, board) => {
+                self.layout = layout;
+                self.board = board;
+                self.cursor = self.cursor.min(self.rows_in_focus().saturating_sub(1));
                 Vec::new()
             }
             Msg::Key(key) => self.key(key),
