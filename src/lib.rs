@@ -10,8 +10,15 @@
 //!       command, checklist; bounded time and memory)               ▼
 //!                                      gate::judge(gate, samples, now) → Judgement
 //!                                                    │
-//!  front ends:  cli (check, validate, watch) ◄───────┘
+//!  front ends:  cli (check, validate, watch, acts) ◄─┤
+//!               ui (the screen) ◄─────────────────────┘
+//!  act: every act decided and recorded the same way for both;
+//!  journal: SQLite, hash-chained; guard: lease, evidence, auto-rollback
 //!  demo: an embedded simulated service for demos and tests
+//!
+//!  ui: app (model, pure update) ──► render (reads only) ──► terminal
+//!       ▲ Msg (keys, samples, events, command output)
+//!       └── backstage task: journal reads/writes, guard, notifications
 //! ```
 //!
 //! The engine (`layout`, `signal`, `gate`, `engine`) knows nothing of any
