@@ -40,38 +40,6 @@ pub struct Options {
     pub watch_layout: bool,
 }
 
-/// Notices a saved edit of the layout file (by size and mtime, once a
-/// second: cheap, and works on every filesystem a bastion may have).
-struct LayoutFile {
-    path: std::path::PathBuf,
-    seen: Option<(std::time::SystemTime, u64)>,
-}
-
-impl LayoutFile {
-    fn new(path: &Path) -> LayoutFile {
-        let mut f = LayoutFile {
-            path: path.to_path_buf(),
-            seen: None,
-        };
-        f.seen = f.stamp();
-        f
-    }
-
-    fn stamp(&self) -> Option<(std::time::SystemTime, u64)> {
-        let m = std::fs::metadata(&self.path).ok()?;
-        Some((m.modified().ok()?, m.len()))
-    }
-
-    fn changed(&mut self) -> bool {
-        let now = self.stamp();
-        if now.is_some() && now != self.seen {
-            self.seen = now;
-            return true;
-        }
-        false
-    }
-}
-
 /// Restores the terminal when dropped: on quit, on error and on unwind.
 struct TerminalGuard;
 
@@ -230,11 +198,11 @@ pub async fn run(
         app.actor.clone(),
         tx.clone(),
         term_tx,
+        opts.watch_layout,
     );
     app.board = board;
     let (orders, orders_rx) = mpsc::unbounded_channel();
     let backstage = tokio::spawn(backstage.run(orders_rx));
-    let mut layout_file = opts.watch_layout.then(|| LayoutFile::new(&layout.path));
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     'main: loop {
@@ -258,12 +226,6 @@ pub async fn run(
             }
             _ = clock.tick() => {
                 app.update(Msg::Tick(Utc::now()));
-                if let Some(file) = layout_file.as_mut()
-                    && file.changed()
-                    && let Some(order) = reload(&file.path, &mut app)
-                {
-                    let _ = orders.send(order);
-                }
             }
             _ = frame_tick.tick() => {
                 if app.dirty && draw(&mut terminal, &mut app).is_err() {
@@ -307,49 +269,6 @@ fn panic_if_asked() {
 
 #[cfg(not(debug_assertions))]
 fn panic_if_asked() {}
-
-/// Reads a saved edit of the layout: a valid one is handed backstage to
-/// replace the running layout (and be journaled); an invalid one is shown,
-/// and the last good layout keeps running.
-fn reload(path: &Path, app: &mut App) -> Option<Order> {
-    let new = match crate::layout::load(path) {
-        Ok(l) => Arc::new(l),
-        Err(e) => {
-            let text = e.to_string();
-            let mut lines = text.lines();
-            let first = lines.next().unwrap_or_default().to_string();
-            let more = lines.count();
-            let more = if more > 0 {
-                format!(" (+{more} more)")
-            } else {
-                String::new()
-            };
-            app.update(Msg::Acted(Err(format!(
-                "layout edit rejected (still running the last good layout): {first}{more}"
-            ))));
-            return None;
-        }
-    };
-    let digest: String = std::fs::read(path)
-        .map(|bytes| {
-            use sha2::Digest;
-            sha2::Sha256::digest(&bytes)
-                .iter()
-                .take(6)
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let summary = format!(
-        "{} signals, {} phases (sha256 {digest}…)",
-        new.signals.len(),
-        new.phases.len()
-    );
-    Some(Order::Reload {
-        layout: new,
-        summary,
-    })
-}
 
 /// Draws one frame inside a synchronized update (DEC 2026), so the
 /// terminal shows it whole.

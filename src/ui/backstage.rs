@@ -4,6 +4,7 @@
 //! locked by another process never freezes it; it talks to this task
 //! through [`Order`]s and hears back through [`Msg`]s, in order.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,11 +26,6 @@ use crate::signal::Prober;
 pub enum Order {
     /// An act, decided and recorded through the same code as the CLI.
     Perform(Act),
-    /// A saved, valid edit of the layout: switch to it and journal it.
-    Reload {
-        layout: Arc<Layout>,
-        summary: String,
-    },
     /// Hand the lease over, let running commands finish, and end.
     Stop,
 }
@@ -52,6 +48,8 @@ pub struct Backstage {
     done_here: Vec<i64>,
     follow_ups: Vec<tokio::task::JoinHandle<()>>,
     reloaded_at: Option<tokio::time::Instant>,
+    /// The layout file, when saved edits are applied live.
+    layout_file: Option<LayoutFile>,
 }
 
 impl Backstage {
@@ -64,6 +62,7 @@ impl Backstage {
         actor: String,
         tx: mpsc::UnboundedSender<Msg>,
         term_tx: mpsc::UnboundedSender<Vec<u8>>,
+        watch_layout: bool,
     ) -> (Backstage, Board) {
         let (sample_tx, samples) = mpsc::unbounded_channel();
         let mut board = Board::new(&layout);
@@ -77,6 +76,7 @@ impl Backstage {
         guard.show_output(output_pane(&tx));
         let notifier = screen_notifier(&layout.notify, &term_tx);
         let first = board.clone();
+        let layout_file = watch_layout.then(|| LayoutFile::new(&layout.path));
         let me = Backstage {
             session,
             layout,
@@ -91,6 +91,7 @@ impl Backstage {
             done_here: Vec::new(),
             follow_ups: Vec::new(),
             reloaded_at: None,
+            layout_file,
         };
         (me, first)
     }
@@ -114,9 +115,6 @@ impl Backstage {
                 _ = journal_poll.tick() => tokio::task::block_in_place(|| self.poll_journal()),
                 order = orders.recv() => match order {
                     Some(Order::Perform(a)) => tokio::task::block_in_place(|| self.perform(&a)),
-                    Some(Order::Reload { layout, summary }) => {
-                        tokio::task::block_in_place(|| self.reload(layout, summary));
-                    }
                     Some(Order::Stop) | None => break,
                 },
             }
@@ -135,9 +133,17 @@ impl Backstage {
         let _ = self.tx.send(msg);
     }
 
-    /// Once a second: gates that went red, the lease, evidence, timebox
-    /// and auto-rollback.
+    /// Once a second: a saved layout edit, gates that went red, the lease,
+    /// evidence, timebox and auto-rollback.
     fn tick(&mut self) {
+        if let Some(file) = self.layout_file.as_mut()
+            && file.changed()
+        {
+            match read_layout(&file.path) {
+                Ok((layout, summary)) => self.reload(layout, summary),
+                Err(why) => self.say(Msg::Acted(Err(why))),
+            }
+        }
         let now = Utc::now();
         let layout = &self.layout;
         let state = &self.session.state;
@@ -291,6 +297,69 @@ impl Backstage {
             Err(e) => Err(format!("journal: {e}")),
         }));
     }
+}
+
+/// Notices a saved edit of the layout file (by size and mtime, once a
+/// second: cheap, and works on every filesystem a bastion may have).
+struct LayoutFile {
+    path: std::path::PathBuf,
+    seen: Option<(std::time::SystemTime, u64)>,
+}
+
+impl LayoutFile {
+    fn new(path: &Path) -> LayoutFile {
+        let mut f = LayoutFile {
+            path: path.to_path_buf(),
+            seen: None,
+        };
+        f.seen = f.stamp();
+        f
+    }
+
+    fn stamp(&self) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(&self.path).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    fn changed(&mut self) -> bool {
+        let now = self.stamp();
+        if now.is_some() && now != self.seen {
+            self.seen = now;
+            return true;
+        }
+        false
+    }
+}
+
+/// Reads a saved edit of the layout: the layout and a line for the
+/// journal, or why it was rejected (the last good layout keeps running).
+fn read_layout(path: &Path) -> Result<(Arc<Layout>, String), String> {
+    let new = crate::layout::load(path).map_err(|e| {
+        let text = e.to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default().to_string();
+        let more = match lines.count() {
+            0 => String::new(),
+            n => format!(" (+{n} more)"),
+        };
+        format!("layout edit rejected (still running the last good layout): {first}{more}")
+    })?;
+    let digest: String = std::fs::read(path)
+        .map(|bytes| {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let summary = format!(
+        "{} signals, {} phases (sha256 {digest}…)",
+        new.signals.len(),
+        new.phases.len()
+    );
+    Ok((Arc::new(new), summary))
 }
 
 /// Streams a command's output into the output pane as it is printed.
