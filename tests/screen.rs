@@ -740,3 +740,36 @@ fn presenter_hides_urls_and_hosts_everywhere() {
     assert!(shared.contains("cannot connect to ‹url›"), "{shared}");
     assert!(shared.contains("draining ‹host›"), "{shared}");
 }
+
+#[test]
+fn the_journal_pane_scrolls_back_and_follows_again() {
+    let mut a = app();
+    healthy(&mut a);
+    let note = |seq: i64| {
+        event(
+            seq,
+            EventKind::Noted {
+                text: format!("note number {seq}"),
+            },
+        )
+    };
+    a.update(Msg::Journal((1..=40).map(note).collect()));
+    let newest = draw(&a, 120, 40);
+    assert!(newest.contains("note number 40"), "{newest}");
+    a.update(code(KeyCode::Tab));
+    a.update(code(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Log);
+    a.update(code(KeyCode::PageUp));
+    a.update(key('k'));
+    assert_eq!(a.log_scroll, 11);
+    let back = draw(&a, 120, 40);
+    assert!(back.contains("note number 29 "), "{back}");
+    assert!(!back.contains("note number 30 "), "{back}");
+    assert!(back.contains("scrolled back 11 events"), "{back}");
+    // New events keep a scrolled-back view where it is.
+    a.update(Msg::Journal(vec![note(41)]));
+    assert_eq!(a.log_scroll, 12);
+    assert!(draw(&a, 120, 40).contains("note number 29 "));
+    a.update(code(KeyCode::End));
+    assert!(draw(&a, 120, 40).contains("note number 41"));
+}

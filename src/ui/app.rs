@@ -125,6 +125,8 @@ pub struct App {
     pub output: Vec<String>,
     /// Lines scrolled back from the newest output line (0: follow it).
     pub output_scroll: usize,
+    /// Events scrolled back from the newest in the journal pane.
+    pub log_scroll: usize,
     /// Commands this process is running, shown live.
     pub running: Vec<Vec<String>>,
     /// Commands this process ran whose journal record has not arrived yet:
@@ -161,6 +163,7 @@ impl App {
             log: Vec::new(),
             output: Vec::new(),
             output_scroll: 0,
+            log_scroll: 0,
             running: Vec::new(),
             finished_here: Vec::new(),
             now,
@@ -287,11 +290,16 @@ impl App {
                 self.show_recorded(&e, outcome);
             }
             self.log.push(e);
+            // A scrolled-back view stays on the events it shows.
+            if self.log_scroll > 0 {
+                self.log_scroll += 1;
+            }
         }
         if self.log.len() > LOG_TAIL {
             let cut = self.log.len() - LOG_TAIL;
             self.log.drain(..cut);
         }
+        self.log_scroll = self.log_scroll.min(self.log.len().saturating_sub(1));
     }
 
     fn show_recorded(&mut self, e: &Event, outcome: &CommandOutcome) {
@@ -520,26 +528,15 @@ impl App {
                 self.cursor = 0;
                 Vec::new()
             }
-            KeyCode::Char('j') | KeyCode::Down if self.focus == Focus::Output => {
-                self.output_scroll = self.output_scroll.saturating_sub(1);
-                Vec::new()
-            }
-            KeyCode::Char('k') | KeyCode::Up if self.focus == Focus::Output => {
-                self.output_scroll =
-                    (self.output_scroll + 1).min(self.output.len().saturating_sub(1));
-                Vec::new()
-            }
-            KeyCode::PageUp if self.focus == Focus::Output => {
-                self.output_scroll =
-                    (self.output_scroll + 10).min(self.output.len().saturating_sub(1));
-                Vec::new()
-            }
-            KeyCode::PageDown if self.focus == Focus::Output => {
-                self.output_scroll = self.output_scroll.saturating_sub(10);
-                Vec::new()
-            }
-            KeyCode::End if self.focus == Focus::Output => {
-                self.output_scroll = 0;
+            KeyCode::Char('j' | 'k')
+            | KeyCode::Down
+            | KeyCode::Up
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::End
+                if matches!(self.focus, Focus::Output | Focus::Log) =>
+            {
+                self.scroll(key.code);
                 Vec::new()
             }
             KeyCode::Char('j') | KeyCode::Down => {
@@ -661,6 +658,23 @@ impl App {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Scrolls the focused text pane (journal or output): back with k, ↑
+    /// and PgUp, forward with j, ↓ and PgDn, End follows the newest line.
+    fn scroll(&mut self, code: KeyCode) {
+        let (offset, len) = match self.focus {
+            Focus::Log => (&mut self.log_scroll, self.log.len()),
+            _ => (&mut self.output_scroll, self.output.len()),
+        };
+        *offset = match code {
+            KeyCode::Char('k') | KeyCode::Up => *offset + 1,
+            KeyCode::PageUp => *offset + 10,
+            KeyCode::Char('j') | KeyCode::Down => offset.saturating_sub(1),
+            KeyCode::PageDown => offset.saturating_sub(10),
+            _ => 0,
+        }
+        .min(len.saturating_sub(1));
     }
 
     fn rows_in_focus(&self) -> usize {

@@ -772,25 +772,46 @@ fn draw_checklist(app: &App, theme: &Theme, id: Option<&str>, f: &mut Frame, are
     );
 }
 
+/// The journal tail, newest at the bottom; an event too long for one line
+/// continues on a second. Scrolled back when focused (k/j).
 fn draw_log(app: &App, f: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> = app
-        .log
-        .iter()
-        .rev()
-        .take(height)
-        .rev()
-        .map(|e| {
-            let summary = e.summary();
-            Line::from(format!(
-                "{} {}",
-                e.at.format("%H:%M:%S"),
-                shown(app, &summary)
-            ))
-        })
-        .collect();
+    let width = usize::from(area.width.saturating_sub(2));
+    const STAMP: usize = 9;
+    let end = app.log.len().saturating_sub(app.log_scroll);
+    let mut lines: Vec<Line> = Vec::new();
+    for e in app.log[..end].iter().rev() {
+        if lines.len() >= height {
+            break;
+        }
+        let summary = e.summary();
+        let text = shown(app, &summary);
+        let mut parts = wrap(&text, width.saturating_sub(STAMP), 2).into_iter();
+        let first = format!(
+            "{} {}",
+            e.at.format("%H:%M:%S"),
+            parts.next().unwrap_or_default()
+        );
+        let mut entry = vec![Line::from(first)];
+        entry.extend(parts.map(|p| Line::from(format!("{:STAMP$}{p}", ""))));
+        // Only whole entries, so the top line always has its time.
+        if lines.len() + entry.len() > height {
+            break;
+        }
+        // Newest first while collecting; each entry keeps its own order.
+        lines.extend(entry.into_iter().rev());
+    }
+    lines.reverse();
+    let title = if app.log_scroll > 0 {
+        format!(
+            " Journal · scrolled back {} events, End follows ",
+            app.log_scroll
+        )
+    } else {
+        " Journal ".to_string()
+    };
     f.render_widget(
-        Paragraph::new(lines).block(pane(" Journal ", app.focus == Focus::Log)),
+        Paragraph::new(lines).block(pane(&title, app.focus == Focus::Log)),
         area,
     );
 }
