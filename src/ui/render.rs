@@ -357,7 +357,10 @@ fn draw_gates(
     let fit = |w: Option<usize>, header: &str, max: usize| {
         w.unwrap_or(0).max(header.len()).min(max) as u16
     };
-    let widths = [
+    // Under 100 columns the trend goes: the reason matters more.
+    const TREND: usize = 4;
+    let trend = area.width >= 100;
+    let mut widths = vec![
         11,
         fit(
             cells.iter().map(|c| c.name.chars().count()).max(),
@@ -377,6 +380,9 @@ fn draw_gates(
         10,
         5,
     ];
+    if !trend {
+        widths.remove(TREND);
+    }
     let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
     let reason_w = area.width.saturating_sub(2).saturating_sub(used).max(10);
     let rows: Vec<Row> = cells
@@ -386,7 +392,7 @@ fn draw_gates(
         .map(|(i, (c, g))| {
             let reason = wrap(&c.reason, usize::from(reason_w), 3);
             let height = reason.len().max(1) as u16;
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Cell::from(Span::styled(c.state.0, c.state.1)),
                 Cell::from(c.name),
                 Cell::from(c.condition),
@@ -394,8 +400,11 @@ fn draw_gates(
                 Cell::from(spark(app, g.signal)),
                 Cell::from(age(judged[i].age)),
                 Cell::from(reason.into_iter().map(Line::from).collect::<Vec<_>>()),
-            ])
-            .height(height);
+            ];
+            if !trend {
+                cells.remove(TREND);
+            }
+            let row = Row::new(cells).height(height);
             if app.focus == Focus::Gates && app.cursor == i {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
@@ -407,15 +416,21 @@ fn draw_gates(
     constraints.push(Constraint::Min(10));
     let table = Table::new(rows, constraints)
         .header(
-            Row::new([
-                "STATE",
-                "GATE",
-                "CONDITION",
-                "VALUE",
-                "TREND",
-                "AGE",
-                "REASON",
-            ])
+            Row::new(
+                [
+                    "STATE",
+                    "GATE",
+                    "CONDITION",
+                    "VALUE",
+                    "TREND",
+                    "AGE",
+                    "REASON",
+                ]
+                .into_iter()
+                .enumerate()
+                .filter(|&(i, _)| trend || i != TREND)
+                .map(|(_, h)| h),
+            )
             .style(Style::default().add_modifier(Modifier::BOLD)),
         )
         .block(pane(" Gates ", app.focus == Focus::Gates));
