@@ -80,6 +80,27 @@ fn event(seq: i64, kind: EventKind) -> Event {
     }
 }
 
+/// Events 1–3: every preflight item checked.
+fn preflight_checked() -> Vec<Event> {
+    [
+        "On-call engineer paged in",
+        "Dashboards open",
+        "Rollback rehearsed on staging",
+    ]
+    .iter()
+    .zip(1..)
+    .map(|(item, seq)| {
+        event(
+            seq,
+            EventKind::ItemChecked {
+                checklist: "preflight".into(),
+                item: (*item).into(),
+            },
+        )
+    })
+    .collect()
+}
+
 fn draw(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| render(app, f)).unwrap();
@@ -318,25 +339,7 @@ fn more_frames() {
     // All GO at 200×50: preflight items checked in the journal.
     let mut a = app();
     healthy(&mut a);
-    a.update(Msg::Journal(
-        [
-            "On-call engineer paged in",
-            "Dashboards open",
-            "Rollback rehearsed on staging",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            event(
-                i as i64 + 1,
-                EventKind::ItemChecked {
-                    checklist: "preflight".into(),
-                    item: (*item).into(),
-                },
-            )
-        })
-        .collect(),
-    ));
+    a.update(Msg::Journal(preflight_checked()));
     let frame = draw(&a, 200, 50);
     assert!(
         frame.contains("✔ GO") && !frame.contains("NO-GO"),
@@ -629,26 +632,7 @@ fn demo_guides_a_first_time_viewer() {
         bar
     };
     assert!(next(&a).contains("Tab to the checklist"));
-    let items = [
-        "On-call engineer paged in",
-        "Dashboards open",
-        "Rollback rehearsed on staging",
-    ];
-    a.update(Msg::Journal(
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                event(
-                    i as i64 + 1,
-                    EventKind::ItemChecked {
-                        checklist: "preflight".into(),
-                        item: (*item).into(),
-                    },
-                )
-            })
-            .collect(),
-    ));
+    a.update(Msg::Journal(preflight_checked()));
     assert!(
         next(&a).contains("a advances to Canary 10%"),
         "{}",
