@@ -314,8 +314,7 @@ impl App {
             return;
         }
         self.say(format!("#{} {} — {}", e.seq, e.actor, e.summary()));
-        let tail: Vec<String> = outcome.output_tail.lines().map(str::to_string).collect();
-        for line in tail {
+        for line in outcome.output_tail.lines() {
             self.say(format!("  {line}"));
         }
     }
