@@ -24,6 +24,20 @@ const LOG_TAIL: usize = 200;
 /// Lines of command output kept for the output pane.
 const OUTPUT_LINES: usize = 500;
 
+/// Appends to a pane's list, keeping the newest `cap`; a view scrolled
+/// back by `scroll` entries stays on the entries it shows.
+fn append_kept<T>(list: &mut Vec<T>, scroll: &mut usize, item: T, cap: usize) {
+    list.push(item);
+    if *scroll > 0 {
+        *scroll += 1;
+    }
+    if list.len() > cap {
+        let cut = list.len() - cap;
+        list.drain(..cut);
+    }
+    *scroll = (*scroll).min(list.len().saturating_sub(1));
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Gates,
@@ -267,15 +281,12 @@ impl App {
     /// Appends a line to the output pane, keeping the newest
     /// [`OUTPUT_LINES`]; a scrolled-back view stays on the lines it shows.
     fn say(&mut self, line: String) {
-        self.output.push(line);
-        if self.output_scroll > 0 {
-            self.output_scroll += 1;
-        }
-        if self.output.len() > OUTPUT_LINES {
-            let cut = self.output.len() - OUTPUT_LINES;
-            self.output.drain(..cut);
-        }
-        self.output_scroll = self.output_scroll.min(self.output.len().saturating_sub(1));
+        append_kept(
+            &mut self.output,
+            &mut self.output_scroll,
+            line,
+            OUTPUT_LINES,
+        );
     }
 
     /// Applies journal events. A command another process ran shows its
@@ -289,17 +300,8 @@ impl App {
             {
                 self.show_recorded(&e, outcome);
             }
-            self.log.push(e);
-            // A scrolled-back view stays on the events it shows.
-            if self.log_scroll > 0 {
-                self.log_scroll += 1;
-            }
+            append_kept(&mut self.log, &mut self.log_scroll, e, LOG_TAIL);
         }
-        if self.log.len() > LOG_TAIL {
-            let cut = self.log.len() - LOG_TAIL;
-            self.log.drain(..cut);
-        }
-        self.log_scroll = self.log_scroll.min(self.log.len().saturating_sub(1));
     }
 
     fn show_recorded(&mut self, e: &Event, outcome: &CommandOutcome) {

@@ -145,24 +145,14 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
             ),
         }
     };
-    let phase = app.phase();
     let armed = if crate::guard::armed(&app.layout, &app.state) {
         "auto-rollback ARMED"
     } else {
         "auto-rollback off"
     };
     let mut first = vec![
-        Span::styled(
-            format!(" {} ", app.layout.launch.name),
-            Style::default().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(
-            "· phase {}/{} {} · {} · ",
-            app.phase_index() + 1,
-            app.layout.phases.len(),
-            phase.title,
-            clock(app)
-        )),
+        launch_name(app),
+        Span::raw(format!("· {} · {} · ", phase_label(app), clock(app))),
         Span::styled(word, style),
     ];
     if app.read_only {
@@ -174,6 +164,23 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
         return;
     }
     f.render_widget(Paragraph::new(vec![Line::from(first), second]), area);
+}
+
+fn launch_name(app: &App) -> Span<'static> {
+    Span::styled(
+        format!(" {} ", app.layout.launch.name),
+        Style::default().add_modifier(Modifier::BOLD),
+    )
+}
+
+/// `phase k/n Title`.
+fn phase_label(app: &App) -> String {
+    format!(
+        "phase {}/{} {}",
+        app.phase_index() + 1,
+        app.layout.phases.len(),
+        app.phase().title
+    )
 }
 
 /// Rows the presenter header takes: big letters four rows tall, then one
@@ -238,19 +245,10 @@ fn draw_presenter_header(
             right,
         );
     }
-    let phase = app.phase();
     let mut spans = vec![
         Span::styled(format!(" {word} "), strong.add_modifier(Modifier::REVERSED)),
-        Span::styled(
-            format!(" {} ", app.layout.launch.name),
-            Style::default().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(
-            "· phase {}/{} {} · {armed}",
-            app.phase_index() + 1,
-            app.layout.phases.len(),
-            phase.title,
-        )),
+        launch_name(app),
+        Span::raw(format!("· {} · {armed}", phase_label(app))),
     ];
     if !show_clock {
         spans.push(Span::raw(format!(" · {}", clock(app))));
