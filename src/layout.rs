@@ -418,12 +418,30 @@ impl Validator<'_> {
             )),
         };
         let journal = self.string(&mut t, "journal").map(|p| self.anchor(&p));
+        let owners = match t.get("owners") {
+            None => Ok(None),
+            Some(v) => match as_string_list(&mut self.sink, v, "owners") {
+                Some(list) if list.is_empty() => {
+                    self.sink.error_hint(
+                        &v.span(),
+                        "`owners` is empty: nobody could adopt a change to this layout",
+                        Some("list the OS users who may adopt layout changes, e.g. owners = [\"alice\"], or leave `owners` out (the journal's creator owns it)".into()),
+                    );
+                    Err(())
+                }
+                Some(list) => Ok(Some(
+                    list.into_iter().map(|u| u.get_ref().clone()).collect(),
+                )),
+                None => Err(()),
+            },
+        };
         t.finish(&mut self.sink);
         Some(Launch {
             name: name?.0,
             id: id?,
             t0: t0.ok()?,
             journal,
+            owners: owners.ok()?,
         })
     }
 

@@ -64,6 +64,9 @@ pub struct Launch {
     pub id: String,
     pub t0: Option<DateTime<Utc>>,
     pub journal: Option<PathBuf>,
+    /// OS users who may adopt a changed layout into the journal. `None`:
+    /// the user who created the journal.
+    pub owners: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
