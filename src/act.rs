@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::engine::Board;
 use crate::gate::{self, Judgement, State as GateState};
 use crate::journal::{Entry, Journal, JournalError};
-use crate::launch::{CommandOutcome, Event, EventKind, GateSnapshot, State};
+use crate::launch::{CommandOutcome, Event, EventKind, GateSnapshot, RollbackStatus, State};
 use crate::layout::{ChecklistSource, Layout, Phase, Probe};
 use crate::signal::command::{self, Limits};
 use crate::signal::{Checklist, Outcome, Sample};
@@ -61,6 +61,13 @@ pub enum Act {
         phase: String,
         reason: String,
     },
+    /// Enter the first phase: the launch starts.
+    Start,
+    /// Make this layout text (read from `path`) the launch's layout.
+    Adopt {
+        path: String,
+        text: String,
+    },
 }
 
 impl Act {
@@ -79,6 +86,8 @@ impl Act {
             Act::Disarm { .. } => "disarm",
             Act::Rollback { .. } => "rollback",
             Act::Reopen { .. } => "reopen",
+            Act::Start => "start",
+            Act::Adopt { .. } => "adopt",
         }
     }
 }
@@ -138,13 +147,16 @@ pub fn judge_phase(
     phase: &Phase,
     now: DateTime<Utc>,
 ) -> Vec<Judgement> {
+    // Windows of the current phase count from its entry; any other phase
+    // is a preview.
+    let entered = state.phase_entered.filter(|_| phase.id == state.phase);
     phase
         .gates
         .iter()
         .map(|g| {
             let signal = &layout.signals[g.signal];
             let samples = with_checked_items(signal.id.as_str(), state, board.samples(g.signal));
-            gate::judge(g, signal, &samples, now)
+            gate::judge_in_phase(g, signal, &samples, now, entered)
         })
         .collect()
 }
@@ -209,13 +221,11 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
     let state = desk.state;
     let layout = desk.layout;
     let plain = |kind| Ok(Decision { kind, claim: None });
-    let rolled_back = || {
-        state.rolled_back.as_ref().map(|rb| {
+    let rolled_back = || rolled_back_refusal(state);
+    let not_started = |verb: &str| {
+        (!state.started()).then(|| {
             format!(
-                "the launch is ROLLED BACK (since {} by {}: {}); reopen it first",
-                short_time(rb.at),
-                rb.by,
-                rb.reason
+                "cannot {verb}: the launch is NOT STARTED; start it first (`gonogo start`, or `a` on the screen)"
             )
         })
     };
@@ -229,6 +239,9 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
                     "cannot sign {p}: the current phase is {}",
                     current.id
                 ));
+            }
+            if let Some(why) = not_started("sign") {
+                return Err(why);
             }
             if let Some(why) = rolled_back() {
                 return Err(format!("cannot sign: {why}"));
@@ -344,7 +357,12 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
             if reason.trim().is_empty() {
                 return Err("cannot roll back: give a reason".into());
             }
-            if let Some(why) = rolled_back() {
+            // A failed rollback may be retried at once; a running or a
+            // finished one may not.
+            if let Some(rb) = &state.rolled_back
+                && rb.status() != RollbackStatus::Failed
+            {
+                let why = rolled_back().unwrap_or_default();
                 return Err(format!("cannot roll back: {why}"));
             }
             Ok(Decision {
@@ -360,7 +378,7 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
             let Some(rb) = &state.rolled_back else {
                 return Err("cannot reopen: the launch is not rolled back".into());
             };
-            if rb.finished.is_none() {
+            if rb.status() == RollbackStatus::Running {
                 return Err("cannot reopen: the rollback command is still running".into());
             }
             if layout.phase(phase).is_none() {
@@ -378,13 +396,112 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
                 reason: reason.clone(),
             })
         }
+        Act::Adopt { path, text } => adopt(desk, path, text),
+        Act::Start => {
+            let first = &layout.phases[0];
+            if let Some(entered) = state.phase_entered {
+                return Err(format!(
+                    "cannot start: the launch started already (in {} since {})",
+                    state.phase,
+                    short_time(entered)
+                ));
+            }
+            if let Some(why) = rolled_back() {
+                return Err(format!("cannot start: {why}"));
+            }
+            if let Some(h) = &state.hold {
+                return Err(format!(
+                    "cannot start: held by {} since {}: {}",
+                    h.by,
+                    short_time(h.at),
+                    h.reason
+                ));
+            }
+            Ok(Decision {
+                kind: EventKind::Started {
+                    phase: first.id.clone(),
+                },
+                // Two operators pressing start at once enter it once.
+                claim: Some("start".into()),
+            })
+        }
     }
 }
 
-/// One rollback per epoch (an epoch ends with a reopen), across every
-/// process sharing the journal.
+/// Adopting a changed layout: an owner of the pinned one only, the same
+/// launch, and a layout that still has the phase the launch is in.
+fn adopt(desk: &Desk<'_>, path: &str, text: &str) -> Result<Decision, String> {
+    let state = desk.state;
+    let layout = desk.layout;
+    let new = crate::layout::parse(Path::new(path), text).map_err(|e| {
+        let e = e.to_string();
+        format!(
+            "cannot adopt {path}: it does not validate: {}",
+            e.lines().next().unwrap_or_default()
+        )
+    })?;
+    let pinned = state.pinned.as_ref();
+    if let Some(p) = pinned
+        && p.digest == new.digest()
+    {
+        return Err(format!(
+            "cannot adopt {path}: it is the layout in force already (sha256 {}…)",
+            &p.digest[..12.min(p.digest.len())]
+        ));
+    }
+    if !layout.may_adopt(desk.actor, state.creator.as_deref()) {
+        let owners = match &layout.launch.owners {
+            Some(o) => format!("owners: {}", o.join(", ")),
+            None => format!(
+                "the owner is the journal's creator, {}",
+                state.creator.as_deref().unwrap_or("unknown")
+            ),
+        };
+        return Err(format!(
+            "cannot adopt {path}: {} may not change this launch's layout ({owners})",
+            desk.actor
+        ));
+    }
+    if new.launch.id != layout.launch.id {
+        return Err(format!(
+            "cannot adopt {path}: it is launch `{}`, not `{}`",
+            new.launch.id, layout.launch.id
+        ));
+    }
+    if state.started() && new.phase(&state.phase).is_none() {
+        return Err(format!(
+            "cannot adopt {path}: it has no phase `{}`, the phase the launch is in",
+            state.phase
+        ));
+    }
+    Ok(Decision {
+        kind: crate::session::pin_event(&new, pinned.map(|p| &*p.text)),
+        claim: None,
+    })
+}
+
+/// Why nothing moves while a rollback runs, failed or is done, or `None`.
+fn rolled_back_refusal(state: &State) -> Option<String> {
+    let rb = state.rolled_back.as_ref()?;
+    let since = format!("since {} by {}: {}", short_time(rb.at), rb.by, rb.reason);
+    Some(match rb.status() {
+        RollbackStatus::Running => format!("a rollback is running ({since})"),
+        RollbackStatus::Done => format!("the launch is ROLLED BACK ({since}); reopen it first"),
+        RollbackStatus::Failed => format!(
+            "the launch is in ROLLBACK FAILED ({since}; {}); retry the rollback or reopen",
+            rb.finished.as_ref().map_or("", |o| o.ending.as_str())
+        ),
+    })
+}
+
+/// One rollback attempt at a time, across every process sharing the
+/// journal: one per epoch (an epoch ends with a reopen), plus one per
+/// retry after a failure.
 pub fn rollback_claim(state: &State) -> String {
-    format!("rollback:{}", state.epoch)
+    match &state.rolled_back {
+        None => format!("rollback:{}", state.epoch),
+        Some(rb) => format!("rollback:{}:retry{}", state.epoch, rb.retries + 1),
+    }
 }
 
 fn may_act_as(layout: &Layout, actor: &str, role: &str) -> Result<(), String> {
@@ -406,13 +523,13 @@ fn advance(desk: &Desk<'_>, override_reason: Option<&str>) -> Result<Decision, S
     let idx = desk.phase_index();
     let phase = desk.phase();
     let prefix = format!("cannot advance from {}", phase.id);
-    if let Some(rb) = &state.rolled_back {
+    if !state.started() {
         return Err(format!(
-            "{prefix}: the launch is ROLLED BACK (since {} by {}: {}); reopen it first",
-            short_time(rb.at),
-            rb.by,
-            rb.reason
+            "{prefix}: the launch is NOT STARTED; start it first (`gonogo start`, or `a` on the screen)"
         ));
+    }
+    if let Some(why) = rolled_back_refusal(state) {
+        return Err(format!("{prefix}: {why}"));
     }
     let Some(next) = desk.layout.phases.get(idx + 1) else {
         return Err(format!("{prefix}: it is the last phase"));
@@ -471,23 +588,15 @@ fn advance(desk: &Desk<'_>, override_reason: Option<&str>) -> Result<Decision, S
     if !unsigned.is_empty() {
         why.push(format!("not signed: {}", unsigned.join(", ")));
     }
-    if let Some(soak) = phase.soak {
-        match state.phase_entered {
-            Some(entered) => {
-                let stayed = (desk.now - entered).to_std().unwrap_or_default();
-                if stayed < soak {
-                    let left = Duration::from_secs((soak - stayed).as_secs().max(1));
-                    why.push(format!(
-                        "soak: {} of {} left",
-                        format_duration(left),
-                        format_duration(soak)
-                    ));
-                }
-            }
-            None => why.push(format!(
-                "soak: {} not started (the phase has no entry in the journal)",
+    if let (Some(soak), Some(entered)) = (phase.soak, state.phase_entered) {
+        let stayed = (desk.now - entered).to_std().unwrap_or_default();
+        if stayed < soak {
+            let left = Duration::from_secs((soak - stayed).as_secs().max(1));
+            why.push(format!(
+                "soak: {} of {} left",
+                format_duration(left),
                 format_duration(soak)
-            )),
+            ));
         }
     }
     if !why.is_empty() {

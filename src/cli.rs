@@ -18,6 +18,11 @@ use crate::layout::{self, Layout, LoadError};
 use crate::signal::Prober;
 
 pub const EXIT_LAYOUT: i32 = 3;
+/// `check`: the gates may say GO, but the launch may not proceed: ON HOLD,
+/// ROLLED BACK, ROLLBACK FAILED or a rollback running.
+pub const EXIT_HALTED: i32 = 4;
+/// The journal is damaged or cannot be read.
+pub const EXIT_JOURNAL: i32 = 5;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -142,6 +147,11 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Start the launch: enter the first phase (runs its on_enter).
+    Start { layout: PathBuf },
+    /// Adopt this layout file as the launch's layout (an owner only); the
+    /// record keeps the diff.
+    Adopt { layout: PathBuf },
     /// Reopen a rolled-back launch at a phase.
     Reopen {
         layout: PathBuf,
@@ -158,6 +168,10 @@ enum Command {
         /// Check the journal's hash chain instead (exit 1 if broken).
         #[arg(long)]
         verify: bool,
+        /// With --verify: the head hash noted from an earlier record; a
+        /// journal cut back before it fails.
+        #[arg(long, requires = "verify", value_name = "HASH")]
+        head: Option<String>,
     },
 }
 
@@ -200,7 +214,8 @@ pub fn main() -> i32 {
             layout,
             format,
             verify,
-        } => log::run(&layout, journal.as_deref(), format, verify),
+            head,
+        } => log::run(&layout, journal.as_deref(), format, verify, head.as_deref()),
         Command::Check {
             layout,
             phase,
@@ -363,6 +378,8 @@ impl Command {
             | Command::Advance { layout, .. }
             | Command::Hold { layout, .. }
             | Command::Resume { layout }
+            | Command::Start { layout }
+            | Command::Adopt { layout }
             | Command::CheckItem { layout, .. }
             | Command::Note { layout, .. }
             | Command::Arm { layout, .. }
@@ -375,45 +392,15 @@ impl Command {
     }
 }
 
-/// The launch, its journal and the state the journal folds to.
-pub(crate) struct Session {
-    pub layout: Layout,
-    pub journal: crate::journal::Journal,
-    pub state: crate::launch::State,
-}
+pub(crate) use crate::session::journal_path;
 
-impl Session {
-    /// Opens the journal for `layout` (creating it) and replays it.
-    pub fn open(layout: Layout, journal: Option<&Path>) -> Result<Session, i32> {
-        let path = journal_path(&layout, journal);
-        let journal = crate::journal::Journal::open(&path, &layout.launch.id).map_err(|e| {
-            eprintln!("gonogo: {e}");
-            1
-        })?;
-        let mut s = Session {
-            state: crate::launch::State::new(&layout.phases[0].id),
-            layout,
-            journal,
-        };
-        s.refresh().map_err(|e| {
-            eprintln!("gonogo: {e}");
-            1
-        })?;
-        Ok(s)
-    }
-
-    /// Folds in events other processes appended; returns them.
-    pub fn refresh(&mut self) -> Result<Vec<crate::launch::Event>, crate::journal::JournalError> {
-        let events = self.journal.since(self.state.seq)?;
-        for e in &events {
-            self.state.apply(e);
-        }
-        Ok(events)
-    }
-}
-
-pub(crate) fn journal_path(layout: &Layout, flag: Option<&Path>) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| layout.launch.journal.clone())
-        .unwrap_or_else(|| crate::journal::default_path(&layout.launch.id))
+/// Opens a launch's session for an act or a guard, printing why not.
+pub(crate) fn open_session(
+    layout: Layout,
+    journal: Option<&Path>,
+) -> Result<crate::session::Session, i32> {
+    crate::session::Session::open(layout, journal).map_err(|e| {
+        eprintln!("gonogo: {e}");
+        1
+    })
 }

@@ -77,6 +77,23 @@ impl Board {
         }
     }
 
+    /// This board's samples moved to `new`'s signal indices, for the
+    /// signals both layouts define alike (same id, same definition): a
+    /// signal whose URL or query changed starts with no evidence.
+    pub fn rekeyed(&self, old: &Layout, new: &Layout) -> Board {
+        let mut board = Board::new(new);
+        for (i, s) in new.signals.iter().enumerate() {
+            if let Some(o) = old.signal_index(&s.id)
+                && format!("{:?}", old.signals[o]) == format!("{s:?}")
+            {
+                for sample in self.samples(o) {
+                    board.record(i, sample.clone());
+                }
+            }
+        }
+        board
+    }
+
     pub fn samples(&self, signal: usize) -> &[Sample] {
         self.history.get(signal).map_or(&[], Vec::as_slice)
     }

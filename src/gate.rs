@@ -184,8 +184,22 @@ fn fmt_age(d: Duration) -> String {
     format_duration(Duration::from_secs(d.as_secs()))
 }
 
-/// Judges a gate from the signal's samples (oldest first) at `now`.
+/// Judges a gate from the signal's samples (oldest first) at `now`, with
+/// no phase entry to count from (a preview, or a phase not yet entered).
 pub fn judge(gate: &Gate, signal: &Signal, samples: &[Sample], now: DateTime<Utc>) -> Judgement {
+    judge_in_phase(gate, signal, samples, now, None)
+}
+
+/// Judges a gate of a phase entered at `entered`: its `for` window counts
+/// only samples taken since then, so nothing a guard saw before the phase
+/// began (or before a reopen) can make it GO.
+pub fn judge_in_phase(
+    gate: &Gate,
+    signal: &Signal,
+    samples: &[Sample],
+    now: DateTime<Utc>,
+    entered: Option<DateTime<Utc>>,
+) -> Judgement {
     let samples = until(samples, now);
     let Some(latest) = samples.last() else {
         return Judgement {
@@ -233,7 +247,20 @@ pub fn judge(gate: &Gate, signal: &Signal, samples: &[Sample], now: DateTime<Utc
                 j.state = State::Go;
                 return j;
             };
-            let start = passing_since(gate, signal, samples);
+            let mut start = passing_since(gate, signal, samples);
+            if let Some(entered) = entered {
+                if latest.at < entered {
+                    let held = age(now, entered);
+                    j.state = State::Pending;
+                    j.remaining = Some(window.saturating_sub(held));
+                    j.reason = format!(
+                        "window of {} starts with the first sample since the phase was entered",
+                        format_duration(window)
+                    );
+                    return j;
+                }
+                start = start.max(entered);
+            }
             let held = age(now, start);
             if held >= window {
                 j.state = State::Go;
@@ -311,12 +338,32 @@ pub fn judge_trigger(
     samples: &[Sample],
     now: DateTime<Utc>,
 ) -> TriggerJudgement {
+    judge_trigger_in_phase(trigger, signal, samples, now, None)
+}
+
+/// Judges a trigger in a phase entered at `entered`: only breaches sampled
+/// since then count, so a reopen (or an advance) starts every window
+/// afresh and a trigger never fires on what it saw before.
+pub fn judge_trigger_in_phase(
+    trigger: &Gate,
+    signal: &Signal,
+    samples: &[Sample],
+    now: DateTime<Utc>,
+    entered: Option<DateTime<Utc>>,
+) -> TriggerJudgement {
     let samples = until(samples, now);
     let mut held = Duration::ZERO;
     let mut last_breach: Option<DateTime<Utc>> = None;
     let mut last: Option<Test> = None;
     for s in samples {
         let t = test(&trigger.condition, signal, &s.outcome);
+        if entered.is_some_and(|e| s.at < e) {
+            // Seen, so the value shows; not counted toward the window.
+            held = Duration::ZERO;
+            last_breach = None;
+            last = Some(t);
+            continue;
+        }
         match &t {
             // The trigger's condition *is* the breach: passing it means breaching.
             Test::Pass(_) => {
@@ -360,12 +407,15 @@ pub fn judge_trigger(
             held,
         };
     }
+    let window = trigger.window.unwrap_or_default();
     let state = match &last {
+        // Breaching, but only on samples from before the phase entry: the
+        // window opens with the next sample.
+        Some(Test::Pass(_)) if last_breach.is_none() => TriggerState::Holding { remaining: window },
         Some(Test::Pass(_)) => {
             if let Some(at) = last_breach {
                 held += age(now, at).min(signal.stale_after);
             }
-            let window = trigger.window.unwrap_or_default();
             if held >= window {
                 TriggerState::Fired
             } else {

@@ -48,7 +48,7 @@ pub fn judge_triggers(
         .map(|t| {
             let signal = &layout.signals[t.signal];
             let samples = act::with_checked_items(&signal.id, state, board.samples(t.signal));
-            crate::gate::judge_trigger(t, signal, &samples, now)
+            crate::gate::judge_trigger_in_phase(t, signal, &samples, now, state.phase_entered)
         })
         .collect()
 }
@@ -136,18 +136,45 @@ pub async fn fire_rollback(
         Err(JournalError::Claimed(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let finished = run_rollback(journal, layout, state, actor, reason, gates, progress).await?;
+    let finished = run_rollback(
+        journal, layout, state, &started, actor, reason, gates, progress,
+    )
+    .await?;
     Ok(vec![started, finished])
 }
 
-/// Runs the rollback command after its start was recorded; records the end.
+/// How long a rollback's runner may go without renewing its lease before
+/// another process records the rollback's outcome as unknown.
+pub const RUNNER_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Names this process in the record: who runs a rollback, who polls.
+pub fn runner_id(actor: &str) -> String {
+    format!("{actor} pid {}", std::process::id())
+}
+
+fn runner_lease(started: &Event) -> String {
+    format!("run:{}", started.seq)
+}
+
+/// The claim both ends of a rollback compete for: its runner's real end,
+/// or another process's "runner lost" record.
+fn end_claim(started_seq: i64) -> String {
+    format!("rollback-end:{started_seq}")
+}
+
+/// Runs the rollback command after its start (`started`) was recorded;
+/// records the end. While it runs, this process renews a lease in the
+/// journal, so if it dies (kill -9) another process records the outcome as
+/// unknown instead of the launch showing a rollback running forever.
 ///
 /// # Errors
 /// Journal failures.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_rollback(
     journal: &mut Journal,
     layout: &Layout,
     state: &State,
+    started: &Event,
     actor: &str,
     reason: &str,
     gates: Vec<GateSnapshot>,
@@ -162,13 +189,83 @@ pub async fn run_rollback(
         actor,
         reason,
     };
-    let outcome = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress).await;
-    journal.append(&Entry {
+    let lease = runner_lease(started);
+    let runner = runner_id(actor);
+    // A lease we fail to take or renew only risks a premature "outcome
+    // unknown" record, which our real end then corrects.
+    let _ = journal.hold_named_lease(&lease, &runner, RUNNER_TTL);
+    let command = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress);
+    tokio::pin!(command);
+    let mut renew = tokio::time::interval(std::time::Duration::from_secs(1));
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut command => break outcome,
+            _ = renew.tick() => {
+                let _ = journal.hold_named_lease(&lease, &runner, RUNNER_TTL);
+            }
+        }
+    };
+    let mut entry = Entry {
         actor: actor.to_string(),
-        kind: EventKind::RollbackFinished { outcome },
+        kind: EventKind::RollbackFinished {
+            outcome,
+            started: Some(started.seq),
+        },
         gates,
-        claim: None,
-    })
+        claim: Some(end_claim(started.seq)),
+    };
+    let recorded = match journal.append(&entry) {
+        // Another process thought us gone and recorded "outcome unknown":
+        // the real end still goes on the record, and replaces it.
+        Err(JournalError::Claimed(_)) => {
+            entry.claim = None;
+            journal.append(&entry)
+        }
+        other => other,
+    };
+    let _ = journal.release_named_lease(&lease, &runner);
+    recorded
+}
+
+/// Records a running rollback whose runner stopped renewing its lease
+/// (killed, crashed) as ended with an unknown outcome: ROLLBACK FAILED,
+/// so it can be retried. Once across every process (a claim).
+///
+/// # Errors
+/// Journal failures.
+pub fn reap_lost_rollback(
+    journal: &mut Journal,
+    state: &State,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Event>, JournalError> {
+    let Some(rb) = &state.rolled_back else {
+        return Ok(None);
+    };
+    if rb.finished.is_some() {
+        return Ok(None);
+    }
+    let name = format!("run:{}", rb.seq);
+    let runner = match journal.lease(&name)? {
+        Some((_, until)) if until > now => return Ok(None),
+        Some((holder, _)) => holder,
+        // Its runner may not have taken the lease yet.
+        None if (now - rb.at).to_std().unwrap_or_default() < RUNNER_TTL => return Ok(None),
+        None => format!("{} (never seen running it)", rb.by),
+    };
+    match journal.append(&Entry {
+        actor: actor.to_string(),
+        kind: EventKind::RollbackLost {
+            started: rb.seq,
+            runner,
+        },
+        gates: Vec::new(),
+        claim: Some(end_claim(rb.seq)),
+    }) {
+        Ok(e) => Ok(Some(e)),
+        Err(JournalError::Claimed(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs the new phase's `on_enter` after an advance or reopen, once.
@@ -185,7 +282,7 @@ pub async fn run_on_enter(
 ) -> Result<Option<Event>, JournalError> {
     let phase_id = match &entered_by.kind {
         EventKind::Advanced { to, .. } => to,
-        EventKind::Reopened { phase, .. } => phase,
+        EventKind::Reopened { phase, .. } | EventKind::Started { phase } => phase,
         _ => return Ok(None),
     };
     let Some(phase) = layout.phase(phase_id) else {
@@ -251,10 +348,15 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
         EventKind::RollbackStarted { triggers, .. } if !triggers.is_empty() => {
             Some(Notification::trigger_fired(launch, &triggers.join("; ")))
         }
-        EventKind::RollbackFinished { outcome } => Some(Notification::rollback_finished(
+        EventKind::RollbackFinished { outcome, .. } => Some(Notification::rollback_finished(
             launch,
             outcome.success,
             &outcome.ending,
+        )),
+        EventKind::RollbackLost { runner, .. } => Some(Notification::rollback_finished(
+            launch,
+            false,
+            &format!("outcome unknown: {runner} stopped without recording it"),
         )),
         EventKind::TimeboxOverrun { phase, timebox_s } => Some(Notification::timebox_overrun(
             launch,
@@ -302,6 +404,9 @@ impl NoGoAlerts {
     }
 }
 
+/// The lease of the process that polls (see [`Journal::hold_lease`]).
+const POLL_LEASE_NAME: &str = "poll";
+
 /// How long a polling lease lasts without renewal (renewed every second):
 /// a follower takes over this long after the poller dies.
 pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(4);
@@ -323,6 +428,9 @@ pub struct Guard {
     keep: std::time::Duration,
     rollback: Option<tokio::task::JoinHandle<()>>,
     progress: Option<std::sync::Arc<act::ProgressSink>>,
+    /// A read-only viewer: never writes the journal (no lease, evidence or
+    /// duties); follows the poller, or polls for itself when none is live.
+    view_only: bool,
 }
 
 impl Guard {
@@ -356,7 +464,13 @@ impl Guard {
             keep,
             rollback: None,
             progress: None,
+            view_only: false,
         }
+    }
+
+    /// Makes this guard a read-only viewer: it never writes the journal.
+    pub fn view_only(&mut self) {
+        self.view_only = true;
     }
 
     /// Streams the output of an auto-rollback this guard runs to `sink`.
@@ -392,6 +506,9 @@ impl Guard {
 
     /// Once a second: take, renew or lose the lease; flush evidence.
     pub fn tick(&mut self, journal: &mut Journal) -> Vec<String> {
+        if self.view_only {
+            return self.view(journal);
+        }
         let mut said = Vec::new();
         match journal.hold_lease(&self.holder, LEASE_TTL) {
             Ok(true) if self.polling.is_none() => {
@@ -422,6 +539,31 @@ impl Guard {
         }
         self.evidence.clear();
         said
+    }
+
+    /// A viewer's tick: follow the poller while its lease is live, else
+    /// poll for itself, recording nothing.
+    fn view(&mut self, journal: &Journal) -> Vec<String> {
+        let now = Utc::now();
+        let live = matches!(journal.lease(POLL_LEASE_NAME), Ok(Some((_, until))) if until > now);
+        self.evidence.clear();
+        self.lease_known = true;
+        match (live, self.polling.is_some()) {
+            (true, true) => {
+                self.polling = None;
+                self.seen_samples = journal.last_sample_id().unwrap_or(self.seen_samples);
+                vec!["a guard polls now; following its samples".to_string()]
+            }
+            (false, false) => {
+                self.polling = Some(crate::engine::start(
+                    std::sync::Arc::clone(&self.layout),
+                    self.prober.clone(),
+                    self.tx.clone(),
+                ));
+                vec!["no guard polls: this viewer polls for itself and records nothing".to_string()]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Samples the lease holder recorded since last asked (only when this
@@ -459,6 +601,10 @@ impl Guard {
             let phase = layout.phase(&state.phase).unwrap_or(&layout.phases[0]);
             act::snapshot(phase, &act::judge_phase(layout, state, board, phase, now))
         };
+        if self.view_only {
+            return Ok(());
+        }
+        reap_lost_rollback(journal, state, &self.actor, now)?;
         if let Some(kind) = timebox_overrun(layout, state, now) {
             match journal.append(&Entry {
                 actor: self.actor.clone(),
@@ -504,7 +650,7 @@ impl Guard {
     /// rollback: its command would die with us. Returns lines to say.
     pub async fn stop(mut self, journal: &mut Journal) -> Vec<String> {
         let mut said = Vec::new();
-        if self.polling.take().is_some() {
+        if self.polling.take().is_some() && !self.view_only {
             let _ = journal.release_lease(&self.holder);
         }
         if let Some(task) = self.rollback.take().filter(|t| !t.is_finished()) {

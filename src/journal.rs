@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use crate::launch::{Event, EventKind, GateSnapshot};
@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS meta (
 
 const GENESIS: &str = "genesis";
 
+/// The lease of the one process that polls the endpoints.
+const POLL_LEASE: &str = "poll";
+
 /// How long a process waits for another one holding the journal's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -87,6 +90,24 @@ pub enum JournalError {
         found: String,
         expected: String,
     },
+    /// No journal at this path (readers never create one).
+    Missing(PathBuf),
+    /// The path is a directory, a device or something else a journal
+    /// cannot be; refused before anything is created.
+    NotAFile(PathBuf, String),
+    /// The file is not a sound gonogo journal: empty, truncated, not a
+    /// database, or its tables are gone.
+    Damaged(PathBuf, String),
+    /// SQLite found the file corrupt while reading or writing it.
+    Corrupt(String),
+}
+
+impl JournalError {
+    /// Whether the journal itself is broken (rather than busy, missing,
+    /// or refusing a claim): `check` gives this its own exit code.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, JournalError::Damaged(..) | JournalError::Corrupt(_))
+    }
 }
 
 impl std::fmt::Display for JournalError {
@@ -104,6 +125,22 @@ impl std::fmt::Display for JournalError {
                 "journal {} belongs to launch `{found}`, not `{expected}`",
                 path.display()
             ),
+            JournalError::Missing(p) => {
+                write!(
+                    f,
+                    "no journal at {} (nothing has been recorded)",
+                    p.display()
+                )
+            }
+            JournalError::NotAFile(p, what) => write!(
+                f,
+                "refusing journal {}: {what}; give the path of a journal file (`--journal FILE`)",
+                p.display()
+            ),
+            JournalError::Damaged(p, why) => {
+                write!(f, "journal {} is DAMAGED: {why}", p.display())
+            }
+            JournalError::Corrupt(e) => write!(f, "journal is DAMAGED: {e}"),
         }
     }
 }
@@ -112,7 +149,12 @@ impl std::error::Error for JournalError {}
 
 impl From<rusqlite::Error> for JournalError {
     fn from(e: rusqlite::Error) -> Self {
-        JournalError::Sql(e.to_string())
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                JournalError::Corrupt(e.to_string())
+            }
+            _ => JournalError::Sql(e.to_string()),
+        }
     }
 }
 
@@ -130,6 +172,9 @@ pub struct Entry {
 pub struct Journal {
     conn: Connection,
     path: PathBuf,
+    /// How events are hashed: 2 covers every column; 1 (journals made
+    /// before) left `kind` and `claim` out.
+    chain: u8,
 }
 
 /// The default journal path: `$XDG_STATE_HOME/gonogo/<id>.sqlite`.
@@ -142,58 +187,224 @@ pub fn default_path(launch_id: &str) -> PathBuf {
     base.join("gonogo").join(format!("{launch_id}.sqlite"))
 }
 
+/// What is at `path`: `Ok(false)` nothing yet, `Ok(true)` a file that may
+/// hold a journal, or why it cannot be one.
+fn inspect(path: &Path) -> Result<bool, JournalError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(JournalError::Open(path.to_path_buf(), e.to_string())),
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(JournalError::NotAFile(
+            path.to_path_buf(),
+            "it is a directory".into(),
+        ));
+    }
+    if !kind.is_file() {
+        return Err(JournalError::NotAFile(
+            path.to_path_buf(),
+            "it is not a regular file (a device, pipe or socket)".into(),
+        ));
+    }
+    if meta.len() == 0 {
+        // Every journal is created whole, with its first event, before it
+        // appears under its name: an empty one was truncated.
+        return Err(JournalError::Damaged(
+            path.to_path_buf(),
+            "the file is empty (0 bytes): truncated, or not a journal".into(),
+        ));
+    }
+    Ok(true)
+}
+
 impl Journal {
-    /// Opens (creating 0600 if new) the journal of launch `launch_id`.
+    /// Opens the journal of launch `launch_id` at `path`, creating it if
+    /// there is none, with `first` as its first event. A new journal is
+    /// built under a temporary name and linked into place whole (0600),
+    /// so no process ever sees a journal without its first event.
+    /// `Ok((journal, true))` when this call created it.
     ///
     /// # Errors
-    /// When the file cannot be created or opened, or belongs to another launch.
-    pub fn open(path: &Path, launch_id: &str) -> Result<Journal, JournalError> {
+    /// When the path cannot be a journal, the file is damaged or belongs to
+    /// another launch, or cannot be created.
+    pub fn open_or_create(
+        path: &Path,
+        launch_id: &str,
+        first: &Entry,
+    ) -> Result<(Journal, bool), JournalError> {
+        if inspect(path)? {
+            return Ok((Journal::open(path, launch_id)?, false));
+        }
+        let created = Journal::create(path, launch_id, first)?;
+        Ok((Journal::open(path, launch_id)?, created))
+    }
+
+    /// Builds a new journal beside `path` and links it into place unless
+    /// another process got there first. `Ok(true)`: ours is in place.
+    fn create(path: &Path, launch_id: &str, first: &Entry) -> Result<bool, JournalError> {
         let open_err =
             |e: &dyn std::fmt::Display| JournalError::Open(path.to_path_buf(), e.to_string());
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(
+            ".{name}.new-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let built = (|| -> Result<(), JournalError> {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(|e| open_err(&e))?;
+            let conn = Connection::open(&tmp).map_err(|e| open_err(&e))?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.execute_batch(SCHEMA)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('launch', ?1), ('chain', '2')",
+                params![launch_id],
+            )?;
+            let mut journal = Journal {
+                conn,
+                path: tmp.clone(),
+                chain: 2,
+            };
+            journal.append(first)?;
+            drop(journal);
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| open_err(&e))
+        })();
+        let placed = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(open_err(&e)),
+        });
+        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp.with_extension("sqlite-journal"));
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
         }
-        // Create it 0600 ourselves; an existing file keeps its permissions,
-        // so a team can share a group-writable journal.
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| open_err(&e))?;
-        let conn = Connection::open(path).map_err(|e| open_err(&e))?;
+        placed
+    }
+
+    /// Opens the existing journal of launch `launch_id` for reading and
+    /// writing.
+    ///
+    /// # Errors
+    /// When there is none, it is damaged, or it belongs to another launch.
+    pub fn open(path: &Path, launch_id: &str) -> Result<Journal, JournalError> {
+        if !inspect(path)? {
+            return Err(JournalError::Missing(path.to_path_buf()));
+        }
+        let open_err =
+            |e: &dyn std::fmt::Display| JournalError::Open(path.to_path_buf(), e.to_string());
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_err(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        set_wal(&conn)?;
+        let damaged = |e: JournalError| match e {
+            JournalError::Corrupt(why) => JournalError::Damaged(path.to_path_buf(), why),
+            other => other,
+        };
+        set_wal(&conn).map_err(|e| damaged(e.into()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
-        let journal = Journal {
+        let mut journal = Journal {
             conn,
             path: path.to_path_buf(),
+            chain: 1,
         };
-        journal.bind_launch(launch_id)?;
+        journal.chain = journal.check_launch(launch_id).map_err(damaged)?;
+        // Tables added since the journal was made.
+        journal
+            .conn
+            .execute_batch(SCHEMA)
+            .map_err(|e| damaged(e.into()))?;
         Ok(journal)
     }
 
-    fn bind_launch(&self, launch_id: &str) -> Result<(), JournalError> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('launch', ?1)",
-            params![launch_id],
-        )?;
-        let found: String =
-            self.conn
-                .query_row("SELECT value FROM meta WHERE key = 'launch'", [], |r| {
-                    r.get(0)
-                })?;
-        if found == launch_id {
-            Ok(())
-        } else {
-            Err(JournalError::OtherLaunch {
+    /// Opens the existing journal of launch `launch_id` only to read it:
+    /// `log`, `check` and a read-only screen work on a journal the user
+    /// may read but not write, and never change it.
+    ///
+    /// # Errors
+    /// When there is none, it is damaged, or it belongs to another launch.
+    pub fn open_read_only(path: &Path, launch_id: &str) -> Result<Journal, JournalError> {
+        if !inspect(path)? {
+            return Err(JournalError::Missing(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| JournalError::Open(path.to_path_buf(), e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut journal = Journal {
+            conn,
+            path: path.to_path_buf(),
+            chain: 1,
+        };
+        journal.chain = journal.check_launch(launch_id).map_err(|e| match e {
+            JournalError::Corrupt(why) => JournalError::Damaged(path.to_path_buf(), why),
+            other => other,
+        })?;
+        Ok(journal)
+    }
+
+    /// Checks the file is a gonogo journal of `launch_id`; returns its
+    /// chain version.
+    fn check_launch(&self, launch_id: &str) -> Result<u8, JournalError> {
+        let meta: Vec<(String, String)> = match self
+            .conn
+            .prepare("SELECT key, value FROM meta")
+            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        {
+            Ok(rows) => rows,
+            Err(e)
+                if e.sqlite_error_code().is_none() || e.to_string().contains("no such table") =>
+            {
+                return Err(JournalError::Damaged(
+                    self.path.clone(),
+                    format!("not a gonogo journal ({e})"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let get = |k: &str| {
+            meta.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(found) = get("launch") else {
+            return Err(JournalError::Damaged(
+                self.path.clone(),
+                "it names no launch: not a gonogo journal, or its meta table was emptied".into(),
+            ));
+        };
+        if found != launch_id {
+            return Err(JournalError::OtherLaunch {
                 path: self.path.clone(),
                 found,
                 expected: launch_id.to_string(),
-            })
+            });
         }
+        Ok(if get("chain").as_deref() == Some("2") {
+            2
+        } else {
+            1
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -237,7 +448,18 @@ impl Journal {
         let gates =
             serde_json::to_string(&entry.gates).map_err(|e| JournalError::Sql(e.to_string()))?;
         let seq = last_seq + 1;
-        let hash = chain_hash(&prev_hash, seq, &at_text, &entry.actor, &body, &gates);
+        let hash = Row {
+            seq,
+            at: at_text.clone(),
+            actor: entry.actor.clone(),
+            kind: kind.clone(),
+            body: body.clone(),
+            gates: gates.clone(),
+            claim: entry.claim.clone(),
+            prev_hash: prev_hash.clone(),
+            hash: String::new(),
+        }
+        .hash(self.chain);
         tx.execute(
             "INSERT INTO events (seq, at, actor, kind, body, gates, prev_hash, hash, claim)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -309,52 +531,77 @@ impl Journal {
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
     }
 
-    /// Checks the hash chain. `Ok(n)`: n events, intact. `Err(problems)`:
-    /// each problem names the event.
+    /// Checks the file and the hash chain. `head` is a hash (or its first
+    /// 8+ hex digits) the operator noted from an earlier record: a chain
+    /// cut back before it is found even when what is left is consistent.
     ///
     /// # Errors
-    /// The list of problems found.
-    pub fn verify(&self) -> Result<usize, Vec<String>> {
+    /// Every problem found, each naming the event.
+    pub fn verify(&self, head: Option<&str>) -> Result<Verified, Vec<String>> {
         let mut problems = Vec::new();
-        let rows: Vec<(i64, String, String, String, String, String, String)> = match self
+        match self
             .conn
-            .prepare("SELECT seq, at, actor, body, gates, prev_hash, hash FROM events ORDER BY seq")
+            .query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
+        {
+            Ok(ok) if ok == "ok" => {}
+            Ok(why) => problems.push(format!("the database file is damaged: {why}")),
+            Err(e) => return Err(vec![format!("the database file is damaged: {e}")]),
+        }
+        let rows: Vec<Row> = match self
+            .conn
+            .prepare(
+                "SELECT seq, at, actor, kind, body, gates, claim, prev_hash, hash
+                 FROM events ORDER BY seq",
+            )
             .and_then(|mut stmt| {
                 stmt.query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
+                    Ok(Row {
+                        seq: r.get(0)?,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        kind: r.get(3)?,
+                        body: r.get(4)?,
+                        gates: r.get(5)?,
+                        claim: r.get(6)?,
+                        prev_hash: r.get(7)?,
+                        hash: r.get(8)?,
+                    })
                 })?
                 .collect()
             }) {
             Ok(rows) => rows,
-            Err(e) => return Err(vec![format!("cannot read events: {e}")]),
+            Err(e) => {
+                problems.push(format!("cannot read events: {e}"));
+                return Err(problems);
+            }
         };
+        if rows.is_empty() && self.chain >= 2 {
+            problems.push(
+                "no events: every journal starts with its pinned layout, so events were deleted"
+                    .into(),
+            );
+        }
         let mut prev = GENESIS.to_string();
         let mut expected_seq = 1;
-        for (seq, at, actor, body, gates, prev_hash, hash) in &rows {
-            if *seq != expected_seq {
+        for row in &rows {
+            let seq = row.seq;
+            if seq != expected_seq {
                 problems.push(format!(
                     "events #{expected_seq}..#{} are missing (deleted)",
                     seq - 1
                 ));
             }
-            if *prev_hash != prev {
+            if row.prev_hash != prev {
                 problems.push(format!("event #{seq} does not follow the event before it (an event was deleted or edited)"));
             }
-            if chain_hash(prev_hash, *seq, at, actor, body, gates) != *hash {
+            if row.hash(self.chain) != row.hash {
                 problems.push(format!("event #{seq} was edited after it was recorded"));
             }
-            prev.clone_from(hash);
+            prev.clone_from(&row.hash);
             expected_seq = seq + 1;
         }
-        // AUTOINCREMENT remembers the highest seq ever used: a deleted tail shows.
+        // AUTOINCREMENT remembers the highest seq ever used: a deleted tail
+        // shows, unless that table was edited too (hence `--head`).
         let highest: Option<i64> = self
             .conn
             .query_row(
@@ -372,11 +619,26 @@ impl Journal {
                 "events #{expected_seq}..#{highest} are missing (deleted from the end)"
             ));
         }
-        if problems.is_empty() {
-            Ok(rows.len())
-        } else {
-            Err(problems)
+        if let Some(head) = head {
+            let head = head.trim().to_ascii_lowercase();
+            if head.len() < 8 || !head.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push(format!(
+                    "--head {head}: give the head hash as printed by `gonogo log` (at least 8 hex digits)"
+                ));
+            } else if !rows.iter().any(|r| r.hash.starts_with(&head)) {
+                problems.push(format!(
+                    "the head {head} recorded earlier is not in this journal: events were deleted from the end (or this is another journal)"
+                ));
+            }
         }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Verified {
+            events: rows.len(),
+            head: rows.last().map(|r| (r.seq, r.hash.clone())),
+            chain: self.chain,
+        })
     }
 
     /// Records samples as evidence (the CLI acts and the launch record read
@@ -500,6 +762,28 @@ impl Journal {
     /// # Errors
     /// SQL errors.
     pub fn hold_lease(&mut self, holder: &str, ttl: Duration) -> Result<bool, JournalError> {
+        self.hold_named_lease(POLL_LEASE, holder, ttl)
+    }
+
+    /// Gives the lease up (on a clean exit) so another guard takes over at once.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn release_lease(&mut self, holder: &str) -> Result<(), JournalError> {
+        self.release_named_lease(POLL_LEASE, holder)
+    }
+
+    /// Takes or renews lease `name` for `ttl` unless another holder's is
+    /// still live. `Ok(true)`: we hold it.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn hold_named_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, JournalError> {
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let tx = self
@@ -507,8 +791,8 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: Option<(String, String)> = tx
             .query_row(
-                "SELECT holder, until FROM lease WHERE name = 'poll'",
-                [],
+                "SELECT holder, until FROM lease WHERE name = ?1",
+                params![name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -521,25 +805,45 @@ impl Journal {
         };
         if ours {
             tx.execute(
-                "INSERT INTO lease (name, holder, until) VALUES ('poll', ?1, ?2)
+                "INSERT INTO lease (name, holder, until) VALUES (?1, ?2, ?3)
                  ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until",
-                params![holder, stamp(until)],
+                params![name, holder, stamp(until)],
             )?;
         }
         tx.commit()?;
         Ok(ours)
     }
 
-    /// Gives the lease up (on a clean exit) so another guard takes over at once.
+    /// Gives lease `name` up, if `holder` holds it.
     ///
     /// # Errors
     /// SQL errors.
-    pub fn release_lease(&mut self, holder: &str) -> Result<(), JournalError> {
+    pub fn release_named_lease(&mut self, name: &str, holder: &str) -> Result<(), JournalError> {
         self.conn.execute(
-            "DELETE FROM lease WHERE name = 'poll' AND holder = ?1",
-            params![holder],
+            "DELETE FROM lease WHERE name = ?1 AND holder = ?2",
+            params![name, holder],
         )?;
         Ok(())
+    }
+
+    /// Who holds lease `name`, and until when (possibly past).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn lease(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, JournalError> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT holder, until FROM lease WHERE name = ?1",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(holder, until)| {
+            let until = DateTime::parse_from_rfc3339(&until)
+                .map_or(DateTime::<Utc>::MIN_UTC, |u| u.with_timezone(&Utc));
+            (holder, until)
+        }))
     }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
@@ -557,13 +861,67 @@ pub fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn chain_hash(prev: &str, seq: i64, at: &str, actor: &str, body: &str, gates: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [prev, &seq.to_string(), at, actor, body, gates] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
+/// What `verify` found: the count and the last event's hash, which the
+/// launch record prints so a later `--verify --head` catches a cut tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub events: usize,
+    pub head: Option<(i64, String)>,
+    pub chain: u8,
+}
+
+/// One stored event, every column.
+struct Row {
+    seq: i64,
+    at: String,
+    actor: String,
+    kind: String,
+    body: String,
+    gates: String,
+    claim: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl Row {
+    /// The hash a row must carry. Version 2 covers every column (the
+    /// claim's absence is marked apart from an empty claim); version 1,
+    /// in journals made before, left out `kind` and `claim`.
+    fn hash(&self, chain: u8) -> String {
+        let seq = self.seq.to_string();
+        let claim = match &self.claim {
+            None => "-".to_string(),
+            Some(c) => format!("+{c}"),
+        };
+        let parts: Vec<&str> = if chain >= 2 {
+            vec![
+                "v2",
+                &self.prev_hash,
+                &seq,
+                &self.at,
+                &self.actor,
+                &self.kind,
+                &self.body,
+                &self.gates,
+                &claim,
+            ]
+        } else {
+            vec![
+                &self.prev_hash,
+                &seq,
+                &self.at,
+                &self.actor,
+                &self.body,
+                &self.gates,
+            ]
+        };
+        let mut h = Sha256::new();
+        for part in parts {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `type` tag of an event, for the `kind` column.
@@ -591,19 +949,24 @@ mod tests {
         }
     }
 
+    fn note(text: &str) -> Entry {
+        entry(EventKind::Noted { text: text.into() }, None)
+    }
+
+    /// A new journal whose first event is a note (in the product: the
+    /// pinned layout).
+    fn fresh(path: &Path) -> Journal {
+        Journal::open_or_create(path, "demo", &note("first"))
+            .unwrap()
+            .0
+    }
+
     #[test]
     fn appends_replay_and_verify() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
-        let mut j = Journal::open(&path, "demo").unwrap();
-        let e1 = j
-            .append(&entry(
-                EventKind::Noted {
-                    text: "hello".into(),
-                },
-                None,
-            ))
-            .unwrap();
+        let mut j = fresh(&path);
+        let e1 = j.append(&note("hello")).unwrap();
         let e2 = j
             .append(&entry(
                 EventKind::Held {
@@ -612,34 +975,33 @@ mod tests {
                 None,
             ))
             .unwrap();
-        assert_eq!((e1.seq, e2.seq), (1, 2));
-        let events = Journal::open(&path, "demo").unwrap().since(0).unwrap();
+        assert_eq!((e1.seq, e2.seq), (2, 3));
+        let events = Journal::open(&path, "demo").unwrap().since(1).unwrap();
         assert_eq!(events, vec![e1, e2]);
-        assert_eq!(j.verify(), Ok(2));
+        let v = j.verify(None).unwrap();
+        assert_eq!((v.events, v.chain), (3, 2));
         assert_eq!(j.integrity().unwrap(), "ok");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        // Creating again opens what is there.
+        let (again, created) = Journal::open_or_create(&path, "demo", &note("x")).unwrap();
+        assert!(!created);
+        assert_eq!(again.last_seq().unwrap(), 3);
     }
 
     #[test]
     fn edits_and_deletions_are_detected() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
-        let mut j = Journal::open(&path, "demo").unwrap();
+        let mut j = fresh(&path);
         for i in 0..4 {
-            j.append(&entry(
-                EventKind::Noted {
-                    text: format!("n{i}"),
-                },
-                None,
-            ))
-            .unwrap();
+            j.append(&note(&format!("n{i}"))).unwrap();
         }
         let raw = Connection::open(&path).unwrap();
         raw.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2", [])
             .unwrap();
-        let problems = j.verify().unwrap_err();
+        let problems = j.verify(None).unwrap_err();
         assert!(
             problems
                 .iter()
@@ -648,26 +1010,127 @@ mod tests {
         );
         raw.execute("UPDATE events SET actor = 'alice' WHERE seq = 2", [])
             .unwrap();
-        assert_eq!(j.verify(), Ok(4));
+        assert_eq!(j.verify(None).map(|v| v.events), Ok(5));
+        let head = j.verify(None).unwrap().head.unwrap().1;
         raw.execute("DELETE FROM events WHERE seq = 3", []).unwrap();
-        let problems = j.verify().unwrap_err();
+        let problems = j.verify(None).unwrap_err();
         assert!(
             problems.iter().any(|p| p.contains("#3..#3 are missing")),
             "{problems:?}"
         );
-        raw.execute("DELETE FROM events WHERE seq = 4", []).unwrap();
-        let problems = j.verify().unwrap_err();
+        raw.execute("DELETE FROM events WHERE seq >= 3", [])
+            .unwrap();
+        let problems = j.verify(None).unwrap_err();
         assert!(
             problems.iter().any(|p| p.contains("deleted from the end")),
             "{problems:?}"
         );
+        // Covering tracks: the sequence table too. Only the head the
+        // operator noted down still tells.
+        raw.execute(
+            "UPDATE sqlite_sequence SET seq = 2 WHERE name = 'events'",
+            [],
+        )
+        .unwrap();
+        assert!(j.verify(None).is_ok(), "what is left is consistent");
+        let problems = j.verify(Some(&head[..12])).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("is not in this journal: events were deleted from the end")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn the_chain_covers_the_kind_and_the_claim() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let mut j = fresh(&path);
+        j.append(&entry(
+            EventKind::Noted { text: "x".into() },
+            Some("rollback:0"),
+        ))
+        .unwrap();
+        let raw = Connection::open(&path).unwrap();
+        for (edit, undo) in [
+            (
+                "UPDATE events SET kind = 'held' WHERE seq = 2",
+                "UPDATE events SET kind = 'noted' WHERE seq = 2",
+            ),
+            (
+                "UPDATE events SET claim = NULL WHERE seq = 2",
+                "UPDATE events SET claim = 'rollback:0' WHERE seq = 2",
+            ),
+            (
+                "UPDATE events SET claim = 'rollback:9' WHERE seq = 2",
+                "UPDATE events SET claim = 'rollback:0' WHERE seq = 2",
+            ),
+        ] {
+            raw.execute(edit, []).unwrap();
+            let problems = j.verify(None).unwrap_err();
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p == "event #2 was edited after it was recorded"),
+                "{edit}: {problems:?}"
+            );
+            raw.execute(undo, []).unwrap();
+            assert!(j.verify(None).is_ok(), "{undo}");
+        }
+    }
+
+    #[test]
+    fn an_empty_or_foreign_file_is_damaged_and_a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.sqlite");
+        std::fs::write(&empty, b"").unwrap();
+        for err in [
+            Journal::open(&empty, "demo").err().unwrap(),
+            Journal::open_read_only(&empty, "demo").err().unwrap(),
+            Journal::open_or_create(&empty, "demo", &note("x"))
+                .err()
+                .unwrap(),
+        ] {
+            assert!(err.is_damaged(), "{err}");
+            assert!(err.to_string().contains("empty (0 bytes)"), "{err}");
+        }
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "left as found");
+        let text = dir.path().join("notes.txt");
+        std::fs::write(
+            &text,
+            "not a database at all, just some words\n".repeat(200),
+        )
+        .unwrap();
+        let err = Journal::open(&text, "demo").err().unwrap();
+        assert!(err.is_damaged(), "{err}");
+        let other = dir.path().join("other.sqlite");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x);")
+            .unwrap();
+        let err = Journal::open_read_only(&other, "demo").err().unwrap();
+        assert!(err.is_damaged(), "{err}");
+        assert!(err.to_string().contains("not a gonogo journal"), "{err}");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let err = Journal::open_or_create(&sub, "demo", &note("x"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("it is a directory"), "{err}");
+        let err = Journal::open_or_create(Path::new("/dev/null"), "demo", &note("x"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(entries.len(), 4, "nothing new was created: {entries:?}");
     }
 
     #[test]
     fn a_claim_is_won_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
-        let mut a = Journal::open(&path, "demo").unwrap();
+        let mut a = fresh(&path);
         let mut b = Journal::open(&path, "demo").unwrap();
         let kind = EventKind::Noted { text: "x".into() };
         assert!(a.append(&entry(kind.clone(), Some("rollback:0"))).is_ok());
@@ -675,14 +1138,14 @@ mod tests {
             b.append(&entry(kind, Some("rollback:0"))),
             Err(JournalError::Claimed(_))
         ));
-        assert_eq!(b.last_seq().unwrap(), 1);
+        assert_eq!(b.last_seq().unwrap(), 2);
     }
 
     #[test]
     fn one_process_holds_the_polling_lease_until_it_lapses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
-        let mut a = Journal::open(&path, "demo").unwrap();
+        let mut a = fresh(&path);
         let mut b = Journal::open(&path, "demo").unwrap();
         let ttl = Duration::from_millis(300);
         assert!(a.hold_lease("a", ttl).unwrap());
@@ -693,18 +1156,45 @@ mod tests {
         assert!(!a.hold_lease("a", ttl).unwrap());
         b.release_lease("b").unwrap();
         assert!(a.hold_lease("a", ttl).unwrap(), "released: free at once");
+        assert_eq!(a.lease("poll").unwrap().map(|l| l.0), Some("a".into()));
     }
 
     #[test]
     fn a_journal_belongs_to_one_launch() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
-        Journal::open(&path, "demo").unwrap();
+        fresh(&path);
         let err = Journal::open(&path, "other").err().unwrap();
         assert!(
             err.to_string()
                 .contains("belongs to launch `demo`, not `other`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn two_processes_creating_one_journal_make_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    Journal::open_or_create(&path, "demo", &note(&format!("creator {i}")))
+                        .map(|(_, created)| created)
+                        .unwrap()
+                })
+            })
+            .collect();
+        let created: Vec<bool> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+        let j = Journal::open(&path, "demo").unwrap();
+        assert_eq!(j.last_seq().unwrap(), 1, "one first event");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".new-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

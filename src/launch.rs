@@ -65,6 +65,10 @@ pub enum EventKind {
     },
     RollbackFinished {
         outcome: CommandOutcome,
+        /// `seq` of the `RollbackStarted` this ends (absent in older
+        /// journals: the latest).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<i64>,
     },
     OnEnterRan {
         phase: String,
@@ -78,7 +82,35 @@ pub enum EventKind {
         phase: String,
         reason: String,
     },
-    /// The layout file was edited and the new version applied live.
+    /// The launch entered its first phase: soak, timebox and windows count
+    /// from here, and its `on_enter` runs.
+    Started {
+        phase: String,
+    },
+    /// The layout the launch runs by, recorded in full: when the journal
+    /// is created (`diff` empty) and whenever an owner adopts a changed
+    /// file. Roles, gates and commands are taken from this copy, never
+    /// from whichever file a caller passes.
+    LayoutPinned {
+        /// sha256 of `text`, hex.
+        digest: String,
+        /// The file it was read from.
+        path: String,
+        text: String,
+        /// What changed against the layout pinned before (unified diff);
+        /// empty for the first pin.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        diff: String,
+    },
+    /// A rollback whose runner stopped (killed, crashed, lost its host)
+    /// without recording how the command ended.
+    RollbackLost {
+        /// `seq` of the `RollbackStarted` it closes.
+        started: i64,
+        runner: String,
+    },
+    /// The layout file was edited and the new version applied live (older
+    /// journals; adoption is now [`EventKind::LayoutPinned`]).
     LayoutReloaded {
         /// What it now holds, in words (signals, phases, a digest).
         summary: String,
@@ -182,11 +214,15 @@ impl Event {
                     )
                 }
             }
-            EventKind::RollbackFinished { outcome } => format!(
-                "rollback finished: {} after {} ms{}",
+            EventKind::RollbackFinished { outcome, .. } if outcome.success => format!(
+                "ROLLED BACK: the rollback command ended with {} after {}",
                 outcome.ending,
-                outcome.took_ms,
-                if outcome.success { "" } else { " — FAILED" }
+                crate::unit::format_duration(std::time::Duration::from_millis(outcome.took_ms))
+            ),
+            EventKind::RollbackFinished { outcome, .. } => format!(
+                "ROLLBACK FAILED: {} after {}; the rollback may be retried",
+                outcome.ending,
+                crate::unit::format_duration(std::time::Duration::from_millis(outcome.took_ms))
             ),
             EventKind::OnEnterRan { phase, outcome } => format!(
                 "on_enter of {phase} ({}) ended: {} after {} ms",
@@ -209,6 +245,30 @@ impl Event {
             EventKind::LayoutReloaded { summary } => {
                 format!("{who} applied an edited layout: {summary}")
             }
+            EventKind::Started { phase } => format!("{who} STARTED the launch: entered {phase}"),
+            EventKind::LayoutPinned {
+                digest, path, diff, ..
+            } => {
+                let short = &digest[..digest.len().min(12)];
+                if diff.is_empty() {
+                    format!("{who} pinned the layout {path} (sha256 {short}…)")
+                } else {
+                    let changed = diff
+                        .lines()
+                        .filter(|l| {
+                            (l.starts_with('+') || l.starts_with('-'))
+                                && !l.starts_with("+++")
+                                && !l.starts_with("---")
+                        })
+                        .count();
+                    format!(
+                        "{who} ADOPTED a changed layout {path} (sha256 {short}…, {changed} lines changed)"
+                    )
+                }
+            }
+            EventKind::RollbackLost { started, runner } => format!(
+                "ROLLBACK FAILED: the process running rollback #{started} ({runner}) stopped without recording its end; outcome unknown"
+            ),
         }
     }
 }
@@ -233,12 +293,57 @@ pub struct Hold {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolledBack {
+    /// The `RollbackStarted` event.
+    pub seq: i64,
     pub at: DateTime<Utc>,
     pub by: String,
     pub reason: String,
     pub auto: bool,
+    /// Attempts in this epoch before this one (a failed rollback may be
+    /// retried).
+    pub retries: u32,
     /// `None` while the rollback command runs.
     pub finished: Option<CommandOutcome>,
+}
+
+/// Where a rollback stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollbackStatus {
+    Running,
+    /// The command exited 0 in time: ROLLED BACK.
+    Done,
+    /// It exited non-zero, timed out, could not start, or its runner died:
+    /// ROLLBACK FAILED. Nothing is known to be rolled back.
+    Failed,
+}
+
+impl RolledBack {
+    pub fn status(&self) -> RollbackStatus {
+        match &self.finished {
+            None => RollbackStatus::Running,
+            Some(o) if o.success => RollbackStatus::Done,
+            Some(_) => RollbackStatus::Failed,
+        }
+    }
+
+    /// The words the header, `check` and refusals use.
+    pub fn word(&self) -> &'static str {
+        match self.status() {
+            RollbackStatus::Running => "ROLLING BACK",
+            RollbackStatus::Done => "ROLLED BACK",
+            RollbackStatus::Failed => "ROLLBACK FAILED",
+        }
+    }
+}
+
+/// The layout the journal pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    pub digest: String,
+    pub path: String,
+    pub text: std::sync::Arc<str>,
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The launch as the journal says it stands.
@@ -246,8 +351,8 @@ pub struct RolledBack {
 pub struct State {
     /// Current phase id.
     pub phase: String,
-    /// When the current phase was entered (`None`: the first phase, before
-    /// any event).
+    /// When the current phase was entered (`None`: NOT STARTED — the
+    /// first phase is only previewed until a `start`).
     pub phase_entered: Option<DateTime<Utc>>,
     /// Sign-offs for the current phase.
     pub signoffs: Vec<SignOff>,
@@ -263,6 +368,10 @@ pub struct State {
     pub epoch: u32,
     /// Phases whose timebox overrun has been recorded (since last entry).
     pub timebox_noted: bool,
+    /// The layout in force, and who created the journal (the default
+    /// owner).
+    pub pinned: Option<Pinned>,
+    pub creator: Option<String>,
     /// The last event folded in.
     pub seq: i64,
 }
@@ -280,8 +389,20 @@ impl State {
             rolled_back: None,
             epoch: 0,
             timebox_noted: false,
+            pinned: None,
+            creator: None,
             seq: 0,
         }
+    }
+
+    /// Whether a `start` entered the first phase.
+    pub fn started(&self) -> bool {
+        self.phase_entered.is_some()
+    }
+
+    /// The rollback status, if the launch has one in this epoch.
+    pub fn rollback_status(&self) -> Option<RollbackStatus> {
+        self.rolled_back.as_ref().map(RolledBack::status)
     }
 
     /// Folds one event in. Events are facts: they were checked before they
@@ -340,18 +461,56 @@ impl State {
             EventKind::RollbackStarted {
                 reason, triggers, ..
             } => {
+                let retries = self.rolled_back.as_ref().map_or(0, |rb| rb.retries + 1);
                 self.rolled_back = Some(RolledBack {
+                    seq: e.seq,
                     at: e.at,
                     by: e.actor.clone(),
                     reason: reason.clone(),
                     auto: !triggers.is_empty(),
+                    retries,
                     finished: None,
                 });
             }
-            EventKind::RollbackFinished { outcome } => {
-                if let Some(rb) = &mut self.rolled_back {
+            EventKind::RollbackFinished { outcome, started } => {
+                // A late end of an earlier attempt (its runner was thought
+                // lost, and a retry began) does not close the retry.
+                if let Some(rb) = &mut self.rolled_back
+                    && started.is_none_or(|s| s == rb.seq)
+                {
                     rb.finished = Some(outcome.clone());
                 }
+            }
+            EventKind::RollbackLost { started, runner } => {
+                if let Some(rb) = &mut self.rolled_back
+                    && rb.seq == *started
+                    && rb.finished.is_none()
+                {
+                    rb.finished = Some(CommandOutcome {
+                        command: Vec::new(),
+                        ending: format!(
+                            "outcome unknown: {runner} stopped without recording how the command ended"
+                        ),
+                        success: false,
+                        took_ms: u64::try_from((e.at - rb.at).num_milliseconds()).unwrap_or(0),
+                        output_tail: String::new(),
+                    });
+                }
+            }
+            EventKind::Started { phase } => self.enter(phase, e.at),
+            EventKind::LayoutPinned {
+                digest, path, text, ..
+            } => {
+                if self.creator.is_none() {
+                    self.creator = Some(e.actor.clone());
+                }
+                self.pinned = Some(Pinned {
+                    digest: digest.clone(),
+                    path: path.clone(),
+                    text: std::sync::Arc::from(text.as_str()),
+                    by: e.actor.clone(),
+                    at: e.at,
+                });
             }
             EventKind::TimeboxOverrun { phase, .. } if *phase == self.phase => {
                 self.timebox_noted = true;
@@ -555,6 +714,7 @@ mod tests {
             "gonogo",
             EventKind::RollbackFinished {
                 outcome: outcome.clone(),
+                started: None,
             },
         ));
         assert_eq!(

@@ -110,7 +110,10 @@ pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
         declared: Vec::new(),
         phases_declared: Vec::new(),
     };
-    let layout = v.layout(path, &root, root_span);
+    let layout = v.layout(path, &root, root_span).map(|mut l| {
+        l.source = std::sync::Arc::from(src);
+        l
+    });
     if v.sink.errors.is_empty() {
         layout.ok_or_else(|| Diagnostics(Vec::new()))
     } else {
@@ -216,6 +219,7 @@ impl Validator<'_> {
             rollback,
             notify: notify?,
             screen,
+            source: std::sync::Arc::default(),
         })
     }
 

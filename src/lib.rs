@@ -48,6 +48,7 @@ pub mod journal;
 pub mod launch;
 pub mod layout;
 pub mod notify;
+pub mod session;
 pub mod signal;
 pub mod ui;
 pub mod unit;

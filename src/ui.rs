@@ -24,8 +24,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::act;
-use crate::cli::Session;
 use crate::layout::Layout;
+use crate::session::Session;
 use crate::signal::Prober;
 use app::{App, Effect, Msg};
 use backstage::{Backstage, Order};
@@ -114,10 +114,29 @@ pub async fn run(
     opts: Options,
 ) -> i32 {
     // Everything that can fail plainly happens before the alternate screen.
-    let mut session = match Session::open((*layout).clone(), journal) {
-        Ok(s) => s,
-        Err(code) => return code,
+    // A viewer never writes: it needs only read access to the journal.
+    let opened = if opts.read_only {
+        Session::open_read_only((*layout).clone(), journal).and_then(|s| {
+            s.ok_or_else(|| {
+                crate::session::SessionError::Journal(crate::journal::JournalError::Missing(
+                    crate::session::journal_path(&layout, journal),
+                ))
+            })
+        })
+    } else {
+        Session::open((*layout).clone(), journal)
     };
+    let session = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gonogo: {e}");
+            return 1;
+        }
+    };
+    // The journal's pinned layout is the one in force; a differing file is
+    // only a proposal.
+    let proposal = session.proposal_note();
+    let layout = Arc::new(session.layout.clone());
     let (Ok(mut term_sig), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
@@ -133,7 +152,9 @@ pub async fn run(
     if let Ok(events) = session.journal.since(0) {
         app.update(Msg::History(events));
     }
-    session.state = app.state.clone();
+    if let Some(note) = proposal {
+        app.update(Msg::Acted(Err(note)));
+    }
 
     let mut terminal = match open_terminal() {
         Ok(t) => t,
@@ -199,6 +220,7 @@ pub async fn run(
         tx.clone(),
         term_tx,
         opts.watch_layout,
+        opts.read_only,
     );
     app.board = board;
     let (orders, orders_rx) = mpsc::unbounded_channel();

@@ -455,6 +455,7 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
             seq,
             EventKind::RollbackFinished {
                 outcome: outcome.clone(),
+                started: None,
             },
         )
     };
@@ -515,6 +516,7 @@ fn history_does_not_replay_command_output() {
                 took_ms: 10,
                 output_tail: "done\n".into(),
             },
+            started: None,
         },
     )]));
     assert!(a.output.is_empty());

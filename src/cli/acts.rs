@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{Command, Session, load_or_report, prober};
+use super::{Command, load_or_report, open_session, prober};
 use crate::act::{self, Act, Desk, Performed};
 use crate::engine;
 use crate::guard;
@@ -67,6 +67,12 @@ pub(super) fn from_command(c: &Command) -> Option<(Act, bool)> {
             phase: phase.clone(),
             reason: reason.clone(),
         },
+        Command::Start { .. } => Act::Start,
+        // The file's text is filled in once it is read (and trusted).
+        Command::Adopt { .. } => Act::Adopt {
+            path: String::new(),
+            text: String::new(),
+        },
         _ => return None,
     };
     Some((act, true))
@@ -79,7 +85,19 @@ pub(super) async fn run(
     confirmed: bool,
 ) -> Result<i32, i32> {
     let layout = load_or_report(&layout_path)?;
-    let mut session = Session::open(layout, journal.as_deref().map(Path::new))?;
+    let act = match act {
+        Act::Adopt { .. } => Act::Adopt {
+            path: layout.path.display().to_string(),
+            text: layout.source.to_string(),
+        },
+        other => other,
+    };
+    let mut session = open_session(layout, journal.as_deref().map(Path::new))?;
+    if !matches!(act, Act::Adopt { .. })
+        && let Some(note) = session.proposal_note()
+    {
+        eprintln!("gonogo: note: {note}");
+    }
     let prober = prober(Arc::new(ProcessEnv))?;
     // Evidence for the decision and for the record: what a running guard
     // recorded, topped up by polling signals with nothing fresh.
@@ -88,6 +106,22 @@ pub(super) async fn run(
     let recorded = session.journal.samples_since(since).unwrap_or_default();
     let board = engine::board_from_evidence(&session.layout, recorded, &prober).await;
     let actor = act::os_user();
+    // A rollback whose runner died is closed first, so it can be retried.
+    if matches!(act, Act::Rollback { .. } | Act::Reopen { .. }) {
+        let reaped = guard::reap_lost_rollback(
+            &mut session.journal,
+            &session.state,
+            &format!("{actor}{}", guard::GUARD_ACTOR_SUFFIX),
+            Utc::now(),
+        );
+        if let Ok(Some(e)) = reaped {
+            println!("#{} {}", e.seq, e.summary());
+        }
+        session.refresh().map_err(|e| {
+            eprintln!("gonogo: {e}");
+            1
+        })?;
+    }
     if !confirmed {
         let argv = session
             .layout
@@ -145,7 +179,10 @@ pub(super) async fn run(
         eprintln!("gonogo: {e}");
         1
     };
-    session.refresh().map_err(journal_err)?;
+    session.refresh().map_err(|e| {
+        eprintln!("gonogo: {e}");
+        1
+    })?;
     // The operator sees the command's output as it runs, not after.
     let progress = |p: act::Progress<'_>| match p {
         act::Progress::Started(argv) => println!("$ {}", argv.join(" ")),
@@ -153,7 +190,7 @@ pub(super) async fn run(
         act::Progress::Finished(_) => {}
     };
     match &event.kind {
-        EventKind::Advanced { .. } => {
+        EventKind::Advanced { .. } | EventKind::Started { .. } => {
             let gates = Desk {
                 layout: &session.layout,
                 state: &session.state,
@@ -181,6 +218,7 @@ pub(super) async fn run(
                 &mut session.journal,
                 &session.layout,
                 &session.state,
+                &event,
                 &actor,
                 reason,
                 event.gates.clone(),
@@ -189,7 +227,7 @@ pub(super) async fn run(
             .await
             .map_err(journal_err)?;
             println!("#{} {}", finished.seq, finished.summary());
-            if let EventKind::RollbackFinished { outcome } = &finished.kind
+            if let EventKind::RollbackFinished { outcome, .. } = &finished.kind
                 && !outcome.success
             {
                 return Ok(1);

@@ -9,14 +9,14 @@ use tokio::sync::mpsc;
 
 use std::path::Path;
 
-use super::{EXIT_LAYOUT, journal_path};
+use super::{EXIT_JOURNAL, EXIT_LAYOUT};
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{Judgement, State, Verdict, verdict};
-use crate::journal::Journal;
-use crate::launch::State as LaunchState;
+use crate::launch::{RollbackStatus, State as LaunchState};
 use crate::layout::diag::did_you_mean;
 use crate::layout::{Layout, Phase};
+use crate::session::{Session, SessionError};
 use crate::signal::Prober;
 use crate::signal::Sample;
 
@@ -28,10 +28,12 @@ pub async fn run(
     json: bool,
     wait: bool,
 ) -> i32 {
-    let (state, recorded) = match current_state(layout, journal) {
+    let (pinned, state, recorded) = match current_state(layout, journal) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // The journal's pinned layout is the one in force.
+    let layout = pinned.as_ref().unwrap_or(layout);
     let phase = match phase {
         None => layout.phase(&state.phase).unwrap_or(&layout.phases[0]),
         Some(id) => match layout.phase(id) {
@@ -59,6 +61,17 @@ pub async fn run(
         println!("{}", to_json(layout, &state, phase, &judged, v));
     } else {
         print!("{}", table(layout, &state, phase, &judged, v));
+    }
+    exit_code(&state, v)
+}
+
+/// The gates' verdict, unless the launch may not proceed whatever they say
+/// (held, rolling back, rolled back, rollback failed). NOT STARTED leaves
+/// the answer to the gates: a preflight check before the start still
+/// answers.
+fn exit_code(state: &LaunchState, v: Verdict) -> i32 {
+    if state.hold.is_some() || state.rolled_back.is_some() {
+        return super::EXIT_HALTED;
     }
     v.exit_code()
 }
@@ -94,8 +107,30 @@ struct Report<'a> {
     launch: &'a str,
     phase: &'a str,
     verdict: &'a str,
+    /// Whether a `start` entered the first phase (before it, the gates are
+    /// a preview).
+    started: bool,
+    hold: Option<HoldReport<'a>>,
+    rollback: Option<RollbackReport<'a>>,
     gates: Vec<GateReport>,
     signoffs: Vec<SignoffReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct HoldReport<'a> {
+    by: &'a str,
+    reason: &'a str,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct RollbackReport<'a> {
+    /// `running`, `rolled back` or `failed`.
+    state: &'static str,
+    by: &'a str,
+    reason: &'a str,
+    at: String,
+    ending: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -128,6 +163,23 @@ fn to_json(
         launch: &layout.launch.name,
         phase: &phase.id,
         verdict: v.word(),
+        started: state.started(),
+        hold: state.hold.as_ref().map(|h| HoldReport {
+            by: &h.by,
+            reason: &h.reason,
+            at: h.at.to_rfc3339(),
+        }),
+        rollback: state.rolled_back.as_ref().map(|rb| RollbackReport {
+            state: match rb.status() {
+                RollbackStatus::Running => "running",
+                RollbackStatus::Done => "rolled back",
+                RollbackStatus::Failed => "failed",
+            },
+            by: &rb.by,
+            reason: &rb.reason,
+            at: rb.at.to_rfc3339(),
+            ending: rb.finished.as_ref().map(|o| o.ending.as_str()),
+        }),
         gates: phase
             .gates
             .iter()
@@ -239,39 +291,64 @@ fn table(
             .collect();
         out.push_str(&format!("sign-off: {}\n", polls.join(", ")));
     }
+    if !state.started() {
+        out.push_str(
+            "NOT STARTED: the gates above are a preview (`gonogo start` enters the first phase)\n",
+        );
+    }
     if let Some(h) = &state.hold {
         out.push_str(&format!("ON HOLD by {}: {}\n", h.by, h.reason));
     }
     if let Some(rb) = &state.rolled_back {
-        out.push_str(&format!("ROLLED BACK by {}: {}\n", rb.by, rb.reason));
+        let ending = rb
+            .finished
+            .as_ref()
+            .map(|o| format!(" ({})", o.ending))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} by {}: {}{ending}\n",
+            rb.word(),
+            rb.by,
+            rb.reason
+        ));
     }
     out
 }
 
-/// The launch state and recorded evidence from the journal, if one
-/// exists; a fresh launch (first phase, nothing signed, no evidence) if
-/// not. `check` never creates a journal.
+/// The pinned layout (when it differs from the file), the launch state and
+/// recorded evidence from the journal, if one exists; a fresh launch (NOT
+/// STARTED, nothing signed, no evidence) if not. `check` only reads: it
+/// never creates or writes a journal, so it works on one the user may only
+/// read.
+#[allow(clippy::type_complexity)]
 fn current_state(
     layout: &Layout,
     journal: Option<&Path>,
-) -> Result<(LaunchState, Vec<(String, Sample)>), i32> {
-    let mut state = LaunchState::new(&layout.phases[0].id);
-    let path = journal_path(layout, journal);
-    if !path.exists() {
-        return Ok((state, Vec::new()));
-    }
-    let fail = |e: crate::journal::JournalError| {
-        eprintln!("gonogo check: {e}");
-        1
+) -> Result<(Option<Layout>, LaunchState, Vec<(String, Sample)>), i32> {
+    let session = match Session::open_read_only(layout.clone(), journal) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Ok((None, LaunchState::new(&layout.phases[0].id), Vec::new())),
+        Err(e) => {
+            eprintln!("gonogo check: {e}");
+            let damaged = matches!(&e, SessionError::Journal(j) if j.is_damaged());
+            return Err(if damaged { EXIT_JOURNAL } else { 1 });
+        }
     };
-    let journal = Journal::open(&path, &layout.launch.id).map_err(fail)?;
-    for e in &journal.since(0).map_err(fail)? {
-        state.apply(e);
+    if let Some(note) = session.proposal_note() {
+        eprintln!("gonogo check: note: {note}");
     }
-    let span = engine::evidence_span(layout);
+    let span = engine::evidence_span(&session.layout);
     let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
-    let recorded = journal.samples_since(since).unwrap_or_default();
-    Ok((state, recorded))
+    let recorded = match session.journal.samples_since(since) {
+        Ok(r) => r,
+        Err(e) if e.is_damaged() => {
+            eprintln!("gonogo check: {e}");
+            return Err(EXIT_JOURNAL);
+        }
+        Err(_) => Vec::new(),
+    };
+    let pinned = (session.layout.digest() != layout.digest()).then(|| session.layout.clone());
+    Ok((pinned, session.state, recorded))
 }
 
 /// Who signed `role` for `phase`; sign-offs belong to the current phase only.

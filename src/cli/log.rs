@@ -8,35 +8,58 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{EXIT_LAYOUT, LogFormat, journal_path, load_or_report};
-use crate::journal::Journal;
+use super::{EXIT_JOURNAL, EXIT_LAYOUT, LogFormat, journal_path, load_or_report};
+use crate::journal::Verified;
 use crate::launch::{Event, EventKind};
 use crate::layout::Layout;
+use crate::session::{Session, SessionError};
 use crate::unit::format_duration;
 
-pub(super) fn run(layout: &Path, journal: Option<&Path>, format: LogFormat, verify: bool) -> i32 {
+pub(super) fn run(
+    layout: &Path,
+    journal: Option<&Path>,
+    format: LogFormat,
+    verify: bool,
+    head: Option<&str>,
+) -> i32 {
     let Ok(layout) = load_or_report(layout) else {
         return EXIT_LAYOUT;
     };
     let path = journal_path(&layout, journal);
-    if !path.exists() {
-        eprintln!(
-            "gonogo log: no journal at {} yet (nothing has been recorded)",
-            path.display()
-        );
-        return 1;
-    }
-    let journal = match Journal::open(&path, &layout.launch.id) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("gonogo log: {e}");
+    // Reading needs no write access, and never changes the journal.
+    let session = match Session::open_read_only(layout, journal) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            eprintln!(
+                "gonogo log: no journal at {} yet (nothing has been recorded)",
+                path.display()
+            );
             return 1;
         }
+        Err(e) => {
+            eprintln!("gonogo log: {e}");
+            return if matches!(&e, SessionError::Journal(j) if j.is_damaged()) {
+                if verify { 1 } else { EXIT_JOURNAL }
+            } else {
+                1
+            };
+        }
     };
+    let verified = session.journal.verify(head);
     if verify {
-        return match journal.verify() {
-            Ok(n) => {
-                println!("{}: {n} events, hash chain intact", path.display());
+        return match verified {
+            Ok(v) => {
+                println!(
+                    "{}: {} events, hash chain intact; head {}",
+                    path.display(),
+                    v.events,
+                    head_words(&v)
+                );
+                if v.chain < 2 {
+                    println!(
+                        "note: this journal predates chain v2: event kinds and claims are not covered by its hashes"
+                    );
+                }
                 0
             }
             Err(problems) => {
@@ -47,11 +70,11 @@ pub(super) fn run(layout: &Path, journal: Option<&Path>, format: LogFormat, veri
             }
         };
     }
-    let events = match journal.since(0) {
+    let events = match session.journal.since(0) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("gonogo log: {e}");
-            return 1;
+            return if e.is_damaged() { EXIT_JOURNAL } else { 1 };
         }
     };
     // A reader that stops early (`gonogo log | head`) closes the pipe: stop
@@ -71,12 +94,20 @@ pub(super) fn run(layout: &Path, journal: Option<&Path>, format: LogFormat, veri
             }
         }
         LogFormat::Md => {
-            let md = markdown(&layout, &path, &events, journal.verify().is_ok());
+            let md = markdown(&session.layout, &path, &events, &verified);
             let _ = out.write_all(md.as_bytes());
         }
     }
     let _ = out.flush();
     0
+}
+
+/// `#12 3f2a…` — what to note down and give `--verify --head` later.
+fn head_words(v: &Verified) -> String {
+    match &v.head {
+        Some((seq, hash)) => format!("#{seq} {hash}"),
+        None => "none (no events)".into(),
+    }
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -94,7 +125,12 @@ type PhaseSpan = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The record as markdown: phases with durations, then every event with
 /// the gate evidence at that moment.
-pub(crate) fn markdown(layout: &Layout, path: &Path, events: &[Event], chain_ok: bool) -> String {
+pub(crate) fn markdown(
+    layout: &Layout,
+    path: &Path,
+    events: &[Event],
+    verified: &Result<Verified, Vec<String>>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Launch record: {}\n", layout.launch.name);
     let _ = writeln!(
@@ -102,22 +138,20 @@ pub(crate) fn markdown(layout: &Layout, path: &Path, events: &[Event], chain_ok:
         "Journal `{}` · {} events · hash chain {}\n",
         path.display(),
         events.len(),
-        if chain_ok {
-            "intact"
-        } else {
-            "BROKEN (run `gonogo log --verify`)"
+        match verified {
+            Ok(v) => format!(
+                "intact · head {} (keep it: `gonogo log --verify --head HASH` later proves nothing was cut from the end)",
+                head_words(v)
+            ),
+            Err(_) => "BROKEN (run `gonogo log --verify`)".to_string(),
         }
     );
     // Phases entered and left.
-    let mut phases: Vec<PhaseSpan> = vec![(
-        layout.phases[0].id.clone(),
-        events.first().map(|e| e.at),
-        None,
-    )];
+    let mut phases: Vec<PhaseSpan> = Vec::new();
     for e in events {
         let entered = match &e.kind {
             EventKind::Advanced { to, .. } => Some(to),
-            EventKind::Reopened { phase, .. } => Some(phase),
+            EventKind::Reopened { phase, .. } | EventKind::Started { phase } => Some(phase),
             _ => None,
         };
         if let Some(to) = entered {
@@ -132,6 +166,9 @@ pub(crate) fn markdown(layout: &Layout, path: &Path, events: &[Event], chain_ok:
         "## Phases\n\n| phase | entered | left | duration |\n|---|---|---|---|"
     );
     let end = events.last().map(|e| e.at);
+    if phases.is_empty() {
+        let _ = writeln!(out, "| {} | NOT STARTED | — | — |", layout.phases[0].id);
+    }
     for (id, entered, left) in &phases {
         let entered_s = entered.map_or("—".into(), time);
         let left_s = left.map_or("(current)".into(), time);
@@ -145,7 +182,17 @@ pub(crate) fn markdown(layout: &Layout, path: &Path, events: &[Event], chain_ok:
     for e in events {
         let _ = writeln!(out, "- **{}** #{} {}", time(e.at), e.seq, e.summary());
         match &e.kind {
-            EventKind::RollbackFinished { outcome } | EventKind::OnEnterRan { outcome, .. } => {
+            EventKind::LayoutPinned { diff, .. } if !diff.is_empty() => {
+                let _ = writeln!(
+                    out,
+                    "  - diff against the layout pinned before:\n\n    ```diff"
+                );
+                for line in diff.trim_end().lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+                let _ = writeln!(out, "    ```");
+            }
+            EventKind::RollbackFinished { outcome, .. } | EventKind::OnEnterRan { outcome, .. } => {
                 let _ = writeln!(
                     out,
                     "  - command: `{}` — {}",

@@ -12,7 +12,6 @@ use tokio::sync::mpsc;
 
 use std::path::Path;
 
-use super::Session;
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{State, TriggerState, Verdict, verdict};
@@ -20,6 +19,7 @@ use crate::guard::{self, Guard};
 use crate::launch::State as LaunchState;
 use crate::layout::Layout;
 use crate::notify::{Notification, Notifier};
+use crate::session::Session;
 use crate::signal::{Outcome, Prober};
 
 pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) -> i32 {
@@ -30,10 +30,15 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         eprintln!("gonogo watch: cannot install signal handlers");
         return 1;
     };
-    let mut session = match Session::open((*layout).clone(), journal) {
+    let mut session = match super::open_session((*layout).clone(), journal) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(note) = session.proposal_note() {
+        say(&format!("note: {note}"));
+    }
+    // The journal's pinned layout is the one in force.
+    let mut layout = Arc::new(session.layout.clone());
     let notifier = Notifier::new(&layout.notify);
     let (tx, mut rx) = mpsc::unbounded_channel::<engine::SampleTaken>();
     let mut watcher = Watcher::new(&layout);
@@ -70,9 +75,13 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // Other processes' acts (and a leader's samples) show within a second.
     let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
+    let mut retargeted: Option<tokio::time::Instant> = None;
     let why = loop {
         tokio::select! {
             report = rx.recv() => match report {
+                // A poll begun for the layout before an adoption: its index
+                // may name another signal now.
+                Some(r) if retargeted.is_some_and(|t| r.started < t) => {}
                 Some(r) => {
                     guard.sampled(r.signal, &r.sample);
                     watcher.board.record(r.signal, r.sample);
@@ -95,6 +104,20 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                     }
                 }
                 refresh_and_say(&mut session, &layout, &notifier);
+                if session.layout.digest() != layout.digest() {
+                    let new = Arc::new(session.layout.clone());
+                    let board = watcher.board.rekeyed(&layout, &new);
+                    watcher = Watcher::new(&new);
+                    watcher.board = board;
+                    guard.retarget(Arc::clone(&new));
+                    retargeted = Some(tokio::time::Instant::now());
+                    say(&format!(
+                        "now running the adopted layout ({} signals, {} phases)",
+                        new.signals.len(),
+                        new.phases.len()
+                    ));
+                    layout = new;
+                }
             },
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",

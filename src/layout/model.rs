@@ -25,6 +25,28 @@ pub struct Layout {
     pub rollback: Option<Rollback>,
     pub notify: Notify,
     pub screen: Option<Screen>,
+    /// The text it was read from: what the journal pins.
+    pub source: std::sync::Arc<str>,
+}
+
+impl Layout {
+    /// sha256 of the text, hex: the pinned layout's identity.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.source.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Who may adopt a changed layout: `[launch] owners`, else `creator`
+    /// (the user who created the journal).
+    pub fn may_adopt(&self, user: &str, creator: Option<&str>) -> bool {
+        match &self.launch.owners {
+            Some(owners) => owners.iter().any(|o| o == user || o == "*"),
+            None => creator.is_some_and(|c| c == user),
+        }
+    }
 }
 
 impl Layout {

@@ -295,7 +295,7 @@ impl App {
         for e in events {
             self.state.apply(&e);
             if live
-                && let EventKind::RollbackFinished { outcome }
+                && let EventKind::RollbackFinished { outcome, .. }
                 | EventKind::OnEnterRan { outcome, .. } = &e.kind
             {
                 self.show_recorded(&e, outcome);
@@ -551,9 +551,17 @@ impl App {
                 self.cursor = self.cursor.saturating_sub(1);
                 Vec::new()
             }
-            KeyCode::Char('a') if self.mutating("advance") => vec![Effect::Perform(Act::Advance {
-                override_reason: None,
-            })],
+            // On a launch not yet started, advancing is starting: entering
+            // the first phase.
+            KeyCode::Char('a') if self.mutating("advance") => {
+                vec![Effect::Perform(if self.state.started() {
+                    Act::Advance {
+                        override_reason: None,
+                    }
+                } else {
+                    Act::Start
+                })]
+            }
             KeyCode::Char('A') if self.mutating("advance") => {
                 self.open(PromptKind::Override);
                 Vec::new()

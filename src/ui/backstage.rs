@@ -13,13 +13,12 @@ use tokio::sync::mpsc;
 
 use super::app::Msg;
 use crate::act::{self, Act, Desk, Performed};
-use crate::cli::Session;
 use crate::engine::Board;
 use crate::guard::{self, Guard, NoGoAlerts};
-use crate::journal::Entry;
 use crate::launch::EventKind;
 use crate::layout::Layout;
 use crate::notify::Notifier;
+use crate::session::Session;
 use crate::signal::Prober;
 
 /// What the screen asks of the journal side.
@@ -63,6 +62,7 @@ impl Backstage {
         tx: mpsc::UnboundedSender<Msg>,
         term_tx: mpsc::UnboundedSender<Vec<u8>>,
         watch_layout: bool,
+        read_only: bool,
     ) -> (Backstage, Board) {
         let (sample_tx, samples) = mpsc::unbounded_channel();
         let mut board = Board::new(&layout);
@@ -73,6 +73,9 @@ impl Backstage {
             &session.journal,
             &mut board,
         );
+        if read_only {
+            guard.view_only();
+        }
         guard.show_output(output_pane(&tx));
         let notifier = screen_notifier(&layout.notify, &term_tx);
         let first = board.clone();
@@ -140,7 +143,7 @@ impl Backstage {
             && file.changed()
         {
             match read_layout(&file.path) {
-                Ok((layout, summary)) => self.reload(layout, summary),
+                Ok(new) => self.propose(new),
                 Err(why) => self.say(Msg::Acted(Err(why))),
             }
         }
@@ -189,6 +192,9 @@ impl Backstage {
                     }
                 }
                 self.say(Msg::Journal(events));
+                if self.session.layout.digest() != self.layout.digest() {
+                    self.relayout();
+                }
             }
             Ok(_) => {}
             Err(e) => self.say(Msg::Acted(Err(format!("journal: {e}")))),
@@ -201,6 +207,24 @@ impl Backstage {
     fn perform(&mut self, a: &Act) {
         // Decide on every event recorded so far, not on the last poll's.
         self.refresh();
+        // The adopt key means the file on disk, as last read and trusted.
+        let filled;
+        let a = match a {
+            Act::Adopt { text, .. } if text.is_empty() => {
+                let Some(file) = &self.session.proposed else {
+                    return self.say(Msg::Acted(Err(
+                        "cannot adopt: the layout file is the layout in force (nothing to adopt)"
+                            .into(),
+                    )));
+                };
+                filled = Act::Adopt {
+                    path: file.path.display().to_string(),
+                    text: file.source.to_string(),
+                };
+                &filled
+            }
+            a => a,
+        };
         let Session { journal, state, .. } = &mut self.session;
         let desk = Desk {
             layout: &self.layout,
@@ -224,9 +248,15 @@ impl Backstage {
             event.seq,
             event.summary()
         ))));
+        if matches!(event.kind, EventKind::LayoutPinned { .. }) {
+            // Folded in (and the layout switched) by the next refresh.
+            self.refresh();
+        }
         if !matches!(
             event.kind,
-            EventKind::Advanced { .. } | EventKind::RollbackStarted { .. }
+            EventKind::Advanced { .. }
+                | EventKind::Started { .. }
+                | EventKind::RollbackStarted { .. }
         ) {
             return;
         }
@@ -246,6 +276,7 @@ impl Backstage {
                     &mut journal,
                     &layout,
                     &state,
+                    &event,
                     &actor,
                     reason,
                     gates,
@@ -264,38 +295,42 @@ impl Backstage {
         }));
     }
 
-    /// Switches to an edited layout: samples of signals that stay are
-    /// kept, polling restarts on it, and the change is journaled. The
-    /// screen gets the new layout and board after every sample of the old.
-    fn reload(&mut self, new: Arc<Layout>, summary: String) {
-        let mut board = Board::new(&new);
-        for (i, s) in new.signals.iter().enumerate() {
-            if let Some(old) = self.layout.signal_index(&s.id) {
-                for sample in self.board.samples(old) {
-                    board.record(i, sample.clone());
-                }
-            }
+    /// A saved edit of the layout file: only a proposal until an owner
+    /// adopts it (`L`), which is a journaled act.
+    fn propose(&mut self, new: Arc<Layout>) {
+        if new.digest() == self.layout.digest() {
+            self.session.proposed = None;
+            return;
         }
+        let changed = similar::TextDiff::from_lines(&*self.layout.source, &*new.source)
+            .iter_all_changes()
+            .filter(|c| c.tag() != similar::ChangeTag::Equal)
+            .count();
+        self.session.proposed = Some((*new).clone());
+        let who = if self
+            .layout
+            .may_adopt(&self.actor, self.session.state.creator.as_deref())
+        {
+            "L adopts it (journaled, with the diff)".to_string()
+        } else {
+            "an owner of the launch must adopt it".to_string()
+        };
+        self.say(Msg::Acted(Err(format!(
+            "the layout file changed ({changed} lines differ); still running the pinned layout — {who}"
+        ))));
+    }
+
+    /// Switches to the layout the journal now pins: samples of signals
+    /// that stay alike are kept, polling restarts on it, and the screen gets
+    /// the new layout and board after every sample of the old.
+    fn relayout(&mut self) {
+        let new = Arc::new(self.session.layout.clone());
+        self.board = self.board.rekeyed(&self.layout, &new);
         self.reloaded_at = Some(tokio::time::Instant::now());
-        self.board = board;
         self.layout = Arc::clone(&new);
-        self.session.layout = (*new).clone();
         self.guard.retarget(Arc::clone(&new));
         self.notifier = screen_notifier(&new.notify, &self.term_tx);
         self.say(Msg::Relayout(Arc::clone(&new), self.board.clone()));
-        let state = &self.session.state;
-        let phase = new.phase(&state.phase).unwrap_or(&new.phases[0]);
-        let judged = act::judge_phase(&new, state, &self.board, phase, Utc::now());
-        let recorded = self.session.journal.append(&Entry {
-            actor: self.actor.clone(),
-            kind: EventKind::LayoutReloaded { summary },
-            gates: act::snapshot(phase, &judged),
-            claim: None,
-        });
-        self.say(Msg::Acted(match recorded {
-            Ok(e) => Ok(format!("#{} {}", e.seq, e.summary())),
-            Err(e) => Err(format!("journal: {e}")),
-        }));
     }
 }
 
@@ -331,9 +366,9 @@ impl LayoutFile {
     }
 }
 
-/// Reads a saved edit of the layout: the layout and a line for the
-/// journal, or why it was rejected (the last good layout keeps running).
-fn read_layout(path: &Path) -> Result<(Arc<Layout>, String), String> {
+/// Reads a saved edit of the layout, or why it was rejected (the pinned
+/// layout keeps running).
+fn read_layout(path: &Path) -> Result<Arc<Layout>, String> {
     let new = crate::layout::load(path).map_err(|e| {
         let text = e.to_string();
         let mut lines = text.lines();
@@ -344,22 +379,7 @@ fn read_layout(path: &Path) -> Result<(Arc<Layout>, String), String> {
         };
         format!("layout edit rejected (still running the last good layout): {first}{more}")
     })?;
-    let digest: String = std::fs::read(path)
-        .map(|bytes| {
-            use sha2::Digest;
-            sha2::Sha256::digest(&bytes)
-                .iter()
-                .take(6)
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let summary = format!(
-        "{} signals, {} phases (sha256 {digest}…)",
-        new.signals.len(),
-        new.phases.len()
-    );
-    Ok((Arc::new(new), summary))
+    Ok(Arc::new(new))
 }
 
 /// Streams a command's output into the output pane as it is printed.

@@ -128,13 +128,32 @@ fn clock(app: &App) -> String {
 }
 
 fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) {
-    let (word, style) = if app.state.rolled_back.is_some() {
-        (
-            "⟲ ROLLED BACK",
-            theme.fg(Hue::Waived).add_modifier(Modifier::BOLD),
-        )
+    use crate::launch::RollbackStatus;
+    let (word, style) = if let Some(status) = app.state.rollback_status() {
+        match status {
+            RollbackStatus::Done => (
+                "⟲ ROLLED BACK",
+                theme.fg(Hue::Waived).add_modifier(Modifier::BOLD),
+            ),
+            RollbackStatus::Running => (
+                "⟲ ROLLING BACK",
+                theme.fg(Hue::Waived).add_modifier(Modifier::BOLD),
+            ),
+            // Nothing is known to be rolled back: as loud as the screen gets.
+            RollbackStatus::Failed => (
+                "✘ ROLLBACK FAILED",
+                theme
+                    .state(State::NoGo)
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ),
+        }
     } else if app.state.hold.is_some() {
         ("⏸ HOLD", theme.fg(Hue::Hold).add_modifier(Modifier::BOLD))
+    } else if !app.state.started() {
+        (
+            "○ NOT STARTED",
+            theme.fg(Hue::Info).add_modifier(Modifier::BOLD),
+        )
     } else {
         match v {
             Verdict::Go => ("✔ GO", theme.state(State::Go).add_modifier(Modifier::BOLD)),
@@ -884,6 +903,8 @@ fn draw_keys(app: &App, judged: &[crate::gate::Judgement], f: &mut Frame, area: 
     }
     let keys = if app.read_only {
         " READ-ONLY viewer · ? help · tab focus · j/k move · p presenter · q quit"
+    } else if !app.state.started() {
+        " a start · h hold · r rollback · d arm · n note · space check · ? help · q quit"
     } else {
         " a advance · A override · s sign · x revoke · h hold · r rollback · d arm · n note · space check · ? help · q quit"
     };
@@ -900,11 +921,26 @@ fn demo_next_step(app: &App, judged: &[crate::gate::Judgement]) -> String {
     let next = app.layout.phases.get(app.phase_index() + 1);
     let pending = judged.iter().any(|j| j.state == State::Pending);
     let v = verdict(phase.gates.iter().zip(judged.iter()));
-    if app.state.rolled_back.is_some() {
-        return "rolled back — q quits and prints how to read the record (`gonogo log`)".into();
+    match app.state.rollback_status() {
+        Some(crate::launch::RollbackStatus::Failed) => {
+            return "ROLLBACK FAILED — r retries it; the output pane shows why".into();
+        }
+        Some(crate::launch::RollbackStatus::Running) => {
+            return "rolling back — the output pane shows the command as it runs".into();
+        }
+        Some(crate::launch::RollbackStatus::Done) => {
+            return "rolled back — q quits and prints how to read the record (`gonogo log`)".into();
+        }
+        None => {}
     }
     if app.state.hold.is_some() {
         return "on hold — h resumes".into();
+    }
+    if !app.state.started() {
+        return format!(
+            "NOT STARTED — a starts the launch (enters {})",
+            app.layout.phases[0].title
+        );
     }
     // Red for a reason the fault explains, not an unchecked checklist.
     let red =
@@ -952,7 +988,10 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub const HELP: &[(&str, &str)] = &[
     ("?", "this help (any key closes it)"),
-    ("a", "advance to the next phase"),
+    (
+        "a",
+        "advance to the next phase (on a launch NOT STARTED: start it)",
+    ),
     (
         "A",
         "advance past gates that are not GO (typed reason, recorded as a waiver)",

@@ -1,0 +1,204 @@
+//! A launch as a process holds it: the journal, the state it folds to, and
+//! the layout the journal pins.
+//!
+//! The layout in force is the journal's pinned copy, never whichever file
+//! a caller passes: anyone who can write a shared journal could otherwise
+//! widen `[roles]` or swap a rollback command in a private copy. A file
+//! that differs from the pin is only a *proposal*, which an owner adopts
+//! through a journaled act ([`crate::act::Act::Adopt`]).
+
+use std::path::{Path, PathBuf};
+
+use crate::journal::{Entry, Journal, JournalError};
+use crate::launch::{Event, EventKind, State};
+use crate::layout::Layout;
+
+/// The launch, its journal, the state the journal folds to, and the layout
+/// pinned in it.
+pub struct Session {
+    /// The pinned layout: what acts, gates and guards judge by.
+    pub layout: Layout,
+    pub journal: Journal,
+    pub state: State,
+    /// The file given, when it differs from the pinned layout.
+    pub proposed: Option<Layout>,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug)]
+pub enum SessionError {
+    Journal(JournalError),
+    /// The pinned layout no longer validates (or cannot be read).
+    Pinned(String),
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Journal(e) => e.fmt(f),
+            SessionError::Pinned(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<JournalError> for SessionError {
+    fn from(e: JournalError) -> Self {
+        SessionError::Journal(e)
+    }
+}
+
+/// The journal `layout` names: `--journal`, else the layout's `journal`,
+/// else the default path for its launch id.
+pub fn journal_path(layout: &Layout, flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| layout.launch.journal.clone())
+        .unwrap_or_else(|| crate::journal::default_path(&layout.launch.id))
+}
+
+/// The event that pins `layout`; `before` is the text pinned until now.
+pub fn pin_event(layout: &Layout, before: Option<&str>) -> EventKind {
+    let diff = before.map_or_else(String::new, |old| {
+        similar::TextDiff::from_lines(old, &*layout.source)
+            .unified_diff()
+            .context_radius(2)
+            .header("pinned", "adopted")
+            .to_string()
+    });
+    EventKind::LayoutPinned {
+        digest: layout.digest(),
+        path: layout.path.display().to_string(),
+        text: layout.source.to_string(),
+        diff,
+    }
+}
+
+impl Session {
+    /// Opens (creating if need be) the journal `file` names, replays it,
+    /// and settles on the pinned layout. A new journal pins `file`, with
+    /// the caller as its creator and default owner.
+    ///
+    /// # Errors
+    /// Journal failures; a pinned layout that does not validate.
+    pub fn open(file: Layout, journal: Option<&Path>) -> Result<Session, SessionError> {
+        let path = journal_path(&file, journal);
+        let actor = crate::act::os_user();
+        let first = Entry {
+            actor: actor.clone(),
+            kind: pin_event(&file, None),
+            gates: Vec::new(),
+            claim: None,
+        };
+        let (journal, _) = Journal::open_or_create(&path, &file.launch.id, &first)?;
+        let mut s = Session::settle(file, journal)?;
+        if s.state.pinned.is_none() {
+            // A journal from before pinning: pin the file now, once.
+            match s.journal.append(&Entry {
+                claim: Some("pin:first".into()),
+                ..first
+            }) {
+                Ok(_) | Err(JournalError::Claimed(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            s.refresh()?;
+        }
+        Ok(s)
+    }
+
+    /// Opens the existing journal `file` names without writing anything:
+    /// `Ok(None)` when there is no journal yet.
+    ///
+    /// # Errors
+    /// Journal failures; a pinned layout that does not validate.
+    pub fn open_read_only(
+        file: Layout,
+        journal: Option<&Path>,
+    ) -> Result<Option<Session>, SessionError> {
+        let path = journal_path(&file, journal);
+        let journal = match Journal::open_read_only(&path, &file.launch.id) {
+            Ok(j) => j,
+            Err(JournalError::Missing(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Session::settle(file, journal).map(Some)
+    }
+
+    fn settle(file: Layout, journal: Journal) -> Result<Session, SessionError> {
+        let mut s = Session {
+            state: State::new(&file.phases[0].id),
+            layout: file.clone(),
+            journal,
+            proposed: None,
+        };
+        let events = s.journal.since(0)?;
+        for e in &events {
+            s.state.apply(e);
+        }
+        s.follow_pin(Some(file)).map_err(SessionError::Pinned)?;
+        Ok(s)
+    }
+
+    /// Switches to the layout the journal pins, keeping `file` as a
+    /// proposal when it differs.
+    fn follow_pin(&mut self, file: Option<Layout>) -> Result<(), String> {
+        let file = file.or_else(|| self.proposed.take());
+        if let Some(pinned) = &self.state.pinned {
+            if pinned.digest != self.layout.digest() {
+                self.layout = if let Some(f) = file.as_ref().filter(|f| f.digest() == pinned.digest)
+                {
+                    f.clone()
+                } else {
+                    crate::layout::parse(Path::new(&pinned.path), &pinned.text).map_err(|e| {
+                        let first = e.to_string();
+                        let first = first.lines().next().unwrap_or_default().to_string();
+                        format!(
+                            "the layout pinned in the journal (sha256 {}…) does not validate with this gonogo: {first}",
+                            &pinned.digest[..12.min(pinned.digest.len())]
+                        )
+                    })?
+                };
+            }
+            self.proposed = file.filter(|f| f.digest() != pinned.digest);
+        }
+        // Before the start, the launch stands at the pinned layout's first
+        // phase.
+        if !self.state.started() {
+            self.state.phase.clone_from(&self.layout.phases[0].id);
+        }
+        Ok(())
+    }
+
+    /// Folds in events other processes appended; returns them. An adopted
+    /// layout among them takes effect at once.
+    ///
+    /// # Errors
+    /// Journal failures; an adopted layout that does not validate here.
+    pub fn refresh(&mut self) -> Result<Vec<Event>, SessionError> {
+        let events = self.journal.since(self.state.seq)?;
+        for e in &events {
+            self.state.apply(e);
+        }
+        if events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::LayoutPinned { .. }))
+        {
+            self.follow_pin(None).map_err(SessionError::Pinned)?;
+        }
+        Ok(events)
+    }
+
+    /// A note for the operator when the file they gave is not the layout in
+    /// force.
+    pub fn proposal_note(&self) -> Option<String> {
+        let file = self.proposed.as_ref()?;
+        let pinned = self.state.pinned.as_ref()?;
+        Some(format!(
+            "{} differs from the layout pinned in the journal (sha256 {}…, pinned by {}); acting on the pinned layout — an owner adopts the file with `gonogo adopt {}`",
+            file.path.display(),
+            &pinned.digest[..12.min(pinned.digest.len())],
+            pinned.by,
+            file.path.display()
+        ))
+    }
+}
