@@ -19,8 +19,9 @@ use crate::layout::Layout;
 /// Who the guard records its own acts as.
 pub const GUARD_ACTOR_SUFFIX: &str = " (guard)";
 
-/// Whether auto-rollback is armed: triggers exist, the launch has reached
-/// `auto_from`, nobody disarmed it, and it is not already rolled back.
+/// Whether auto-rollback is armed: triggers exist, the launch has started
+/// and reached `auto_from`, nobody disarmed it, and it is not already
+/// rolled back.
 pub fn armed(layout: &Layout, state: &State) -> bool {
     let Some(rb) = &layout.rollback else {
         return false;
@@ -29,6 +30,7 @@ pub fn armed(layout: &Layout, state: &State) -> bool {
         return false;
     };
     !rb.triggers.is_empty()
+        && state.started()
         && now >= from
         && state.disarmed.is_none()
         && state.rolled_back.is_none()

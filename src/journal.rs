@@ -187,6 +187,28 @@ pub fn default_path(launch_id: &str) -> PathBuf {
     base.join("gonogo").join(format!("{launch_id}.sqlite"))
 }
 
+/// SQLite's write-ahead log beside the journal.
+fn wal_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// `path` for a `file:` URI: everything but unreserved characters and `/`
+/// percent-encoded.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// What is at `path`: `Ok(false)` nothing yet, `Ok(true)` a file that may
 /// hold a journal, or why it cannot be one.
 fn inspect(path: &Path) -> Result<bool, JournalError> {
@@ -260,13 +282,33 @@ impl Journal {
             std::process::id(),
             fastrand::u64(..)
         ));
+        // A team shares a launch through a setgid, group-writable directory
+        // (`install -d -m 2770 -g launch /srv/launch`): a journal made
+        // there is the group's to write. Anywhere else it is the creator's.
+        let mode = std::fs::metadata(dir)
+            .map(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                let dir_mode = m.permissions().mode();
+                if dir_mode & 0o2000 != 0 && dir_mode & 0o020 != 0 {
+                    0o660
+                } else {
+                    0o600
+                }
+            })
+            .unwrap_or(0o600);
         let built = (|| -> Result<(), JournalError> {
-            OpenOptions::new()
+            let file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .mode(0o600)
+                .mode(mode)
                 .open(&tmp)
                 .map_err(|e| open_err(&e))?;
+            // The umask may have taken bits the team needs.
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| open_err(&e))?;
+            }
             let conn = Connection::open(&tmp).map_err(|e| open_err(&e))?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.execute_batch(SCHEMA)?;
@@ -345,12 +387,28 @@ impl Journal {
         if !inspect(path)? {
             return Err(JournalError::Missing(path.to_path_buf()));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| JournalError::Open(path.to_path_buf(), e.to_string()))?;
+        let open_err = |e: &dyn std::fmt::Display| JournalError::Open(path.to_path_buf(), e.to_string());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A WAL journal with no writer running has no -shm file, and a
+        // reader who may not write the directory cannot create one. With no
+        // -wal file either, every event is in the main file: read it as
+        // is, without the shared-memory index.
+        let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+        if let Err(e) = probe
+            && matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+            )
+            && !wal_file(path).exists()
+        {
+            conn = Connection::open_with_flags(
+                format!("file:{}?immutable=1", uri_path(path)),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(|e| open_err(&e))?;
+        }
         let mut journal = Journal {
             conn,
             path: path.to_path_buf(),

@@ -139,6 +139,28 @@ fn acts_refuse_with_exact_reasons_and_the_record_holds_every_event() {
     };
     let recorded = |kind: &'static str| expected.borrow_mut().push((kind, None));
 
+    // The journal is created by the first act, pinning the layout; the
+    // launch is NOT STARTED until `start` enters its first phase.
+    recorded("layout_pinned");
+    assert_eq!(
+        refused(&desk, &["advance"]),
+        "cannot advance from preflight: the launch is NOT STARTED; start it first (`gonogo start`, or `a` on the screen)"
+    );
+    assert_eq!(
+        refused(&desk, &["sign", "--role", "cto"]),
+        "cannot sign: the launch is NOT STARTED; start it first (`gonogo start`, or `a` on the screen)"
+    );
+    let out = desk.ok(&["start"]);
+    assert!(
+        out.contains(&format!("{me} STARTED the launch: entered preflight")),
+        "{out}"
+    );
+    recorded("started");
+    assert!(
+        untimed(&refused(&desk, &["start"]))
+            .starts_with("cannot start: the launch started already (in preflight since <T>)"),
+    );
+
     // Preflight: the checklist is open, so advance is refused, naming the gate.
     assert_eq!(
         refused(&desk, &["advance"]),
@@ -277,7 +299,10 @@ fn acts_refuse_with_exact_reasons_and_the_record_holds_every_event() {
         )),
         "{out}"
     );
-    assert!(out.contains("rollback finished: exit status 0"), "{out}");
+    assert!(
+        out.contains("ROLLED BACK: the rollback command ended with exit status 0"),
+        "{out}"
+    );
     // The command's output streams as it runs, under its command line.
     assert!(
         out.contains(
@@ -362,7 +387,7 @@ fn acts_refuse_with_exact_reasons_and_the_record_holds_every_event() {
         assert_eq!(e["actor"], me.as_str(), "{e}");
         assert!(e["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{e}");
         assert!(
-            e["gates"].as_array().is_some_and(|g| !g.is_empty()),
+            e["type"] == "layout_pinned" || e["gates"].as_array().is_some_and(|g| !g.is_empty()),
             "every act records the gates as they stood: {e}"
         );
         if let Some(reason) = reason {
@@ -609,6 +634,8 @@ run = ["echo", "rolled back"]
     );
     let (code, o, e) = run_ok(&["note", &layout, "watching the secret-bearing signals"]);
     assert_eq!(code, Some(0), "{o}{e}");
+    let (code, o, e) = run_ok(&["start", &layout]);
+    assert_eq!(code, Some(0), "{o}{e}");
     let (code, o, e) = run_ok(&["advance", &layout]);
     assert_eq!(code, Some(0), "{o}{e}");
     let (code, o, e) = run_ok(&["rollback", &layout, "--reason", "drill", "--yes"]);
@@ -633,7 +660,8 @@ run = ["echo", "rolled back"]
 
     // check --json and the table, at phase one (signals with the secret).
     let (code, json, e) = run_ok(&["check", &layout, "--phase", "one", "--json"]);
-    assert_eq!(code, Some(0), "{json}{e}");
+    // ROLLED BACK: whatever the gates say, the launch may not proceed.
+    assert_eq!(code, Some(4), "{json}{e}");
     let v: serde_json::Value = serde_json::from_str(&json).expect("check --json");
     // The secret-bearing requests really went out and were answered.
     assert_eq!(v["gates"][0]["state"], "GO", "{json}");
@@ -685,7 +713,16 @@ fn log_into_a_pipe_closed_early_exits_quietly() {
     {
         // A record longer than a pipe's buffer, so `log` is still writing
         // when the reader goes away.
-        let mut j = gonogo::journal::Journal::open(&journal, "demo").unwrap();
+        let first = gonogo::journal::Entry {
+            actor: "alice".into(),
+            kind: gonogo::launch::EventKind::Noted {
+                text: "created".into(),
+            },
+            gates: Vec::new(),
+            claim: None,
+        };
+        let (mut j, _) =
+            gonogo::journal::Journal::open_or_create(&journal, "demo", &first).unwrap();
         for i in 0..400 {
             j.append(&gonogo::journal::Entry {
                 actor: "alice".into(),

@@ -66,6 +66,7 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
     let fired = dir.path().join("fired.txt");
     let layout = layout(dir.path(), &fired, "2s");
     let journal = dir.path().join("auto.sqlite");
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
     let mut a = watch(dir.path(), Some(&demo.url), &layout, &journal);
     let mut b = watch(dir.path(), Some(&demo.url), &layout, &journal);
     // Both guards see a healthy service first.
@@ -128,7 +129,7 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
             "guard {name} must show the rollback once\n{transcripts}"
         );
         assert_eq!(
-            w.count(|l| l.contains("rollback finished: exit status 0")),
+            w.count(|l| l.contains("ROLLED BACK: the rollback command ended with exit status 0")),
             1,
             "guard {name} must show the rollback's end once\n{transcripts}"
         );
@@ -174,6 +175,7 @@ fn a_disarmed_launch_does_not_fire() {
         ],
     ));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
     let mut w = watch(dir.path(), Some(&demo.url), &layout, &journal);
     w.expect(
         "with the trigger clear",
@@ -212,6 +214,7 @@ fn unknown_never_fires_a_trigger() {
     let fired = dir.path().join("fired.txt");
     let layout = layout(dir.path(), &fired, "3s");
     let journal = dir.path().join("auto.sqlite");
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
     let mut w = watch(dir.path(), Some(&demo.url), &layout, &journal);
     w.expect(
         "with the trigger clear",

@@ -218,16 +218,13 @@ id = "done"
     std::fs::set_permissions(&layout, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     // The journal: shared by the team the way a bastion shares it — a
-    // setgid directory of the team's and a group-writable file made
-    // beforehand (gonogo keeps an existing file's permissions).
+    // setgid directory of the team's, where gonogo makes the journal
+    // group-writable.
     let shared = dir.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::os::unix::fs::chown(&shared, None, Some(gid.as_raw())).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
     let journal = shared.join("roles.sqlite");
-    std::fs::write(&journal, b"").unwrap();
-    std::os::unix::fs::chown(&journal, None, Some(gid.as_raw())).unwrap();
-    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o660)).unwrap();
 
     let (bin, layout, journal_s) = (
         bin.to_str().unwrap().to_string(),
@@ -242,7 +239,10 @@ id = "done"
         (out.status.code(), text(&out.stdout), text(&out.stderr))
     };
 
-    // Bob is not the CTO: refused, naming him and who is.
+    // Bob starts the launch (creating the journal), and is not the CTO:
+    // refused, naming him and who is.
+    let (code, out, err) = gonogo(&bob, &["start"]);
+    assert_eq!(code, Some(0), "{out}{err}");
     let (code, out, err) = gonogo(&bob, &["sign", "--role", "cto"]);
     assert_eq!(code, Some(1), "{out}{err}");
     assert_eq!(
@@ -285,6 +285,8 @@ id = "done"
         .map(|(_, actor, kind, _)| (actor.clone(), kind.clone()))
         .collect();
     let want: Vec<(String, String)> = [
+        (&bob, "layout_pinned"),
+        (&bob, "started"),
         (&bob, "refused"),
         (&alice, "refused"),
         (&alice, "signed_off"),
@@ -296,7 +298,7 @@ id = "done"
     .map(|(u, k)| ((*u).clone(), (*k).to_string()))
     .collect();
     assert_eq!(summary, want);
-    let cto: serde_json::Value = serde_json::from_str(&events[2].3).unwrap();
+    let cto: serde_json::Value = serde_json::from_str(&events[4].3).unwrap();
     assert_eq!(cto["role"], "cto");
     assert_eq!(cto["phase"], "approve");
 
@@ -306,6 +308,165 @@ id = "done"
     assert_eq!(mode, 0o660, "the journal's permissions changed");
     let (code, out, err) = gonogo(&alice, &["log", "--verify"]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("6 events, hash chain intact"), "{out}");
+    assert!(out.contains("8 events, hash chain intact"), "{out}");
+    drop(accounts);
+}
+
+/// The launch's layout is pinned in the journal: a private copy with
+/// `[roles]` widened changes nothing (before pinning, anyone who could
+/// write the shared journal signed any role this way), and only an owner
+/// adopts a changed file — a journaled act whose record keeps the diff.
+#[test]
+fn a_private_copy_cannot_widen_roles_and_only_an_owner_adopts_a_change() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "SKIPPED a_private_copy_cannot_widen_roles_and_only_an_owner_adopts_a_change: this test needs root (it creates OS users with useradd)"
+        );
+        return;
+    }
+    let Some(become_user) = Become::find() else {
+        eprintln!("SKIPPED: none of setpriv, runuser, su is installed");
+        return;
+    };
+    let pid = std::process::id();
+    let alice = format!("gng_pa_{pid}");
+    let bob = format!("gng_pb_{pid}");
+    let team = format!("gng_pt_{pid}");
+    let mut accounts = Accounts {
+        users: Vec::new(),
+        group: None,
+    };
+    accounts.add_group(&team);
+    accounts.add_user(&alice, &team);
+    accounts.add_user(&bob, &team);
+    let gid = nix::unistd::Group::from_name(&team).unwrap().unwrap().gid;
+    let uid = |name: &str| nix::unistd::User::from_name(name).unwrap().unwrap().uid;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = runnable_binary(dir.path());
+    let text_of = |cto: &str, extra: &str| {
+        format!(
+            r#"[launch]
+name = "Pinned drill"
+id = "pinned"
+owners = ["{alice}"]
+
+[roles]
+cto = [{cto}]
+devops = ["{bob}"]
+
+[signals.preflight]
+kind = "checklist"
+items = ["Team assembled"]
+
+[[phases]]
+id = "approve"
+signoff = ["cto"]
+gates = [{{ signal = "preflight", complete = true, blocking = false }}]
+{extra}
+[[phases]]
+id = "done"
+"#,
+            cto = format!("\"{cto}\"")
+        )
+    };
+    // The team's layout: root's, readable by all.
+    let layout = dir.path().join("pinned.toml");
+    std::fs::write(&layout, text_of(&alice, "")).unwrap();
+    std::fs::set_permissions(&layout, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Bob's private copy, in a directory of his own, makes him the CTO.
+    let bobs = dir.path().join("bob");
+    std::fs::create_dir(&bobs).unwrap();
+    let copy = bobs.join("pinned.toml");
+    std::fs::write(&copy, text_of(&bob, "")).unwrap();
+    std::os::unix::fs::chown(&bobs, Some(uid(&bob).as_raw()), None).unwrap();
+    std::os::unix::fs::chown(&copy, Some(uid(&bob).as_raw()), None).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Alice's edit, in her own directory: a timebox added.
+    let alices = dir.path().join("alice");
+    std::fs::create_dir(&alices).unwrap();
+    let edit = alices.join("pinned.toml");
+    std::fs::write(&edit, text_of(&alice, "timebox = \"2h\"\n")).unwrap();
+    std::os::unix::fs::chown(&alices, Some(uid(&alice).as_raw()), None).unwrap();
+    std::os::unix::fs::chown(&edit, Some(uid(&alice).as_raw()), None).unwrap();
+
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::chown(&shared, None, Some(gid.as_raw())).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let journal = shared.join("pinned.sqlite");
+    let (bin, journal_s) = (
+        bin.to_str().unwrap().to_string(),
+        journal.to_str().unwrap().to_string(),
+    );
+    let gonogo = |user: &str, file: &Path, args: &[&str]| {
+        let mut argv = vec![bin.as_str(), args[0], file.to_str().unwrap()];
+        argv.extend_from_slice(&args[1..]);
+        argv.extend_from_slice(&["--journal", &journal_s]);
+        let out = become_user.run(user, &argv);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+
+    // The journal is created on the team's layout: that is what is pinned.
+    let (code, out, err) = gonogo(&alice, &layout, &["start"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // Bob signs as CTO through his copy: refused by the pinned roles, and
+    // told that his file is not the layout in force.
+    let (code, out, err) = gonogo(&bob, &copy, &["sign", "--role", "cto"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot sign as cto: {bob} is not in role cto (cto: {alice})"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("differs from the layout pinned in the journal"),
+        "{err}"
+    );
+    // Nor may he adopt it: alice owns the launch.
+    let (code, out, err) = gonogo(&bob, &copy, &["adopt"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "{bob} may not change this launch's layout (owners: {alice})"
+        )),
+        "{err}"
+    );
+    let (code, out, err) = gonogo(&bob, &copy, &["sign", "--role", "cto"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    // Alice, an owner, adopts her edit: journaled with the diff.
+    let (code, out, err) = gonogo(&alice, &edit, &["adopt"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("ADOPTED a changed layout"), "{out}");
+    let (code, md, err) = gonogo(&bob, &layout, &["log"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(md.contains("+timebox = \"2h\""), "the record shows the diff:\n{md}");
+    // The adopted layout is now in force for everyone, whatever file they
+    // pass: checking with the team's (older) file judges by the adopted.
+    let (_, _, err) = gonogo(&alice, &layout, &["check"]);
+    assert!(
+        err.contains("differs from the layout pinned in the journal"),
+        "{err}"
+    );
+    let (code, out, err) = gonogo(&alice, &layout, &["sign", "--role", "cto"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let kinds: Vec<String> = procs::raw_events(&journal)
+        .into_iter()
+        .map(|(_, actor, kind, _)| format!("{kind} by {actor}"))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            format!("layout_pinned by {alice}"),
+            format!("started by {alice}"),
+            format!("refused by {bob}"),
+            format!("refused by {bob}"),
+            format!("refused by {bob}"),
+            format!("layout_pinned by {alice}"),
+            format!("signed_off by {alice}"),
+        ]
+    );
     drop(accounts);
 }

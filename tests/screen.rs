@@ -19,7 +19,23 @@ fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap()
 }
 
+/// The demo launch, started a minute ago.
 fn app() -> App {
+    let mut app = not_started();
+    app.update(Msg::History(vec![Event {
+        seq: 0,
+        at: now() - chrono::Duration::seconds(61),
+        actor: "alice".into(),
+        kind: EventKind::Started {
+            phase: "preflight".into(),
+        },
+        gates: Vec::new(),
+    }]));
+    app
+}
+
+/// The demo launch before anyone started it.
+fn not_started() -> App {
     let layout =
         gonogo::layout::parse(Path::new("layouts/demo.toml"), gonogo::demo::LAYOUT).unwrap();
     let mut app = App::new(Arc::new(layout), "alice".into(), now());
@@ -285,20 +301,53 @@ fn presenter_fits_the_longest_verdict_at_80x24() {
     let mut a = app();
     healthy(&mut a);
     a.presenter = true;
-    a.update(Msg::Journal(vec![event(
-        1,
-        EventKind::RollbackStarted {
-            reason: "errors".into(),
-            triggers: vec![],
-            command: vec!["echo".into()],
-        },
-    )]));
+    a.update(Msg::Journal(rollback_ended(1, true)));
     let frame = draw(&a, 80, 24);
     // Both in quadrant letters; the line below carries glyph and word.
     assert!(frame.contains("⟲ ROLLED BACK"), "{frame}");
     assert!(frame.lines().next().unwrap().contains("▜▛▜▖"), "{frame}");
     assert!(!frame.contains("14:00:00Z"), "the clock fits big: {frame}");
     insta::assert_snapshot!("presenter_rolled_back_80x24", frame);
+    // The longest word of all: a rollback that failed.
+    let mut a = app();
+    healthy(&mut a);
+    a.presenter = true;
+    a.update(Msg::Journal(rollback_ended(1, false)));
+    let frame = draw(&a, 80, 24);
+    assert!(frame.contains("✘ ROLLBACK FAILED"), "{frame}");
+    assert!(frame.lines().next().unwrap().contains("▜▛▜▖"), "{frame}");
+    insta::assert_snapshot!("presenter_rollback_failed_80x24", frame);
+}
+
+/// A rollback started at `seq` and ended at `seq + 1`, well or not.
+fn rollback_ended(seq: i64, success: bool) -> Vec<Event> {
+    vec![
+        event(
+            seq,
+            EventKind::RollbackStarted {
+                reason: "errors".into(),
+                triggers: vec![],
+                command: vec!["echo".into()],
+            },
+        ),
+        event(
+            seq + 1,
+            EventKind::RollbackFinished {
+                outcome: gonogo::launch::CommandOutcome {
+                    command: vec!["echo".into()],
+                    ending: if success {
+                        "exit status 0".into()
+                    } else {
+                        "exit status 3".into()
+                    },
+                    success,
+                    took_ms: 40,
+                    output_tail: String::new(),
+                },
+                started: Some(seq),
+            },
+        ),
+    ]
 }
 
 #[test]
@@ -593,6 +642,12 @@ triggers = [{ signal = "api", up = false, for = "1m" }]
     let layout = gonogo::layout::parse(Path::new("two.toml"), text).unwrap();
     let mut a = App::new(Arc::new(layout), "alice".into(), now());
     a.colors = gonogo::ui::theme::Depth::None;
+    a.update(Msg::History(vec![event(
+        0,
+        EventKind::Started {
+            phase: "go-live".into(),
+        },
+    )]));
     a.update(key('s'));
     let frame = draw(&a, 100, 30);
     assert!(
@@ -624,7 +679,7 @@ triggers = [{ signal = "api", up = false, for = "1m" }]
 /// The demo's key bar names the one thing to try next, as the launch moves.
 #[test]
 fn demo_guides_a_first_time_viewer() {
-    let mut a = app();
+    let mut a = not_started();
     a.demo = true;
     healthy(&mut a);
     let next = |a: &App| {
@@ -633,7 +688,20 @@ fn demo_guides_a_first_time_viewer() {
         assert!(bar.starts_with("DEMO · next: "), "{frame}");
         bar
     };
-    assert!(next(&a).contains("Tab to the checklist"));
+    assert!(
+        next(&a).contains("NOT STARTED — a starts the launch (enters Preflight)"),
+        "{}",
+        next(&a)
+    );
+    // The advance key starts a launch that has not started.
+    assert_eq!(a.update(key('a')), vec![Effect::Perform(Act::Start)]);
+    a.update(Msg::Journal(vec![event(
+        0,
+        EventKind::Started {
+            phase: "preflight".into(),
+        },
+    )]));
+    assert!(next(&a).contains("Tab to the checklist"), "{}", next(&a));
     a.update(Msg::Journal(preflight_checked()));
     assert!(
         next(&a).contains("a advances to Canary 10%"),
@@ -675,14 +743,9 @@ fn demo_guides_a_first_time_viewer() {
         "{}",
         next(&a)
     );
-    a.update(Msg::Journal(vec![event(
-        6,
-        EventKind::RollbackStarted {
-            reason: "errors".into(),
-            triggers: vec![],
-            command: vec!["echo".into()],
-        },
-    )]));
+    a.update(Msg::Journal(rollback_ended(6, false)));
+    assert!(next(&a).contains("ROLLBACK FAILED — r retries it"), "{}", next(&a));
+    a.update(Msg::Journal(rollback_ended(8, true)));
     assert!(next(&a).contains("gonogo log"), "{}", next(&a));
 }
 
@@ -758,4 +821,23 @@ fn the_journal_pane_scrolls_back_and_follows_again() {
     assert!(draw(&a, 120, 40).contains("note number 29 "));
     a.update(code(KeyCode::End));
     assert!(draw(&a, 120, 40).contains("note number 41"));
+}
+
+/// Before the start the header says NOT STARTED and the key bar offers the
+/// start; a failed rollback is the loudest thing on screen.
+#[test]
+fn not_started_and_rollback_failed_frames() {
+    let mut a = not_started();
+    healthy(&mut a);
+    let frame = draw(&a, 80, 24);
+    assert!(frame.contains("○ NOT STARTED"), "{frame}");
+    assert!(frame.contains(" a start "), "{frame}");
+    insta::assert_snapshot!("not_started_80x24", frame);
+    let mut a = app();
+    healthy(&mut a);
+    a.update(Msg::Journal(rollback_ended(1, false)));
+    let frame = draw(&a, 120, 40);
+    assert!(frame.contains("✘ ROLLBACK FAILED"), "{frame}");
+    assert!(!frame.contains("ROLLED BACK"), "{frame}");
+    insta::assert_snapshot!("rollback_failed_120x40", frame);
 }

@@ -217,6 +217,22 @@ pub fn watch(state: &Path, demo_url: Option<&str>, layout: &str, journal: &Path)
     lines
 }
 
+/// `gonogo start`: enters the first phase of the launch on `journal`.
+pub fn start(state: &Path, demo_url: Option<&str>, layout: &str, journal: &Path) {
+    let out = run(&mut gonogo_cmd(
+        state,
+        demo_url,
+        &["start", layout, "--journal", journal.to_str().unwrap()],
+    ));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "gonogo start: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 /// Polls `probe` every 50 ms until it returns `Some`, or `limit` passes.
 pub fn poll_until<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + limit;
