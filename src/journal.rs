@@ -387,7 +387,8 @@ impl Journal {
         if !inspect(path)? {
             return Err(JournalError::Missing(path.to_path_buf()));
         }
-        let open_err = |e: &dyn std::fmt::Display| JournalError::Open(path.to_path_buf(), e.to_string());
+        let open_err =
+            |e: &dyn std::fmt::Display| JournalError::Open(path.to_path_buf(), e.to_string());
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -395,7 +396,9 @@ impl Journal {
         // reader who may not write the directory cannot create one. With no
         // -wal file either, every event is in the main file: read it as
         // is, without the shared-memory index.
-        let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+        let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        });
         if let Err(e) = probe
             && matches!(
                 e.sqlite_error_code(),

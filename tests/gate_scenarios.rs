@@ -109,6 +109,13 @@ fn layout_for(case: &Case, trigger: bool) -> Layout {
 }
 
 fn run(case: &Case) -> Vec<String> {
+    run_in(case, None)
+}
+
+/// Judges `case` as the gates and triggers of a phase entered at
+/// `entered` seconds.
+fn run_in(case: &Case, entered: Option<i64>) -> Vec<String> {
+    let entered = entered.map(at);
     let trigger = case.expect.iter().any(|(_, e, _)| matches!(e, T(_)));
     let layout = layout_for(case, trigger);
     let signal = &layout.signals[0];
@@ -124,7 +131,7 @@ fn run(case: &Case) -> Vec<String> {
     for (now, want, fragment) in case.expect {
         let (got, reason) = if trigger {
             let t = &layout.rollback.as_ref().unwrap().triggers[0];
-            let j = gate::judge_trigger(t, signal, &samples, at(*now));
+            let j = gate::judge_trigger_in_phase(t, signal, &samples, at(*now), entered);
             let state = match j.state {
                 TriggerState::Clear => Trig::Clear,
                 TriggerState::Holding { .. } => Trig::Holding,
@@ -134,7 +141,7 @@ fn run(case: &Case) -> Vec<String> {
             (T(state), j.reason)
         } else {
             let g = &layout.phases[0].gates[0];
-            let j = gate::judge(g, signal, &samples, at(*now));
+            let j = gate::judge_in_phase(g, signal, &samples, at(*now), entered);
             (G(j.state), j.reason)
         };
         if got != *want || !reason.contains(fragment) {
@@ -402,6 +409,112 @@ const CASES: &[Case] = &[
 #[test]
 fn scenarios() {
     let failures: Vec<String> = CASES.iter().flat_map(run).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+const JSON_RATIO_1S: &str = "kind = \"json\"\nurl = \"http://127.0.0.1:1/x\"\npath = \"$.v\"\nunit = \"ratio\"\nevery = \"1s\"";
+
+/// A passing or breaching sample every second from t=0 to t=`until`.
+const fn every_second<const N: usize>(v: V) -> [(i64, V); N] {
+    let mut out = [(0, v); N];
+    let mut i = 0;
+    while i < N {
+        out[i].0 = i as i64;
+        i += 1;
+    }
+    out
+}
+
+const CALM_60: [(i64, V); 61] = every_second(N(0.001));
+const BREACH_60: [(i64, V); 61] = every_second(N(0.05));
+const CALM_29: [(i64, V); 30] = every_second(N(0.001));
+
+/// Windows count from the phase's entry (start, advance or reopen):
+/// whatever a guard saw before never counts. (entered at, case)
+const IN_PHASE: &[(i64, Case)] = &[
+    (
+        30,
+        Case {
+            name: "a gate's window starts at the phase entry, not with the samples before it",
+            signal: JSON_RATIO_1S,
+            rule: "below = \"1%\", for = \"20s\"",
+            samples: &CALM_60,
+            expect: &[
+                (30, G(Pending), "20s left"),
+                (40, G(Pending), "10s left"),
+                (49, G(Pending), "1s left"),
+                (50, G(Go), "held for 20s"),
+            ],
+        },
+    ),
+    (
+        30,
+        Case {
+            name: "no sample since the entry: the window has not begun",
+            signal: JSON_RATIO_1S,
+            rule: "below = \"1%\", for = \"20s\"",
+            samples: &CALM_29,
+            expect: &[(
+                31,
+                G(Pending),
+                "starts with the first sample since the phase was entered",
+            )],
+        },
+    ),
+    (
+        30,
+        Case {
+            name: "a gate without a window takes a fresh sample from before the entry",
+            signal: JSON_RATIO_1S,
+            rule: "below = \"1%\"",
+            samples: &CALM_29,
+            expect: &[(30, G(Go), "")],
+        },
+    ),
+    (
+        30,
+        Case {
+            name: "after a reopen a trigger's window starts again",
+            signal: JSON_RATIO_1S,
+            rule: "above = \"1%\", for = \"10s\"",
+            samples: &BREACH_60,
+            expect: &[
+                (30, T(Trig::Holding), "fires in 10s"),
+                (32, T(Trig::Holding), "fires in 8s"),
+                (39, T(Trig::Holding), "fires in 1s"),
+                (40, T(Trig::Fired), ""),
+            ],
+        },
+    ),
+    (
+        30,
+        Case {
+            name: "a trigger with no window does not fire on a breach seen before the entry",
+            signal: JSON_RATIO_1S,
+            rule: "above = \"1%\"",
+            samples: &[(29, N(0.05))],
+            expect: &[(30, T(Trig::Holding), "breaching")],
+        },
+    ),
+];
+
+#[test]
+fn windows_count_from_the_phase_entry() {
+    // Without an entry (a preview), the same samples would have been GO
+    // and FIRED long before: the entry is what holds them back.
+    assert!(
+        run_in(&IN_PHASE[0].1, None).len() == 3,
+        "the preview differs"
+    );
+    let failures: Vec<String> = IN_PHASE
+        .iter()
+        .flat_map(|(entered, case)| run_in(case, Some(*entered)))
+        .collect();
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",

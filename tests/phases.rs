@@ -190,7 +190,10 @@ on_enter = ["sh", "-c", "echo \"$GONOGO_PHASE|$GONOGO_ACTOR\" >> entered.txt; ec
     let o = act(&["start", &layout]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
-    assert!(stdout.contains("STARTED the launch: entered first"), "{stdout}");
+    assert!(
+        stdout.contains("STARTED the launch: entered first"),
+        "{stdout}"
+    );
     assert!(stdout.contains("on_enter of first (sh -c"), "{stdout}");
     let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
         .unwrap()

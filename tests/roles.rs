@@ -442,7 +442,10 @@ id = "done"
     assert!(out.contains("ADOPTED a changed layout"), "{out}");
     let (code, md, err) = gonogo(&bob, &layout, &["log"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(md.contains("+timebox = \"2h\""), "the record shows the diff:\n{md}");
+    assert!(
+        md.contains("+timebox = \"2h\""),
+        "the record shows the diff:\n{md}"
+    );
     // The adopted layout is now in force for everyone, whatever file they
     // pass: checking with the team's (older) file judges by the adopted.
     let (_, _, err) = gonogo(&alice, &layout, &["check"]);

@@ -744,7 +744,11 @@ fn demo_guides_a_first_time_viewer() {
         next(&a)
     );
     a.update(Msg::Journal(rollback_ended(6, false)));
-    assert!(next(&a).contains("ROLLBACK FAILED — r retries it"), "{}", next(&a));
+    assert!(
+        next(&a).contains("ROLLBACK FAILED — r retries it"),
+        "{}",
+        next(&a)
+    );
     a.update(Msg::Journal(rollback_ended(8, true)));
     assert!(next(&a).contains("gonogo log"), "{}", next(&a));
 }

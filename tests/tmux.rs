@@ -29,7 +29,17 @@ const HANGUP_BAR: Duration = Duration::from_secs(2);
 /// status and `stty -a` and then waits, so the restored terminal can be
 /// inspected in the very pane the screen ran in.
 fn screen_command(args: &[&str]) -> String {
-    let argv: Vec<String> = std::iter::once(BIN)
+    screen_command_as(None, args)
+}
+
+/// The same, run as `user` (when given).
+fn screen_command_as(user: Option<&str>, args: &[&str]) -> String {
+    let runuser = user
+        .map(|u| vec!["runuser", "-u", u, "--"])
+        .unwrap_or_default();
+    let argv: Vec<String> = runuser
+        .into_iter()
+        .chain(std::iter::once(BIN))
         .chain(args.iter().copied())
         .map(sh_quote)
         .collect();
@@ -77,7 +87,31 @@ impl Screen {
             ("DEMO_URL", demo.url.as_str()),
         ];
         vars.extend(env);
-        let tmux = Tmux::start(width, height, &vars, &screen_command(&args));
+        // A viewer needs a launch to view, and only read access to it: as
+        // root, the viewer runs as `nobody` on a journal it cannot write.
+        let mut viewer = None;
+        if extra.contains(&"--read-only") {
+            let out = procs::run(&mut procs::gonogo_cmd(
+                state.path(),
+                Some(&demo.url),
+                &[
+                    "note",
+                    layout,
+                    "prepared for a viewer",
+                    "--journal",
+                    &journal_arg,
+                ],
+            ));
+            assert!(out.status.success(), "gonogo note: {out:?}");
+            if nix::unistd::geteuid().is_root() {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o755))
+                    .unwrap();
+                std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o644)).unwrap();
+                viewer = Some("nobody");
+            }
+        }
+        let tmux = Tmux::start(width, height, &vars, &screen_command_as(viewer, &args));
         tmux.wait_text(first, SCREEN);
         Screen {
             tmux,
@@ -170,6 +204,10 @@ fn demo_launch_from_preflight_to_rollback() {
     let t = &s.tmux;
     eprintln!("first frame after {:?}", t0.elapsed());
     t.wait_text("preflight 0/3", SCREEN);
+    t.wait_text("NOT STARTED", SCREEN);
+    // The advance key starts the launch: it enters the first phase.
+    t.keys(&["a"]);
+    t.wait_text("STARTED the launch", SCREEN);
 
     // Tab to the checklist, then check each item.
     t.keys(&["Tab", "Space", "j", "Space", "j", "Space"]);
@@ -217,7 +255,7 @@ fn demo_launch_from_preflight_to_rollback() {
     t.wait_text("ROLLED BACK", SCREEN);
     // Quit only once the command has finished (see
     // `quit_during_a_rollback_lets_it_finish`).
-    t.wait_text("rollback finished", SCREEN);
+    t.wait_text("ROLLED BACK: the rollback command ended", SCREEN);
 
     t.keys(&["q"]);
     assert_eq!(s.wait_exit(), 0);
@@ -239,7 +277,8 @@ fn demo_launch_from_preflight_to_rollback() {
         "DISARMED auto-rollback",
         "started ROLLBACK",
         "manual rollback from the screen",
-        "rollback finished",
+        "ROLLED BACK: the rollback command ended",
+        "STARTED the launch: entered preflight",
     ] {
         assert!(log.contains(want), "the log lacks {want:?}:\n{log}");
     }
@@ -288,7 +327,7 @@ fn rollback_output_streams_while_it_runs() {
     let line = after.lines().find(|l| l.contains("│  v1 serving")).unwrap();
     assert!(!line.contains("[32m") && !line.contains("[0m"), "{after}");
     t.wait_text("→ exit status 0 after 3.", SCREEN);
-    t.wait_text("rollback finished", SCREEN);
+    t.wait_text("ROLLED BACK: the rollback command ended", SCREEN);
 }
 
 fn stop_and_check(stop: &str, how: impl FnOnce(&Screen)) {
@@ -576,8 +615,8 @@ fn read_only_refuses_and_records_nothing() {
     assert_eq!(s.wait_exit(), 0);
     assert_eq!(
         event_count(&s.journal),
-        Some(0),
-        "the read-only screen recorded events"
+        Some(2),
+        "the read-only screen recorded events (the pin and the note were there before)"
     );
 }
 
@@ -699,24 +738,33 @@ fn layout_edits_apply_live_and_bad_edits_are_shown() {
     // mtime has one-second resolution on some filesystems.
     std::thread::sleep(Duration::from_millis(1100));
     write("3");
+    // A saved edit is only proposed: the pinned layout keeps running until
+    // an owner adopts it.
+    let screen = t.wait_text("the layout file changed", SCREEN);
+    assert!(screen.contains("L adopts it"), "{screen}");
+    assert!(
+        screen.contains("≤ 10") && !screen.contains("≤ 3"),
+        "{screen}"
+    );
+    t.keys(&["L"]);
     let screen = t.wait_text("≤ 3", SCREEN);
     assert!(!screen.contains("≤ 10"), "{screen}");
     t.wait_text("5, needs ≤", SCREEN);
-    t.wait_text("applied an edited layout", SCREEN);
+    t.wait_text("ADOPTED a changed layout", SCREEN);
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(&layout, "[launch]\nname = \n").unwrap();
     let screen = t.wait_text("layout edit rejected", SCREEN);
     assert!(
-        screen.contains("still running the last good layout"),
+        screen.contains("still running the pinned layout"),
         "{screen}"
     );
     assert!(screen.contains("≤ 3"), "{screen}");
     t.keys(&["q"]);
     assert_eq!(s.wait_exit(), 0);
     assert_eq!(
-        procs::count_kind(&s.journal, "layout_reloaded"),
-        1,
-        "one valid edit, one record"
+        procs::count_kind(&s.journal, "layout_pinned"),
+        2,
+        "the first pin and one adoption"
     );
 }
 
@@ -741,6 +789,9 @@ fn another_operators_act_is_a_terminal_notification() {
     ]);
     let layout = demo_layout();
     let journal = path_str(&s.journal);
+    // This operator starts the launch; another one advances it.
+    t.keys(&["a"]);
+    t.wait_text("STARTED the launch", SCREEN);
     let out = procs::run(&mut procs::gonogo_cmd(
         s.state.path(),
         Some(&s.demo.url),

@@ -647,6 +647,13 @@ impl App {
                 self.open(PromptKind::Note);
                 Vec::new()
             }
+            // The edited layout file, as backstage last read and trusted it.
+            KeyCode::Char('L') if self.mutating("adopt the layout") => {
+                vec![Effect::Perform(Act::Adopt {
+                    path: String::new(),
+                    text: String::new(),
+                })]
+            }
             KeyCode::Char(' ') if self.mutating("check an item") => {
                 if self.focus != Focus::Checklist {
                     self.refuse("cannot check an item: focus the checklist first (Tab)");

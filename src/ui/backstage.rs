@@ -377,7 +377,7 @@ fn read_layout(path: &Path) -> Result<Arc<Layout>, String> {
             0 => String::new(),
             n => format!(" (+{n} more)"),
         };
-        format!("layout edit rejected (still running the last good layout): {first}{more}")
+        format!("layout edit rejected (still running the pinned layout): {first}{more}")
     })?;
     Ok(Arc::new(new))
 }

@@ -1002,6 +1002,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("r", "roll back (type the confirm word)"),
     ("d", "arm / disarm auto-rollback (typed reason)"),
     ("n", "add a note to the record"),
+    (
+        "L",
+        "adopt the edited layout file (owners only; journaled with the diff)",
+    ),
     ("space", "check / uncheck the selected checklist item"),
     ("tab", "focus the next pane"),
     ("j k ↑ ↓", "move; in the output pane, scroll"),
