@@ -136,6 +136,7 @@ pub async fn run(
     // The journal's pinned layout is the one in force; a differing file is
     // only a proposal.
     let proposal = session.proposal_note();
+    let file = layout.path.clone();
     let layout = Arc::new(session.layout.clone());
     let (Ok(mut term_sig), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -212,16 +213,18 @@ pub async fn run(
     }
     // Every journal read and write happens backstage, on its own task.
     let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
-    let (backstage, board) = Backstage::new(
+    let (mut backstage, board) = Backstage::new(
         session,
         Arc::clone(&layout),
         prober,
         app.actor.clone(),
         tx.clone(),
         term_tx,
-        opts.watch_layout,
-        opts.read_only,
+        &opts,
     );
+    if opts.watch_layout {
+        backstage.watch_file(&file);
+    }
     app.board = board;
     let (orders, orders_rx) = mpsc::unbounded_channel();
     let backstage = tokio::spawn(backstage.run(orders_rx));

@@ -346,6 +346,7 @@ fn a_private_copy_cannot_widen_roles_and_only_an_owner_adopts_a_change() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let bin = runnable_binary(dir.path());
     let text_of = |cto: &str, extra: &str| {
+        let cto = format!("\"{cto}\"");
         format!(
             r#"[launch]
 name = "Pinned drill"
@@ -367,8 +368,7 @@ gates = [{{ signal = "preflight", complete = true, blocking = false }}]
 {extra}
 [[phases]]
 id = "done"
-"#,
-            cto = format!("\"{cto}\"")
+"#
         )
     };
     // The team's layout: root's, readable by all.

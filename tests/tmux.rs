@@ -28,11 +28,7 @@ const HANGUP_BAR: Duration = Duration::from_secs(2);
 /// A pane running `gonogo <args>` that, once gonogo exits, prints its exit
 /// status and `stty -a` and then waits, so the restored terminal can be
 /// inspected in the very pane the screen ran in.
-fn screen_command(args: &[&str]) -> String {
-    screen_command_as(None, args)
-}
-
-/// The same, run as `user` (when given).
+/// Run as `user`, when given.
 fn screen_command_as(user: Option<&str>, args: &[&str]) -> String {
     let runuser = user
         .map(|u| vec!["runuser", "-u", u, "--"])

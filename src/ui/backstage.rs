@@ -61,8 +61,7 @@ impl Backstage {
         actor: String,
         tx: mpsc::UnboundedSender<Msg>,
         term_tx: mpsc::UnboundedSender<Vec<u8>>,
-        watch_layout: bool,
-        read_only: bool,
+        opts: &super::Options,
     ) -> (Backstage, Board) {
         let (sample_tx, samples) = mpsc::unbounded_channel();
         let mut board = Board::new(&layout);
@@ -73,13 +72,12 @@ impl Backstage {
             &session.journal,
             &mut board,
         );
-        if read_only {
+        if opts.read_only {
             guard.view_only();
         }
         guard.show_output(output_pane(&tx));
         let notifier = screen_notifier(&layout.notify, &term_tx);
         let first = board.clone();
-        let layout_file = watch_layout.then(|| LayoutFile::new(&layout.path));
         let me = Backstage {
             session,
             layout,
@@ -94,9 +92,15 @@ impl Backstage {
             done_here: Vec::new(),
             follow_ups: Vec::new(),
             reloaded_at: None,
-            layout_file,
+            layout_file: None,
         };
         (me, first)
+    }
+
+    /// Watches the layout file the operator opened: a saved edit becomes a
+    /// proposal to adopt.
+    pub fn watch_file(&mut self, path: &Path) {
+        self.layout_file = Some(LayoutFile::new(path));
     }
 
     /// Runs until [`Order::Stop`] (or the screen is gone).
