@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use std::path::Path;
 
-use super::{EXIT_LAYOUT, journal_path};
+use super::{EXIT_LAYOUT, journal_path, out};
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{Judgement, State, Verdict, verdict};
@@ -40,10 +40,10 @@ pub async fn run(
                 let hint = did_you_mean(id, layout.phases.iter().map(|p| p.id.as_str()))
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
-                eprintln!(
+                out::err(&format!(
                     "gonogo check: no phase `{id}` in {}{hint}",
                     layout.path.display()
-                );
+                ));
                 return EXIT_LAYOUT;
             }
         },
@@ -56,9 +56,9 @@ pub async fn run(
     let judged = act::judge_phase(layout, &state, &board, phase, Utc::now());
     let v = verdict(phase.gates.iter().zip(judged.iter()));
     if json {
-        println!("{}", to_json(layout, &state, phase, &judged, v));
+        out::json(&to_json(layout, &state, phase, &judged, v));
     } else {
-        print!("{}", table(layout, &state, phase, &judged, v));
+        out::block(&table(layout, &state, phase, &judged, v));
     }
     v.exit_code()
 }
@@ -261,7 +261,7 @@ fn current_state(
         return Ok((state, Vec::new()));
     }
     let fail = |e: crate::journal::JournalError| {
-        eprintln!("gonogo check: {e}");
+        out::err(&format!("gonogo check: {e}"));
         1
     };
     let journal = Journal::open(&path, &layout.launch.id).map_err(fail)?;

@@ -3,12 +3,11 @@
 //! line; `--verify` checks the hash chain.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{EXIT_LAYOUT, LogFormat, journal_path, load_or_report};
+use super::{EXIT_LAYOUT, LogFormat, journal_path, load_or_report, out};
 use crate::journal::Journal;
 use crate::launch::{Event, EventKind};
 use crate::layout::Layout;
@@ -29,19 +28,22 @@ pub(super) fn run(layout: &Path, journal: Option<&Path>, format: LogFormat, veri
     let journal = match Journal::open(&path, &layout.launch.id) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("gonogo log: {e}");
+            out::err(&format!("gonogo log: {e}"));
             return 1;
         }
     };
     if verify {
         return match journal.verify() {
             Ok(n) => {
-                println!("{}: {n} events, hash chain intact", path.display());
+                out::line(&format!(
+                    "{}: {n} events, hash chain intact",
+                    path.display()
+                ));
                 0
             }
             Err(problems) => {
                 for p in problems {
-                    eprintln!("{}: {p}", path.display());
+                    out::err(&format!("{}: {p}", path.display()));
                 }
                 1
             }
@@ -50,32 +52,31 @@ pub(super) fn run(layout: &Path, journal: Option<&Path>, format: LogFormat, veri
     let events = match journal.since(0) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("gonogo log: {e}");
+            out::err(&format!("gonogo log: {e}"));
             return 1;
         }
     };
     // A reader that stops early (`gonogo log | head`) closes the pipe: stop
-    // writing then, quietly, rather than panic as `println!` would.
-    let mut out = std::io::stdout().lock();
+    // writing then, quietly, rather than panic as `println!` would. Every
+    // string is cleaned on the way out (notes are what operators typed).
     match format {
         LogFormat::Json => {
             for e in &events {
                 match serde_json::to_string(e) {
                     Ok(line) => {
-                        if writeln!(out, "{line}").is_err() {
+                        if !out::json(&line) {
                             return 0;
                         }
                     }
-                    Err(err) => eprintln!("gonogo log: event #{}: {err}", e.seq),
+                    Err(err) => out::err(&format!("gonogo log: event #{}: {err}", e.seq)),
                 }
             }
         }
         LogFormat::Md => {
             let md = markdown(&layout, &path, &events, journal.verify().is_ok());
-            let _ = out.write_all(md.as_bytes());
+            out::block(&md);
         }
     }
-    let _ = out.flush();
     0
 }
 
@@ -143,7 +144,9 @@ pub(crate) fn markdown(layout: &Layout, path: &Path, events: &[Event], chain_ok:
     }
     let _ = writeln!(out, "\n## Timeline\n");
     for e in events {
-        let _ = writeln!(out, "- **{}** #{} {}", time(e.at), e.seq, e.summary());
+        // One line per event, whatever a note holds.
+        let summary = crate::text::clean(&e.summary()).into_owned();
+        let _ = writeln!(out, "- **{}** #{} {summary}", time(e.at), e.seq);
         match &e.kind {
             EventKind::RollbackFinished { outcome } | EventKind::OnEnterRan { outcome, .. } => {
                 let _ = writeln!(
