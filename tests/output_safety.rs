@@ -542,3 +542,99 @@ async fn an_echoed_secret_is_redacted_in_the_sample_itself() {
         assert!(!reason.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']));
     }
 }
+
+/// The screen, normal and presenter: an endpoint's reason, a note and a
+/// hold reason in the journal, a command's output line — none shows the
+/// secret or an escape sequence's remnant, even when the text reaches the
+/// screen without passing the prober (the sink cleans too).
+#[test]
+fn the_screen_shows_no_secret_and_no_escape() {
+    use gonogo::launch::{Event, EventKind};
+    use gonogo::signal::Sample;
+    use gonogo::ui::app::{App, Msg};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    gonogo::text::remember(TOKEN);
+    let layout =
+        gonogo::layout::parse(Path::new("layouts/demo.toml"), gonogo::demo::LAYOUT).unwrap();
+    let now = chrono::Utc::now();
+    let mut app = App::new(Arc::new(layout), "alice".into(), now);
+    app.colors = gonogo::ui::theme::Depth::None;
+    let echoed = format!("prometheus bad_data: Authorization: Bearer {TOKEN} {EVIL}");
+    let i = app.layout.signal_index("error_rate").unwrap();
+    app.update(Msg::Sample(
+        i,
+        Sample {
+            at: now,
+            outcome: Outcome::Unknown(echoed),
+        },
+    ));
+    let event = |seq: i64, kind: EventKind| Event {
+        seq,
+        at: now,
+        actor: "alice".into(),
+        kind,
+        gates: Vec::new(),
+    };
+    app.update(Msg::History(vec![
+        event(
+            1,
+            EventKind::Noted {
+                text: format!("note {EVIL} {TOKEN}"),
+            },
+        ),
+        event(
+            2,
+            EventKind::Held {
+                reason: format!("hold {EVIL}"),
+            },
+        ),
+    ]));
+    app.update(Msg::Output(format!("API_TOKEN={TOKEN} {EVIL}")));
+    for presenter in [false, true] {
+        app.presenter = presenter;
+        let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        t.draw(|f| gonogo::ui::render::render(&app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut screen = String::new();
+        for y in 0..50 {
+            for x in 0..200 {
+                screen.push_str(buf[(x, y)].symbol());
+            }
+            screen.push('\n');
+        }
+        let what = if presenter {
+            "presenter screen"
+        } else {
+            "screen"
+        };
+        eprintln!("{what}:\n{screen}");
+        assert_no_secret(what, screen.as_bytes());
+        assert_safe(what, screen.as_bytes());
+        assert!(screen.contains(MARK), "{what}: nothing was redacted");
+        assert!(screen.contains("evil red txt end"), "{what}");
+    }
+}
+
+/// Notifications carry gate reasons and command output: the terminal
+/// sequence holds neither the secret nor an escape of the text's own.
+#[test]
+fn a_notification_shows_no_secret() {
+    use gonogo::notify::{Notification, terminal_sequence};
+    gonogo::text::remember(TOKEN);
+    let n = Notification::gate_no_go(
+        "launch",
+        "error_rate below 1%",
+        &format!("prometheus bad_data: Bearer {TOKEN} {EVIL}"),
+    );
+    let seq = terminal_sequence(&n, false);
+    assert_no_secret("a notification", &seq);
+    let text = text(&seq);
+    assert!(
+        text.contains(&format!("Bearer {MARK} evil red txt end")),
+        "{text:?}"
+    );
+    // Only our own framing: OSC 777, OSC 9, OSC 99 and a bell.
+    assert_eq!(seq.iter().filter(|&&b| b == 0x1b).count(), 4, "{text:?}");
+}
