@@ -799,9 +799,14 @@ pub async fn run_command(
     let sink: Option<&command::LineSink<'_>> = progress.map(|_| &line as &command::LineSink<'_>);
     let outcome = match command::run_streamed(argv, dir, &env, &limits, sink).await {
         Ok(f) => {
-            let mut tail = String::from_utf8_lossy(&f.stdout).into_owned();
-            let err = String::from_utf8_lossy(&f.stderr);
+            // Cleaned and redacted before it is cut: a command that prints
+            // its environment must not leave half a token in the record.
+            let mut tail = command::tail_text(&f.stdout, f.stdout_bytes);
+            let err = command::tail_text(&f.stderr, f.stderr_bytes);
             if !err.trim().is_empty() {
+                if !tail.is_empty() && !tail.ends_with('\n') {
+                    tail.push('\n');
+                }
                 tail.push_str(&err);
             }
             let tail = last_chars(&tail, OUTPUT_TAIL);
@@ -815,7 +820,7 @@ pub async fn run_command(
         }
         Err(reason) => CommandOutcome {
             command: argv.to_vec(),
-            ending: reason,
+            ending: crate::text::clean(&reason).into_owned(),
             success: false,
             took_ms: 0,
             output_tail: String::new(),

@@ -5,6 +5,7 @@
 mod acts;
 mod check;
 mod log;
+mod out;
 mod watch;
 
 use std::io::Write;
@@ -185,10 +186,14 @@ pub(crate) enum LogFormat {
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            // It quotes what was typed: cleaned, as every message is.
+            out::err(&e.render().to_string());
+            return EXIT_LAYOUT;
+        }
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_LAYOUT } else { 0 };
             let _ = e.print();
-            return code;
+            return 0;
         }
     };
     let command = match (cli.command, cli.layout) {
@@ -277,10 +282,11 @@ pub fn main() -> i32 {
                 return Ok(0);
             }
             let layout = crate::demo::layout().map_err(|e| {
-                eprintln!("{e}");
+                out::err(&e.to_string());
                 EXIT_LAYOUT
             })?;
             let vars = Overlay(vec![("DEMO_URL".into(), url.clone())]);
+            crate::text::Secrets::from_layout(&layout, &vars).install();
             let prober = prober(Arc::new(vars))?;
             eprintln!(
                 "gonogo demo: simulated service on {url}; inject a fault with `curl -X POST {url}/faults/errors?rate=0.05`"
@@ -313,31 +319,37 @@ pub fn main() -> i32 {
 fn validate(path: &Path) -> i32 {
     match layout::load(path) {
         Ok(l) => {
-            println!(
+            out::line(&format!(
                 "{}: ok — {} signals, {} phases",
                 path.display(),
                 l.signals.len(),
                 l.phases.len()
-            );
+            ));
             0
         }
         Err(e) => {
-            eprintln!("{e}");
+            out::err(&e.to_string());
             EXIT_LAYOUT
         }
     }
 }
 
+/// Loads the layout, or says why not. Once loaded, the values of the
+/// variables its templates name are secrets for the rest of the process
+/// ([`crate::text`]): redacted from everything printed, even before the
+/// first poll (a rollback command may print its environment).
 fn load_or_report(path: &Path) -> Result<Layout, i32> {
-    layout::load(path).map_err(|e: LoadError| {
-        eprintln!("{e}");
+    let layout = layout::load(path).map_err(|e: LoadError| {
+        out::err(&e.to_string());
         EXIT_LAYOUT
-    })
+    })?;
+    crate::text::Secrets::from_layout(&layout, &ProcessEnv).install();
+    Ok(layout)
 }
 
 fn prober(vars: Arc<dyn Vars>) -> Result<Prober, i32> {
     Prober::new(vars).map_err(|e| {
-        eprintln!("gonogo: {e}");
+        out::err(&format!("gonogo: {e}"));
         1
     })
 }
@@ -400,7 +412,7 @@ pub(crate) fn open_session(
     journal: Option<&Path>,
 ) -> Result<crate::session::Session, i32> {
     crate::session::Session::open(layout, journal).map_err(|e| {
-        eprintln!("gonogo: {e}");
+        out::err(&format!("gonogo: {e}"));
         1
     })
 }

@@ -508,6 +508,18 @@ impl Journal {
             serde_json::to_string(&entry.kind).map_err(|e| JournalError::Sql(e.to_string()))?;
         let gates =
             serde_json::to_string(&entry.gates).map_err(|e| JournalError::Sql(e.to_string()))?;
+        // A `${VAR}` secret never reaches the record, even typed into a
+        // note or echoed into a reason. The pinned layout is stored as
+        // written: its text names variables, never their values, and its
+        // digest must match it.
+        let (body, gates) = if matches!(entry.kind, EventKind::LayoutPinned { .. }) {
+            (body, crate::text::redact(&gates).into_owned())
+        } else {
+            (
+                crate::text::redact(&body).into_owned(),
+                crate::text::redact(&gates).into_owned(),
+            )
+        };
         let seq = last_seq + 1;
         let hash = Row {
             seq,
@@ -537,12 +549,14 @@ impl Journal {
             ],
         )?;
         tx.commit()?;
+        // Hand back what was stored, redactions included.
+        let bad = |e: serde_json::Error| JournalError::Sql(format!("event #{seq}: {e}"));
         Ok(Event {
             seq,
             at,
             actor: entry.actor.clone(),
-            kind: entry.kind.clone(),
-            gates: entry.gates.clone(),
+            kind: serde_json::from_str(&body).map_err(bad)?,
+            gates: serde_json::from_str(&gates).map_err(bad)?,
         })
     }
 
@@ -724,6 +738,7 @@ impl Journal {
             for (signal, sample) in samples {
                 let outcome = serde_json::to_string(&sample.outcome)
                     .map_err(|e| JournalError::Sql(e.to_string()))?;
+                let outcome = crate::text::redact(&outcome);
                 insert.execute(params![signal, stamp(sample.at), outcome])?;
             }
         }

@@ -15,6 +15,9 @@
 //!  act: every act decided and recorded the same way for both;
 //!  journal: SQLite, hash-chained; guard: lease, evidence, auto-rollback
 //!  demo: an embedded simulated service for demos and tests
+//!  text: the one gate for outside text — escape sequences stripped and
+//!        `${VAR}` secrets redacted, at the source (samples, command
+//!        output) and at every printer (cli, screen, notifications)
 //!
 //!  ui: app (model, pure update) ──► render (reads only) ──► terminal
 //!       ▲ Msg (keys, samples, events, command output)
@@ -50,5 +53,6 @@ pub mod layout;
 pub mod notify;
 pub mod session;
 pub mod signal;
+pub mod text;
 pub mod ui;
 pub mod unit;

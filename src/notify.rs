@@ -142,22 +142,19 @@ impl Notification {
     }
 }
 
-/// Plain text fit for one line of a notification: whitespace and line
-/// breaks become single spaces, control characters (C0, DEL, C1 — so no
-/// escape sequence can be smuggled in) and invisible bidi/format characters
-/// are dropped, and the result is at most `max` characters, ending in `…`
-/// when cut.
+/// Plain text fit for one line of a notification: cleaned as everything
+/// gonogo prints is ([`crate::text::clean`]: no escape sequence, control,
+/// bidi or zero-width character, no secret), whitespace runs made single
+/// spaces, and at most `max` characters, ending in `…` when cut.
 fn clean(s: &str, max: usize) -> String {
+    let text = crate::text::clean(s);
     let mut out = String::new();
     let mut chars = 0usize;
     let mut space = false;
     let mut cut = false;
-    for c in s.chars() {
+    for c in text.chars() {
         if c.is_whitespace() {
             space = true;
-            continue;
-        }
-        if c.is_control() || is_invisible(c) {
             continue;
         }
         let need = usize::from(space && chars > 0) + 1;
@@ -184,15 +181,6 @@ fn clean(s: &str, max: usize) -> String {
         out.push('…');
     }
     out
-}
-
-/// Zero-width and bidirectional-override characters: invisible, and able to
-/// make a notification read differently from what it says.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
-    )
 }
 
 /// A field of an OSC sequence: clean, and without `;`, the field separator.
@@ -801,9 +789,10 @@ mod tests {
     #[test]
     fn clean_collapses_whitespace_and_drops_controls() {
         assert_eq!(clean("  a\t\nb\r\n  c  ", 200), "a b c");
-        assert_eq!(clean("x\x1b[31my\x07z\x7f\u{9b}w", 200), "x[31myzw");
+        // Escape sequences go whole, C1 forms included (U+009B is CSI).
+        assert_eq!(clean("x\x1b[31my\x07z\x7f\u{9b}1mw", 200), "xyzw");
         assert_eq!(clean("a\u{202E}b\u{200B}c", 200), "abc");
-        assert_eq!(clean("a\u{85}b", 200), "a b");
+        assert_eq!(clean("a\u{85}b", 200), "ab");
         assert_eq!(clean("\x1b\x07\n", 200), "");
     }
 

@@ -161,6 +161,9 @@ impl Session {
             }
             self.proposed = file.filter(|f| f.digest() != pinned.digest);
         }
+        // Its `${VAR}` values are secrets too.
+        crate::text::Secrets::from_layout(&self.layout, &crate::layout::template::ProcessEnv)
+            .install();
         // Before the start, the launch stands at the pinned layout's first
         // phase.
         if !self.state.started() {

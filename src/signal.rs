@@ -65,12 +65,11 @@ impl Outcome {
 }
 
 /// Quotes untrusted text for a one-line reason, cut to a readable length.
+/// It is cleaned first ([`crate::text::clean`]): a secret is redacted
+/// whole before the cut could leave half of it.
 pub fn quote_short(s: &str) -> String {
     const MAX: usize = 60;
-    let one_line: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let one_line = crate::text::clean(s);
     if one_line.chars().count() > MAX {
         let cut: String = one_line.chars().take(MAX).collect();
         format!("\"{cut}…\"")

@@ -106,7 +106,7 @@ fn tty_state(ms: u16) -> Tty {
     }
 }
 
-/// Runs the screen until `q`, SIGTERM, SIGHUP or a dead terminal.
+/// Runs the screen until `q`, SIGTERM, SIGINT, SIGHUP or a dead terminal.
 pub async fn run(
     layout: Arc<Layout>,
     journal: Option<&Path>,
@@ -138,9 +138,12 @@ pub async fn run(
     let proposal = session.proposal_note();
     let file = layout.path.clone();
     let layout = Arc::new(session.layout.clone());
-    let (Ok(mut term_sig), Ok(mut hup)) = (
+    // In raw mode Ctrl-C arrives as a key; a SIGINT from outside (`kill
+    // -INT`) must give the terminal back like SIGTERM, not kill us with it.
+    let (Ok(mut term_sig), Ok(mut hup), Ok(mut int)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
     ) else {
         eprintln!("gonogo: cannot install signal handlers");
         return 1;
@@ -260,6 +263,7 @@ pub async fn run(
             }
             _ = term_sig.recv() => break 'main,
             _ = hup.recv() => break 'main,
+            _ = int.recv() => break 'main,
         }
         for effect in effects {
             match effect {

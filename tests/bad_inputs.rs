@@ -1084,7 +1084,8 @@ async fn http_url_that_expands_to_another_scheme_is_unknown_and_never_fires_a_ro
 #[tokio::test]
 async fn prometheus_error_text_cannot_smuggle_control_characters() {
     // A terminal escape (clear screen) and a tab in the error, a newline
-    // in the error type: the reason stays one clean line.
+    // in the error type: the reason stays one clean line, and the escape
+    // goes whole (no `[2J` left behind).
     let server = Server::fixed(Reply::status(
         400,
         "Bad Request",
@@ -1096,7 +1097,7 @@ async fn prometheus_error_text_cannot_smuggle_control_characters() {
     let (sample, _) = poll_first(&l).await;
     assert_eq!(
         assert_unknown(&l, &sample, "prometheus bad"),
-        "prometheus bad [2Jdata: parse error [2J at char 4 then"
+        "prometheus baddata: parse error at char 4 then"
     );
 }
 

@@ -130,42 +130,59 @@ impl Screen {
     /// Waits for gonogo to have exited and `stty -a` to have run; returns
     /// gonogo's exit status.
     fn wait_exit(&self) -> i32 {
-        let screen = self.tmux.wait_text("stty-done", SCREEN);
-        let status = screen
-            .split("gonogo exited ")
-            .nth(1)
-            .and_then(|s| s.split_whitespace().next())
-            .and_then(|s| s.parse().ok());
-        status.unwrap_or_else(|| panic!("no exit status on the screen:\n{screen}"))
+        wait_exit(&self.tmux)
     }
 
     /// After exit: the main screen is back and the tty is cooked again.
     fn assert_restored(&self, after: &str) {
+        assert_restored(&self.tmux, after);
+    }
+}
+
+/// Waits for gonogo (started with [`screen_command`]) to have exited and
+/// `stty -a` to have run; returns gonogo's exit status.
+fn wait_exit(tmux: &Tmux) -> i32 {
+    let screen = tmux.wait_text("stty-done", SCREEN);
+    let status = screen
+        .split("gonogo exited ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok());
+    status.unwrap_or_else(|| panic!("no exit status on the screen:\n{screen}"))
+}
+
+/// After exit: the main screen is back, the cursor shows, and the tty is
+/// cooked again.
+fn assert_restored(tmux: &Tmux, after: &str) {
+    assert!(
+        !tmux.alternate_on(),
+        "after {after}: the pane is still on the alternate screen"
+    );
+    assert_eq!(
+        tmux.display("#{cursor_flag}"),
+        "1",
+        "after {after}: the cursor is still hidden"
+    );
+    let screen = tmux.screen();
+    let stty = screen
+        .split("gonogo exited")
+        .nth(1)
+        .and_then(|s| s.split("stty-done").next())
+        .unwrap_or_else(|| panic!("after {after}: no stty output:\n{screen}"));
+    let flags: Vec<&str> = stty
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for flag in ["icanon", "echo", "isig", "icrnl"] {
         assert!(
-            !self.tmux.alternate_on(),
-            "after {after}: the pane is still on the alternate screen"
+            flags.contains(&flag),
+            "after {after}: stty -a lacks {flag}:\n{stty}"
         );
-        let screen = self.tmux.screen();
-        let stty = screen
-            .split("gonogo exited")
-            .nth(1)
-            .and_then(|s| s.split("stty-done").next())
-            .unwrap_or_else(|| panic!("after {after}: no stty output:\n{screen}"));
-        let flags: Vec<&str> = stty
-            .split(|c: char| c.is_whitespace() || c == ';')
-            .filter(|w| !w.is_empty())
-            .collect();
-        for flag in ["icanon", "echo", "isig", "icrnl"] {
-            assert!(
-                flags.contains(&flag),
-                "after {after}: stty -a lacks {flag}:\n{stty}"
-            );
-            let off = format!("-{flag}");
-            assert!(
-                !flags.contains(&off.as_str()),
-                "after {after}: stty -a shows {off}:\n{stty}"
-            );
-        }
+        let off = format!("-{flag}");
+        assert!(
+            !flags.contains(&off.as_str()),
+            "after {after}: stty -a shows {off}:\n{stty}"
+        );
     }
 }
 
@@ -398,6 +415,40 @@ fn terminal_restored_after_sigterm() {
     stop_and_check("SIGTERM", |s| {
         kill(Pid::from_raw(s.pid()), Signal::SIGTERM).expect("kill -TERM");
     });
+}
+
+/// `gonogo demo` in a terminal, stopped by an outside `kill -INT` (not
+/// Ctrl-C, which raw mode turns into a key): it exits as on SIGTERM, and
+/// the terminal is given back.
+#[test]
+fn terminal_restored_after_an_outside_sigint() {
+    if !tmux::available() {
+        return;
+    }
+    let state = tempdir();
+    let journal = path_str(&state.path().join("demo.sqlite"));
+    let state_dir = path_str(state.path());
+    let tmux = Tmux::start(
+        100,
+        30,
+        &[("XDG_STATE_HOME", state_dir.as_str())],
+        &screen_command_as(None, &["demo", "--journal", &journal]),
+    );
+    tmux.wait_text("phase 1/4", SCREEN);
+    assert!(
+        tmux.alternate_on(),
+        "the demo is not on the alternate screen"
+    );
+    let shell = tmux.pane_pid();
+    let pid = procs::poll_until(SCREEN, || {
+        let kids = tmux::children(shell, BIN);
+        (kids.len() == 1).then(|| kids[0])
+    })
+    .unwrap_or_else(|| panic!("no gonogo under the pane's shell {shell}"));
+    kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill -INT");
+    let status = wait_exit(&tmux);
+    assert!(status < 128, "after SIGINT: gonogo died of it ({status})");
+    assert_restored(&tmux, "an outside SIGINT");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{Command, load_or_report, open_session, prober};
+use super::{Command, load_or_report, open_session, out, prober};
 use crate::act::{self, Act, Desk, Performed};
 use crate::engine;
 use crate::guard;
@@ -96,7 +96,7 @@ pub(super) async fn run(
     if !matches!(act, Act::Adopt { .. })
         && let Some(note) = session.proposal_note()
     {
-        eprintln!("gonogo: note: {note}");
+        out::err(&format!("gonogo: note: {note}"));
     }
     let prober = prober(Arc::new(ProcessEnv))?;
     // Evidence for the decision and for the record: what a running guard
@@ -115,10 +115,10 @@ pub(super) async fn run(
             Utc::now(),
         );
         if let Ok(Some(e)) = reaped {
-            println!("#{} {}", e.seq, e.summary());
+            out::line(&format!("#{} {}", e.seq, e.summary()));
         }
         session.refresh().map_err(|e| {
-            eprintln!("gonogo: {e}");
+            out::err(&format!("gonogo: {e}"));
             1
         })?;
     }
@@ -148,9 +148,9 @@ pub(super) async fn run(
             claim: None,
         });
         if let Err(e) = refused {
-            eprintln!("gonogo: {e}");
+            out::err(&format!("gonogo: {e}"));
         }
-        eprintln!("{reason}");
+        out::err(&reason);
         return Ok(1);
     }
     let performed = {
@@ -166,27 +166,31 @@ pub(super) async fn run(
     let event = match performed {
         Ok(Performed::Done(e)) => e,
         Ok(Performed::Refused(reason)) => {
-            eprintln!("{reason}");
+            out::err(&reason);
             return Ok(1);
         }
         Err(e) => {
-            eprintln!("gonogo: {e}");
+            out::err(&format!("gonogo: {e}"));
             return Ok(1);
         }
     };
-    println!("#{} {}", event.seq, event.summary());
+    out::line(&format!("#{} {}", event.seq, event.summary()));
     let journal_err = |e: crate::journal::JournalError| {
-        eprintln!("gonogo: {e}");
+        out::err(&format!("gonogo: {e}"));
         1
     };
     session.refresh().map_err(|e| {
-        eprintln!("gonogo: {e}");
+        out::err(&format!("gonogo: {e}"));
         1
     })?;
     // The operator sees the command's output as it runs, not after.
     let progress = |p: act::Progress<'_>| match p {
-        act::Progress::Started(argv) => println!("$ {}", argv.join(" ")),
-        act::Progress::Line(l) => println!("  {l}"),
+        act::Progress::Started(argv) => {
+            out::line(&format!("$ {}", argv.join(" ")));
+        }
+        act::Progress::Line(l) => {
+            out::line(&format!("  {l}"));
+        }
         act::Progress::Finished(_) => {}
     };
     match &event.kind {
@@ -210,7 +214,7 @@ pub(super) async fn run(
             .await
             .map_err(journal_err)?
             {
-                println!("#{} {}", ran.seq, ran.summary());
+                out::line(&format!("#{} {}", ran.seq, ran.summary()));
             }
         }
         EventKind::RollbackStarted { reason, .. } => {
@@ -226,7 +230,7 @@ pub(super) async fn run(
             )
             .await
             .map_err(journal_err)?;
-            println!("#{} {}", finished.seq, finished.summary());
+            out::line(&format!("#{} {}", finished.seq, finished.summary()));
             if let EventKind::RollbackFinished { outcome, .. } = &finished.kind
                 && !outcome.success
             {

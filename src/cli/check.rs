@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use std::path::Path;
 
-use super::{EXIT_JOURNAL, EXIT_LAYOUT};
+use super::{EXIT_JOURNAL, EXIT_LAYOUT, out};
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{Judgement, State, Verdict, verdict};
@@ -42,10 +42,10 @@ pub async fn run(
                 let hint = did_you_mean(id, layout.phases.iter().map(|p| p.id.as_str()))
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
-                eprintln!(
+                out::err(&format!(
                     "gonogo check: no phase `{id}` in {}{hint}",
                     layout.path.display()
-                );
+                ));
                 return EXIT_LAYOUT;
             }
         },
@@ -58,9 +58,9 @@ pub async fn run(
     let judged = act::judge_phase(layout, &state, &board, phase, Utc::now());
     let v = verdict(phase.gates.iter().zip(judged.iter()));
     if json {
-        println!("{}", to_json(layout, &state, phase, &judged, v));
+        out::json(&to_json(layout, &state, phase, &judged, v));
     } else {
-        print!("{}", table(layout, &state, phase, &judged, v));
+        out::block(&table(layout, &state, phase, &judged, v));
     }
     exit_code(&state, v)
 }
@@ -329,20 +329,20 @@ fn current_state(
         Ok(Some(s)) => s,
         Ok(None) => return Ok((None, LaunchState::new(&layout.phases[0].id), Vec::new())),
         Err(e) => {
-            eprintln!("gonogo check: {e}");
+            out::err(&format!("gonogo check: {e}"));
             let damaged = matches!(&e, SessionError::Journal(j) if j.is_damaged());
             return Err(if damaged { EXIT_JOURNAL } else { 1 });
         }
     };
     if let Some(note) = session.proposal_note() {
-        eprintln!("gonogo check: note: {note}");
+        out::err(&format!("gonogo check: note: {note}"));
     }
     let span = engine::evidence_span(&session.layout);
     let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
     let recorded = match session.journal.samples_since(since) {
         Ok(r) => r,
         Err(e) if e.is_damaged() => {
-            eprintln!("gonogo check: {e}");
+            out::err(&format!("gonogo check: {e}"));
             return Err(EXIT_JOURNAL);
         }
         Err(_) => Vec::new(),

@@ -3,12 +3,11 @@
 //! line; `--verify` checks the hash chain.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{EXIT_JOURNAL, EXIT_LAYOUT, LogFormat, journal_path, load_or_report};
+use super::{EXIT_JOURNAL, EXIT_LAYOUT, LogFormat, journal_path, load_or_report, out};
 use crate::journal::Verified;
 use crate::launch::{Event, EventKind};
 use crate::layout::Layout;
@@ -30,14 +29,14 @@ pub(super) fn run(
     let session = match Session::open_read_only(layout, journal) {
         Ok(Some(s)) => s,
         Ok(None) => {
-            eprintln!(
+            out::err(&format!(
                 "gonogo log: no journal at {} yet (nothing has been recorded)",
                 path.display()
-            );
+            ));
             return 1;
         }
         Err(e) => {
-            eprintln!("gonogo log: {e}");
+            out::err(&format!("gonogo log: {e}"));
             return if matches!(&e, SessionError::Journal(j) if j.is_damaged()) {
                 if verify { 1 } else { EXIT_JOURNAL }
             } else {
@@ -49,22 +48,22 @@ pub(super) fn run(
     if verify {
         return match verified {
             Ok(v) => {
-                println!(
+                out::line(&format!(
                     "{}: {} events, hash chain intact; head {}",
                     path.display(),
                     v.events,
                     head_words(&v)
-                );
+                ));
                 if v.chain < 2 {
-                    println!(
-                        "note: this journal predates chain v2: event kinds and claims are not covered by its hashes"
+                    out::line(
+                        "note: this journal predates chain v2: event kinds and claims are not covered by its hashes",
                     );
                 }
                 0
             }
             Err(problems) => {
                 for p in problems {
-                    eprintln!("{}: {p}", path.display());
+                    out::err(&format!("{}: {p}", path.display()));
                 }
                 1
             }
@@ -73,32 +72,31 @@ pub(super) fn run(
     let events = match session.journal.since(0) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("gonogo log: {e}");
+            out::err(&format!("gonogo log: {e}"));
             return if e.is_damaged() { EXIT_JOURNAL } else { 1 };
         }
     };
     // A reader that stops early (`gonogo log | head`) closes the pipe: stop
-    // writing then, quietly, rather than panic as `println!` would.
-    let mut out = std::io::stdout().lock();
+    // writing then, quietly, rather than panic as `println!` would. Every
+    // string is cleaned on the way out (notes are what operators typed).
     match format {
         LogFormat::Json => {
             for e in &events {
                 match serde_json::to_string(e) {
                     Ok(line) => {
-                        if writeln!(out, "{line}").is_err() {
+                        if !out::json(&line) {
                             return 0;
                         }
                     }
-                    Err(err) => eprintln!("gonogo log: event #{}: {err}", e.seq),
+                    Err(err) => out::err(&format!("gonogo log: event #{}: {err}", e.seq)),
                 }
             }
         }
         LogFormat::Md => {
             let md = markdown(&session.layout, &path, &events, &verified);
-            let _ = out.write_all(md.as_bytes());
+            out::block(&md);
         }
     }
-    let _ = out.flush();
     0
 }
 
@@ -180,7 +178,9 @@ pub(crate) fn markdown(
     }
     let _ = writeln!(out, "\n## Timeline\n");
     for e in events {
-        let _ = writeln!(out, "- **{}** #{} {}", time(e.at), e.seq, e.summary());
+        // One line per event, whatever a note holds.
+        let summary = crate::text::clean(&e.summary()).into_owned();
+        let _ = writeln!(out, "- **{}** #{} {summary}", time(e.at), e.seq);
         match &e.kind {
             EventKind::LayoutPinned { diff, .. } if !diff.is_empty() => {
                 let _ = writeln!(

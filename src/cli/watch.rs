@@ -1,8 +1,13 @@
 //! `gonogo watch`: the headless guard. Same engine as the screen; one plain
 //! line per change (a gate flips, a signal starts or stops failing, a
 //! trigger starts holding), for logs, systemd units and non-TTY panes.
+//!
+//! It stops on SIGINT, SIGTERM, and when its stdout's reader goes away
+//! (`gonogo watch … | head`, a closed log pipe; see [`super::out`]): a
+//! guard nobody reads is a guard nobody watches, and its lease is handed
+//! over on the way out so another guard takes over at once. That exit is
+//! quiet and returns 0.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +17,7 @@ use tokio::sync::mpsc;
 
 use std::path::Path;
 
+use super::out;
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{State, TriggerState, Verdict, verdict};
@@ -97,6 +103,11 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
                 }
             },
             _ = journal_poll.tick() => {
+                // Watch may say nothing for a long while: look for a
+                // reader that went away without waiting for a write to fail.
+                if out::reader_gone() {
+                    break "stdout closed";
+                }
                 for (i, sample) in guard.follow(&session.journal) {
                     watcher.board.record(i, sample);
                     if let Some(line) = watcher.signal_change(&layout, i) {
@@ -121,6 +132,9 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
             },
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
+        }
+        if out::closed() {
+            break "stdout closed";
         }
         let now = Utc::now();
         for line in watcher.changes(&layout, &session.state, now) {
@@ -156,11 +170,10 @@ fn refresh_and_say(session: &mut Session, layout: &Layout, notifier: &Notifier) 
     }
 }
 
+/// One line, cleaned ([`super::out`]); a failed write because the reader
+/// went away ends the loop at its next turn.
 fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (a log pipe gone) must not kill the guard.
-    let _ = writeln!(out, "{} {line}", stamp(Utc::now()));
-    let _ = out.flush();
+    out::line(&format!("{} {line}", stamp(Utc::now())));
 }
 
 fn stamp(t: DateTime<Utc>) -> String {

@@ -1,7 +1,14 @@
 //! `${VAR}` in URLs and header values, filled from the environment at poll
 //! time. The template text is what gets shown anywhere (screen, journal,
-//! `--json`); the expanded value only ever reaches the HTTP request, so a
-//! token in `${API_TOKEN}` never leaks into a record.
+//! `--json`); the expanded value only ever reaches the HTTP request. An
+//! endpoint may still echo it back (an error quoting the request), so every
+//! value expanded is also remembered as a secret ([`crate::text`]) and
+//! redacted wherever it shows up.
+//!
+//! In a URL ([`Template::expand_url`]) a value is percent-encoded, so a
+//! `&`, `/`, `#`, `?` or space in it cannot change the URL's structure —
+//! except a `${VAR}` that starts the URL (`"${DEMO_URL}/health"`): that one
+//! supplies the scheme and host and is inserted as it is.
 
 use std::fmt;
 
@@ -89,19 +96,47 @@ impl Template {
         self.parts.iter().any(|p| matches!(p, Part::Var(_)))
     }
 
+    /// The names of the variables it uses, in order.
+    pub fn var_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(name) => Some(name.as_str()),
+            Part::Lit(_) => None,
+        })
+    }
+
     /// The template as written: safe to show.
     pub fn as_written(&self) -> &str {
         &self.text
     }
 
-    /// The filled-in value. The error names the missing variable, never a value.
+    /// The filled-in value (a header's). The error names the missing
+    /// variable, never a value.
     pub fn expand(&self, vars: &dyn Vars) -> Result<String, String> {
+        self.fill(vars, false)
+    }
+
+    /// The filled-in value of a URL: each value percent-encoded, except a
+    /// variable that starts the URL (it supplies scheme and host).
+    pub fn expand_url(&self, vars: &dyn Vars) -> Result<String, String> {
+        self.fill(vars, true)
+    }
+
+    fn fill(&self, vars: &dyn Vars, url: bool) -> Result<String, String> {
         let mut out = String::with_capacity(self.text.len());
-        for part in &self.parts {
+        for (i, part) in self.parts.iter().enumerate() {
             match part {
                 Part::Lit(s) => out.push_str(s),
                 Part::Var(name) => match vars.get(name) {
-                    Some(v) => out.push_str(&v),
+                    Some(v) => {
+                        // Before it leaves us: whatever echoes it back is
+                        // redacted from then on.
+                        crate::text::remember(&v);
+                        if url && i > 0 {
+                            out.push_str(&percent_encode(&v));
+                        } else {
+                            out.push_str(&v);
+                        }
+                    }
                     None => return Err(format!("environment variable {name} is not set")),
                 },
             }
@@ -109,6 +144,25 @@ impl Template {
         Ok(out)
     }
 }
+
+/// Percent-encodes every byte but the unreserved ones of RFC 3986
+/// (`A-Z a-z 0-9 - . _ ~`), so the value is one opaque piece of a URL
+/// wherever it lands: path segment, query name or value, fragment.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,6 +183,23 @@ mod tests {
         ]);
         assert_eq!(t.expand(&vars).unwrap(), "Bearer s3cret for me");
         assert_eq!(t.as_written(), "Bearer ${TOKEN} for ${WHO}");
+    }
+
+    #[test]
+    fn url_values_are_percent_encoded_but_a_leading_base_is_not() {
+        let vars = Overlay(vec![
+            ("BASE".into(), "http://127.0.0.1:9/x".into()),
+            ("Q".into(), "a&b=c/d #?é".into()),
+        ]);
+        let t = Template::parse("${BASE}/q?v=${Q}&w=${Q}").unwrap();
+        assert_eq!(
+            t.expand_url(&vars).unwrap(),
+            "http://127.0.0.1:9/x/q?v=a%26b%3Dc%2Fd%20%23%3F%C3%A9&w=a%26b%3Dc%2Fd%20%23%3F%C3%A9"
+        );
+        // Headers take the value as it is.
+        let h = Template::parse("k ${Q}").unwrap();
+        assert_eq!(h.expand(&vars).unwrap(), "k a&b=c/d #?é");
+        assert_eq!(t.var_names().collect::<Vec<_>>(), ["BASE", "Q", "Q"]);
     }
 
     #[test]

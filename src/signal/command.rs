@@ -2,6 +2,11 @@
 //! group, with a timeout that kills the whole group and output kept to a
 //! bounded tail. Command signals use it now; `on_enter` and rollback
 //! commands use the same runner so they all fail the same way.
+//!
+//! A command may print anything, its inherited environment included: every
+//! line handed out ([`LineSink`], [`tail_text`]) is cleaned of escape
+//! sequences and has secrets redacted ([`crate::text`]), and no line is cut
+//! where it would split a secret in two.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -44,6 +49,7 @@ pub struct Finished {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
     pub took: Duration,
 }
 
@@ -138,10 +144,20 @@ impl Lines {
             } else {
                 self.partial.push(b);
                 if self.partial.len() >= MAX_LINE {
-                    self.flush(sink);
+                    self.break_long_line(sink);
                 }
             }
         }
+    }
+
+    /// Hands over a line too long to keep, but not where that would split
+    /// a secret: the bytes that could begin one are carried over (up to
+    /// half a line, so a line still moves on).
+    fn break_long_line(&mut self, sink: &LineSink<'_>) {
+        let carry = crate::text::unfinished_secret(&self.partial, MAX_LINE / 2);
+        let rest = self.partial.split_off(self.partial.len() - carry);
+        self.flush(sink);
+        self.partial = rest;
     }
 
     fn flush(&mut self, sink: &LineSink<'_>) {
@@ -155,7 +171,8 @@ impl Lines {
 
 /// What a terminal would end up showing for one line of output: escape
 /// sequences (colours, cursor moves, titles) dropped, a carriage-return
-/// progress bar reduced to its last state, other control bytes removed.
+/// progress bar reduced to its last state, other control bytes removed,
+/// secrets redacted.
 pub fn clean_line(bytes: &[u8]) -> String {
     let mut end = bytes.len();
     while end > 0 && bytes[end - 1] == b'\r' {
@@ -165,15 +182,24 @@ pub fn clean_line(bytes: &[u8]) -> String {
         .iter()
         .rposition(|&b| b == b'\r')
         .map_or(0, |i| i + 1);
-    let spaced: Vec<u8> = bytes[start..end]
-        .iter()
-        .map(|&b| if b == b'\t' { b' ' } else { b })
-        .collect();
-    let plain = strip_ansi_escapes::strip(spaced);
-    String::from_utf8_lossy(&plain)
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect()
+    let line = String::from_utf8_lossy(&bytes[start..end]);
+    crate::text::clean(&line).into_owned()
+}
+
+/// The kept end of an output stream of `total` bytes as clean lines
+/// ([`clean_line`] each). When the start was cut off, the first line is
+/// dropped: it may begin in the middle of a secret, where no redaction
+/// could recognise it.
+pub fn tail_text(kept: &[u8], total: u64) -> String {
+    let mut kept = kept;
+    if total > kept.len() as u64 {
+        kept = match kept.iter().position(|&b| b == b'\n') {
+            Some(i) => &kept[i + 1..],
+            None => &kept[crate::text::longest_secret().min(kept.len())..],
+        };
+    }
+    let lines: Vec<String> = kept.split(|&b| b == b'\n').map(clean_line).collect();
+    lines.join("\n")
 }
 
 /// Runs `argv` in `dir` with extra environment `env`.
@@ -308,6 +334,7 @@ pub async fn run_streamed(
     Ok(Finished {
         ending,
         stdout_bytes: out.total,
+        stderr_bytes: err.total,
         stdout: out.into_vec(),
         stderr: err.into_vec(),
         took: started.elapsed(),
@@ -414,6 +441,13 @@ mod tests {
         lines.push(&[b'x'; 2500], &sink);
         lines.flush(&sink);
         assert_eq!(*cut.lock().unwrap(), [MAX_LINE, MAX_LINE, 452]);
+    }
+
+    #[test]
+    fn a_cut_tail_loses_its_first_line() {
+        assert_eq!(tail_text(b"a\x1b[1mb\nc\n", 6), "ab\nc\n");
+        assert_eq!(tail_text(b"ken=s3\nPATH=/bin", 100), "PATH=/bin");
+        assert_eq!(tail_text(b"", 0), "");
     }
 
     #[tokio::test]

@@ -2,6 +2,10 @@
 //! queries, commands and checklists. Each poll is bounded in time (the
 //! signal's timeout) and in memory ([`BODY_CAP`]), and every failure turns
 //! into an outcome with a one-line reason rather than an error to handle.
+//!
+//! What leaves [`Prober::poll`] is clean ([`crate::text::clean`]): an
+//! endpoint or command that echoes a secret or sends escape sequences
+//! gets neither into the board, the journal nor any screen.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +58,7 @@ impl Prober {
         };
         Sample {
             at: Utc::now(),
-            outcome,
+            outcome: cleaned(outcome),
         }
     }
 
@@ -99,7 +103,7 @@ impl Prober {
         headers: &[(String, Template)],
         timeout: Duration,
     ) -> Result<reqwest::RequestBuilder, String> {
-        let url = url.expand(self.vars.as_ref())?;
+        let url = url.expand_url(self.vars.as_ref())?;
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| format!("bad URL after expanding variables: {e}"))?;
         // Checked here, not left to reqwest: a request that cannot be built
@@ -188,7 +192,7 @@ impl Prober {
         query: &str,
         timeout: Duration,
     ) -> Outcome {
-        let base = match base.expand(self.vars.as_ref()) {
+        let base = match base.expand_url(self.vars.as_ref()) {
             Ok(b) => b,
             Err(reason) => return Outcome::Unknown(reason),
         };
@@ -247,6 +251,34 @@ impl Prober {
             }
             _ => Outcome::Unknown(finished.describe(&limits)),
         }
+    }
+}
+
+/// Every text of an outcome cleaned: no escape sequence, no secret.
+fn cleaned(outcome: Outcome) -> Outcome {
+    let tidy = |s: String| match crate::text::clean(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(c) => c,
+    };
+    match outcome {
+        Outcome::Unknown(r) => Outcome::Unknown(tidy(r)),
+        Outcome::Health {
+            up,
+            latency,
+            detail,
+        } => Outcome::Health {
+            up,
+            latency,
+            detail: tidy(detail),
+        },
+        Outcome::Checklist(mut c) => {
+            for item in &mut c.items {
+                item.text = tidy(std::mem::take(&mut item.text));
+                item.section = item.section.take().map(tidy);
+            }
+            Outcome::Checklist(c)
+        }
+        n @ Outcome::Number(_) => n,
     }
 }
 
@@ -420,20 +452,15 @@ pub(crate) fn prometheus_value(status: reqwest::StatusCode, body: &[u8]) -> Outc
     }
 }
 
-/// The first line of untrusted text, cut to a readable length, with any
-/// other control character (tab, lone CR, terminal escapes) made a space.
+/// The first line of untrusted text, cleaned (escapes gone, secrets
+/// redacted before anything is cut, so no half of a secret is left) and
+/// cut to a readable length.
 fn first_line(s: &str) -> String {
-    let line: String = s
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let line = crate::text::clean(s.lines().next().unwrap_or_default()).into_owned();
     if line.chars().count() > 120 {
         format!("{}…", line.chars().take(120).collect::<String>())
     } else {
-        line.to_string()
+        line
     }
 }
 

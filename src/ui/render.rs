@@ -506,12 +506,17 @@ pub(crate) fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(words.join(" "))
 }
 
-/// What a shared screen may show of `text`.
+/// What the screen may show of `text` from outside (an endpoint, a
+/// command, an operator): cleaned of escape sequences and secrets
+/// ([`crate::text::clean`]), and on a shared screen without URLs and hosts.
 fn shown<'a>(app: &App, text: &'a str) -> std::borrow::Cow<'a, str> {
-    if app.presenter {
-        redact(text)
-    } else {
-        std::borrow::Cow::Borrowed(text)
+    let clean = crate::text::clean(text);
+    if !app.presenter {
+        return clean;
+    }
+    match clean {
+        std::borrow::Cow::Borrowed(t) => redact(t),
+        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(redact(&t).into_owned()),
     }
 }
 
@@ -607,7 +612,7 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         .map(|role| match app.state.signed(role) {
             Some(s) => Line::from(vec![
                 Span::styled("✔ ", theme.fg(Hue::Go)),
-                Span::raw(format!("{role}: {} {}", s.user, short(s.at))),
+                Span::raw(format!("{role}: {} {}", shown(app, &s.user), short(s.at))),
             ]),
             None => Line::from(vec![
                 Span::styled("… ", theme.fg(Hue::Pending)),
@@ -620,7 +625,7 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     }
     if let Some(h) = &app.state.hold {
         lines.push(Line::from(Span::styled(
-            format!("⏸ HOLD by {}: {}", h.by, h.reason),
+            format!("⏸ HOLD by {}: {}", h.by, shown(app, &h.reason)),
             theme.fg(Hue::Hold),
         )));
     }
@@ -790,7 +795,7 @@ fn draw_checklist(app: &App, theme: &Theme, id: Option<&str>, f: &mut Frame, are
             } else {
                 Span::raw("[ ] ")
             };
-            let line = Line::from(vec![mark, Span::raw(text.clone())]);
+            let line = Line::from(vec![mark, Span::raw(shown(app, text).into_owned())]);
             if app.focus == Focus::Checklist && app.cursor == i {
                 line.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
@@ -1070,7 +1075,7 @@ fn draw_prompt(app: &App, kind: &PromptKind, input: &str, f: &mut Frame, area: R
     let r = centered(area, 70, 7);
     let mut text: Vec<Line> = explain.lines().map(|l| Line::from(l.to_string())).collect();
     text.push(Line::from(""));
-    text.push(Line::from(format!("> {input}▏")));
+    text.push(Line::from(format!("> {}▏", crate::text::clean(input))));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)
