@@ -595,3 +595,44 @@ fn readers_need_no_write_access() {
     let (_, out, _) = as_nobody(&["log", "--format", "json"]);
     assert_eq!(out.lines().count(), 3, "{out}");
 }
+
+/// A `${VAR}` secret typed into a note (pasted by mistake) is redacted in
+/// the record itself, not only when shown.
+#[test]
+fn a_secret_typed_into_a_note_never_reaches_the_journal() {
+    let dir = procs::tempdir();
+    let secret = "tok-3f9a1c77e2d54b";
+    let layout = dir.path().join("secret.toml");
+    std::fs::write(
+        &layout,
+        "[launch]\nname = \"s\"\n[signals.api]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/healthz\"\n\
+         headers = { Authorization = \"Bearer ${API_TOKEN}\" }\n[[phases]]\nid = \"p\"\n\
+         gates = [{ signal = \"api\", up = true }]\n",
+    )
+    .unwrap();
+    let journal = dir.path().join("s.sqlite");
+    let out = run(gonogo_cmd(
+        dir.path(),
+        None,
+        &[
+            "note",
+            &path_str(&layout),
+            &format!("the token is {secret}, oops"),
+            "--journal",
+            &path_str(&journal),
+        ],
+    )
+    .env("API_TOKEN", secret));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(secret), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("the token is ‹redacted›, oops"));
+    for suffix in ["", "-wal"] {
+        let bytes = std::fs::read(format!("{}{suffix}", journal.display())).unwrap_or_default();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the secret is in the journal{suffix}"
+        );
+    }
+    let events = procs::raw_events(&journal);
+    assert!(events[1].3.contains("the token is ‹redacted›, oops"), "{events:?}");
+}
