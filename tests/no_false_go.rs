@@ -78,7 +78,17 @@ struct Desk<'a> {
     journal: String,
 }
 
-impl Desk<'_> {
+impl<'a> Desk<'a> {
+    /// A desk on `layout` with the journal `trust.sqlite` in `dir`.
+    fn new(dir: &'a Path, demo: &'a str, layout: &str) -> Desk<'a> {
+        Desk {
+            dir,
+            demo,
+            layout: layout.to_string(),
+            journal: path_str(&dir.join("trust.sqlite")),
+        }
+    }
+
     fn act(&self, args: &[&str]) -> (Option<i32>, String, String) {
         let mut all = vec![args[0], self.layout.as_str()];
         all.extend_from_slice(&args[1..]);
@@ -124,12 +134,7 @@ fn a_window_counts_only_samples_since_its_phase_was_entered() {
     let dir = procs::tempdir();
     let layout = launch(dir.path(), "4s", r#"["true"]"#, "");
     let journal = dir.path().join("trust.sqlite");
-    let desk = Desk {
-        dir: dir.path(),
-        demo: &demo.url,
-        layout: layout.clone(),
-        journal: path_str(&journal),
-    };
+    let desk = Desk::new(dir.path(), &demo.url, &layout);
     desk.ok(&["start"]);
     // A guard records healthy evidence for longer than the window.
     let mut guard = watch(dir.path(), Some(&demo.url), &layout, &journal);
@@ -181,12 +186,7 @@ fn after_a_reopen_a_trigger_window_starts_afresh() {
         r#"triggers = [{ signal = "error_rate", above = "2%", for = "3s" }]"#,
     );
     let journal = dir.path().join("trust.sqlite");
-    let desk = Desk {
-        dir: dir.path(),
-        demo: &demo.url,
-        layout: layout.clone(),
-        journal: path_str(&journal),
-    };
+    let desk = Desk::new(dir.path(), &demo.url, &layout);
     desk.ok(&["start"]);
     desk.ok(&["advance", "--override", "drill"]);
     let mut guard = watch(dir.path(), Some(&demo.url), &layout, &journal);
@@ -232,12 +232,7 @@ fn a_failed_rollback_is_rollback_failed_and_may_be_retried() {
     ] {
         let dir = procs::tempdir();
         let layout = launch(dir.path(), "1s", rollback, "");
-        let desk = Desk {
-            dir: dir.path(),
-            demo: &demo.url,
-            layout,
-            journal: path_str(&dir.path().join("trust.sqlite")),
-        };
+        let desk = Desk::new(dir.path(), &demo.url, &layout);
         desk.ok(&["start"]);
         let (code, out, err) = desk.act(&["rollback", "--reason", "drill", "--yes"]);
         assert_ne!(code, Some(0), "a failed rollback exited 0:\n{out}{err}");
@@ -299,12 +294,7 @@ fn a_rollback_whose_runner_is_killed_is_recorded_as_lost() {
         "",
     );
     let journal = dir.path().join("trust.sqlite");
-    let desk = Desk {
-        dir: dir.path(),
-        demo: &demo.url,
-        layout: layout.clone(),
-        journal: path_str(&journal),
-    };
+    let desk = Desk::new(dir.path(), &demo.url, &layout);
     desk.ok(&["start"]);
     let mut guard = watch(dir.path(), Some(&demo.url), &layout, &journal);
     let runner = procs::KillOnDrop(
@@ -383,12 +373,7 @@ fn check_never_says_go_for_a_launch_that_may_not_proceed() {
     let dir = procs::tempdir();
     let layout = launch(dir.path(), "1s", r#"["true"]"#, "");
     let journal = dir.path().join("trust.sqlite");
-    let desk = Desk {
-        dir: dir.path(),
-        demo: &demo.url,
-        layout,
-        journal: path_str(&journal),
-    };
+    let desk = Desk::new(dir.path(), &demo.url, &layout);
     desk.ok(&["check-item", "--checklist", "ready", "--item", "go"]);
     let (code, v) = desk.check_json();
     assert_eq!(
@@ -555,12 +540,7 @@ fn readers_need_no_write_access() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let layout = launch(dir.path(), "1s", r#"["true"]"#, "");
     let journal = dir.path().join("trust.sqlite");
-    let desk = Desk {
-        dir: dir.path(),
-        demo: &demo.url,
-        layout: layout.clone(),
-        journal: path_str(&journal),
-    };
+    let desk = Desk::new(dir.path(), &demo.url, &layout);
     desk.ok(&["start"]);
     desk.ok(&["note", "for the auditors"]);
     std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -634,5 +614,8 @@ fn a_secret_typed_into_a_note_never_reaches_the_journal() {
         );
     }
     let events = procs::raw_events(&journal);
-    assert!(events[1].3.contains("the token is ‹redacted›, oops"), "{events:?}");
+    assert!(
+        events[1].3.contains("the token is ‹redacted›, oops"),
+        "{events:?}"
+    );
 }
