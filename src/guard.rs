@@ -138,10 +138,7 @@ pub async fn fire_rollback(
         Err(JournalError::Claimed(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let finished = run_rollback(
-        journal, layout, state, &started, actor, reason, gates, progress,
-    )
-    .await?;
+    let finished = run_rollback(journal, layout, state, &started, actor, gates, progress).await?;
     Ok(vec![started, finished])
 }
 
@@ -154,8 +151,9 @@ pub fn runner_id(actor: &str) -> String {
     format!("{actor} pid {}", std::process::id())
 }
 
-fn runner_lease(started: &Event) -> String {
-    format!("run:{}", started.seq)
+/// The lease a rollback's runner renews while its command runs.
+fn runner_lease(started_seq: i64) -> String {
+    format!("run:{started_seq}")
 }
 
 /// The claim both ends of a rollback compete for: its runner's real end,
@@ -171,19 +169,21 @@ fn end_claim(started_seq: i64) -> String {
 ///
 /// # Errors
 /// Journal failures.
-#[allow(clippy::too_many_arguments)]
 pub async fn run_rollback(
     journal: &mut Journal,
     layout: &Layout,
     state: &State,
     started: &Event,
     actor: &str,
-    reason: &str,
     gates: Vec<GateSnapshot>,
     progress: Option<&act::ProgressSink>,
 ) -> Result<Event, JournalError> {
     let Some(rb) = &layout.rollback else {
         return Err(JournalError::Sql("no [rollback] in the layout".into()));
+    };
+    let reason = match &started.kind {
+        EventKind::RollbackStarted { reason, .. } => reason.as_str(),
+        _ => "",
     };
     let ctx = CommandContext {
         launch: &layout.launch.id,
@@ -191,7 +191,7 @@ pub async fn run_rollback(
         actor,
         reason,
     };
-    let lease = runner_lease(started);
+    let lease = runner_lease(started.seq);
     let runner = runner_id(actor);
     // A lease we fail to take or renew only risks a premature "outcome
     // unknown" record, which our real end then corrects.
@@ -247,8 +247,7 @@ pub fn reap_lost_rollback(
     if rb.finished.is_some() {
         return Ok(None);
     }
-    let name = format!("run:{}", rb.seq);
-    let runner = match journal.lease(&name)? {
+    let runner = match journal.lease(&runner_lease(rb.seq))? {
         Some((_, until)) if until > now => return Ok(None),
         Some((holder, _)) => holder,
         // Its runner may not have taken the lease yet.

@@ -217,14 +217,13 @@ pub(super) async fn run(
                 out::line(&format!("#{} {}", ran.seq, ran.summary()));
             }
         }
-        EventKind::RollbackStarted { reason, .. } => {
+        EventKind::RollbackStarted { .. } => {
             let finished = guard::run_rollback(
                 &mut session.journal,
                 &session.layout,
                 &session.state,
                 &event,
                 &actor,
-                reason,
                 event.gates.clone(),
                 Some(&progress),
             )

@@ -276,13 +276,12 @@ impl Backstage {
             };
             let progress = Some(&*progress);
             let done = match &event.kind {
-                EventKind::RollbackStarted { reason, .. } => guard::run_rollback(
+                EventKind::RollbackStarted { .. } => guard::run_rollback(
                     &mut journal,
                     &layout,
                     &state,
                     &event,
                     &actor,
-                    reason,
                     gates,
                     progress,
                 )
