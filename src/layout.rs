@@ -10,6 +10,7 @@ pub mod diag;
 pub mod model;
 mod reader;
 pub mod template;
+pub mod trust;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -34,8 +35,9 @@ const DEFAULT_ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug)]
 pub enum LoadError {
     Io(PathBuf, std::io::Error),
-    /// The file can be changed by anyone, and layouts run commands.
-    WorldWritable(PathBuf),
+    /// Someone other than root or the operator can change the layout (or a
+    /// directory above it), and layouts run commands: see [`trust`].
+    Untrusted(Box<trust::Untrusted>),
     Invalid(Diagnostics),
 }
 
@@ -43,12 +45,7 @@ impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoadError::Io(p, e) => write!(f, "{}: cannot read layout: {e}", p.display()),
-            LoadError::WorldWritable(p) => write!(
-                f,
-                "{}: refusing a world-writable layout (it can run commands); fix with `chmod o-w {}`",
-                p.display(),
-                p.display()
-            ),
+            LoadError::Untrusted(u) => u.fmt(f),
             LoadError::Invalid(d) => d.fmt(f),
         }
     }
@@ -56,30 +53,43 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Reads and validates a layout file.
+/// Reads and validates a layout file — only a trusted one (see [`trust`]).
+/// Every command loads its layout here, and so does the screen's live
+/// reload.
 pub fn load(path: &Path) -> Result<Layout, LoadError> {
-    let src = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
-    refuse_world_writable(path)?;
-    parse(path, &src).map_err(LoadError::Invalid)
+    let read = trust::read(path)?;
+    let dir = anchor_dir(path, &read.real_path);
+    validate(path, dir, &read.text).map_err(LoadError::Invalid)
 }
 
-#[cfg(unix)]
-fn refuse_world_writable(path: &Path) -> Result<(), LoadError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
-    if meta.permissions().mode() & 0o002 != 0 {
-        return Err(LoadError::WorldWritable(path.to_path_buf()));
+/// Where a loaded layout's relative paths resolve: its directory as given,
+/// unless the file is a symlink to another directory — then the real
+/// file's, which is the one the trust check covered. (A link in an open
+/// directory must not make `./rollback.sh` mean a script beside the link.)
+fn anchor_dir(given: &Path, real: &Path) -> PathBuf {
+    let dir = dir_of(given);
+    match real.parent() {
+        Some(real_dir) if std::fs::canonicalize(&dir).is_ok_and(|d| d != real_dir) => {
+            real_dir.to_path_buf()
+        }
+        _ => dir,
     }
-    Ok(())
 }
 
-#[cfg(not(unix))]
-fn refuse_world_writable(_: &Path) -> Result<(), LoadError> {
-    Ok(())
+/// The directory of a layout path as given (`.` for a bare file name).
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Validates layout text; `path` names it in errors and anchors relative paths.
 pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
+    validate(path, dir_of(path), src)
+}
+
+fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics> {
     let mut sink = Sink::new(path, src);
     let (root, syntax) = DeTable::parse_recoverable(src);
     if !syntax.is_empty() {
@@ -99,14 +109,9 @@ pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
     }
     let root_span = root.span();
     let root = root.into_inner();
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
     let mut v = Validator {
         sink,
-        dir: dir.clone(),
+        dir,
         declared: Vec::new(),
         phases_declared: Vec::new(),
     };
