@@ -12,6 +12,7 @@ mod reader;
 pub mod template;
 pub mod trust;
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,7 +23,7 @@ pub use diag::{Diagnostic, Diagnostics};
 pub use model::*;
 pub use template::Template;
 
-use diag::{Sink, did_you_mean};
+use diag::{Sink, cut};
 use reader::{Table, Value, as_array, as_bool, as_integer, as_str, as_string_list, as_table};
 
 use crate::unit::{Threshold, Unit};
@@ -91,6 +92,17 @@ pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
 
 fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics> {
     let mut sink = Sink::new(path, src);
+    if src.len() > trust::MAX_LAYOUT_BYTES {
+        sink.error(
+            &(0..0),
+            format!(
+                "the layout is {} KiB; a layout is at most {} KiB",
+                src.len() / 1024,
+                trust::MAX_LAYOUT_BYTES / 1024
+            ),
+        );
+        return Err(sink.finish());
+    }
     let (root, syntax) = DeTable::parse_recoverable(src);
     if !syntax.is_empty() {
         for e in syntax {
@@ -101,33 +113,76 @@ fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics>
                 && !key.is_empty()
                 && !key.contains('\n')
             {
-                message = format!("duplicate key `{key}`: each key may appear once per table");
+                message = format!(
+                    "duplicate key `{}`: each key may appear once per table",
+                    cut(key)
+                );
             }
             sink.error(&span, message);
         }
-        return Err(finish(sink));
+        return Err(sink.finish());
     }
     let root_span = root.span();
     let root = root.into_inner();
     let mut v = Validator {
         sink,
         dir,
-        declared: Vec::new(),
-        phases_declared: Vec::new(),
+        declared: Names::default(),
+        phases_declared: Names::default(),
+        signal_at: HashMap::new(),
+        roles: None,
     };
     let layout = v.layout(path, &root, root_span);
-    if v.sink.errors.is_empty() {
+    if v.sink.is_clean() {
         layout.ok_or_else(|| Diagnostics(Vec::new()))
     } else {
-        Err(finish(v.sink))
+        Err(v.sink.finish())
     }
 }
 
-fn finish(sink: Sink<'_>) -> Diagnostics {
-    let mut errors = sink.errors;
-    errors.sort_by_key(|d| (d.line, d.col));
-    errors.dedup();
-    Diagnostics(errors)
+/// Names in the order written, with a set to look them up in constant
+/// time: validation stays linear with thousands of them.
+#[derive(Default)]
+struct Names {
+    order: Vec<String>,
+    set: HashSet<String>,
+}
+
+impl Names {
+    /// Adds `name`; false when it was already there.
+    fn add(&mut self, name: &str) -> bool {
+        let new = self.set.insert(name.to_string());
+        if new {
+            self.order.push(name.to_string());
+        }
+        new
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.order.iter().map(String::as_str)
+    }
+
+    /// "declared phases: a, b, c" — the names to pick from, when none is close.
+    fn list(&self, what: &str) -> Option<String> {
+        let first: Vec<String> = self
+            .order
+            .iter()
+            .take(8)
+            .map(|n| format!("`{}`", diag::cut(n)))
+            .collect();
+        match self.order.len() {
+            0 => None,
+            1..=8 => Some(format!("declared {what}: {}", first.join(", "))),
+            n => Some(format!(
+                "declared {what}: {}, … ({n} in all)",
+                first.join(", ")
+            )),
+        }
+    }
 }
 
 struct Validator<'s> {
@@ -135,22 +190,13 @@ struct Validator<'s> {
     dir: PathBuf,
     /// Every signal id declared, valid or not: a gate naming a declared but
     /// broken signal is not reported again as "unknown signal".
-    declared: Vec<String>,
+    declared: Names,
     /// Every phase id declared, valid phase or not (same reason).
-    phases_declared: Vec<String>,
-}
-
-/// "declared phases: a, b, c" — the names to pick from, when none is close.
-fn known_list<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Option<String> {
-    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
-    match names.len() {
-        0 => None,
-        1..=8 => Some(format!("declared {what}: {}", names.join(", "))),
-        n => Some(format!(
-            "declared {what}: {}, … ({n} in all)",
-            names[..8].join(", ")
-        )),
-    }
+    phases_declared: Names,
+    /// Valid signal id → index into the layout's signals.
+    signal_at: HashMap<String, usize>,
+    /// The roles `[roles]` defines, when it is there.
+    roles: Option<Names>,
 }
 
 /// "a json", "an http".
@@ -183,6 +229,13 @@ impl Validator<'_> {
             }
         };
         let roles = top.get("roles").and_then(|v| self.roles(v));
+        self.roles = roles.as_ref().map(|r| {
+            let mut names = Names::default();
+            for (role, _) in r {
+                names.add(role);
+            }
+            names
+        });
         let signals = match top.get("signals") {
             Some(v) => self.signals(v),
             None => {
@@ -193,8 +246,13 @@ impl Validator<'_> {
                 Vec::new()
             }
         };
+        self.signal_at = signals
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         let phases = match top.get("phases") {
-            Some(v) => self.phases(v, &signals, roles.as_deref()),
+            Some(v) => self.phases(v, &signals),
             None => {
                 self.sink.error(
                     &(0..0),
@@ -298,22 +356,23 @@ impl Validator<'_> {
             Err(e) => {
                 use humantime::DurationError as E;
                 let trimmed = s.trim();
+                let shown = cut(trimmed);
                 let (at, detail) = match &e {
                     E::InvalidCharacter(i) => {
                         match trimmed.get(*i..).and_then(|r| r.chars().next()) {
-                            Some(c) => (Some(*i), format!("unexpected `{c}` in `{trimmed}`")),
-                            None => (None, format!("`{trimmed}` ends too early")),
+                            Some(c) => (Some(*i), format!("unexpected `{c}` in `{shown}`")),
+                            None => (None, format!("`{shown}` ends too early")),
                         }
                     }
-                    E::NumberExpected(i) => (Some(*i), format!("expected a number in `{trimmed}`")),
+                    E::NumberExpected(i) => (Some(*i), format!("expected a number in `{shown}`")),
                     E::UnknownUnit { start, unit, .. } if unit.is_empty() => {
-                        (Some(*start), format!("`{trimmed}` has no unit"))
+                        (Some(*start), format!("`{shown}` has no unit"))
                     }
                     E::UnknownUnit { start, unit, .. } => (
                         Some(*start),
-                        format!("unknown unit `{unit}` in `{trimmed}`"),
+                        format!("unknown unit `{}` in `{shown}`", cut(unit)),
                     ),
-                    E::NumberOverflow => (None, format!("`{trimmed}` is too large")),
+                    E::NumberOverflow => (None, format!("`{shown}` is too large")),
                     E::Empty => (None, "the text is empty".to_string()),
                 };
                 let span = match at {
@@ -389,7 +448,7 @@ impl Validator<'_> {
                     Some(Ok(t)) => Ok(Some(t.with_timezone(&chrono::Utc))),
                     _ => {
                         let found = match &text {
-                            Some(t) => format!("`{t}`"),
+                            Some(t) => format!("`{}`", cut(t)),
                             None => reader::type_name(v.get_ref()).to_string(),
                         };
                         self.sink.error_hint(
@@ -410,7 +469,10 @@ impl Validator<'_> {
                     Some(s) => {
                         self.sink.error(
                             &v.span(),
-                            format!("`id` `{s}` may use only letters, digits, `-`, `_` and `.`"),
+                            format!(
+                                "`id` `{}` may use only letters, digits, `-`, `_` and `.`",
+                                cut(s)
+                            ),
                         );
                         None
                     }
@@ -460,7 +522,7 @@ impl Validator<'_> {
                     &role.span(),
                     format!(
                         "role `{}` lists no users, so nobody could sign it",
-                        role.get_ref()
+                        cut(role.get_ref())
                     ),
                 );
             }
@@ -483,13 +545,18 @@ impl Validator<'_> {
             );
         }
         let mut out = Vec::new();
-        self.declared = t.keys().map(|k| k.get_ref().to_string()).collect();
+        for k in t.keys() {
+            self.declared.add(k.get_ref());
+        }
         for (id, body) in t {
             let id_text = id.get_ref().to_string();
             if !valid_id(&id_text) {
                 self.sink.error(
                     &id.span(),
-                    format!("signal id `{id_text}` may use only letters, digits, `-`, `_` and `.`"),
+                    format!(
+                        "signal id `{}` may use only letters, digits, `-`, `_` and `.`",
+                        cut(&id_text)
+                    ),
                 );
             }
             if let Some(s) = self.signal(&id_text, body) {
@@ -500,13 +567,13 @@ impl Validator<'_> {
     }
 
     fn signal(&mut self, id: &str, v: &Value<'_>) -> Option<Signal> {
-        let mut t = self.table(v, id, format!("signal `{id}`"))?;
+        let mut t = self.table(v, id, format!("signal `{}`", cut(id)))?;
         let kind_v = t.get("kind");
         let kind = match kind_v {
             None => {
                 self.sink.error_hint(
                     &t.span,
-                    format!("signal `{id}` is missing `kind`"),
+                    format!("signal `{}` is missing `kind`", cut(id)),
                     Some(format!("one of {}", Probe::KINDS.join(", "))),
                 );
                 // Still check the keys every signal shares.
@@ -530,15 +597,15 @@ impl Validator<'_> {
         };
         if !Probe::KINDS.contains(&kind.as_str()) {
             let span = kind_v.map(toml::Spanned::span).unwrap_or_default();
+            let hint = self.sink.suggest(&kind, Probe::KINDS);
             self.sink.error_hint(
                 &span,
-                format!("unknown signal kind `{kind}`"),
-                did_you_mean(&kind, Probe::KINDS)
-                    .or_else(|| Some(format!("one of {}", Probe::KINDS.join(", ")))),
+                format!("unknown signal kind `{}`", cut(&kind)),
+                hint.or_else(|| Some(format!("one of {}", Probe::KINDS.join(", ")))),
             );
             return None;
         }
-        t.what = format!("{kind} signal `{id}`");
+        t.what = format!("{kind} signal `{}`", cut(id));
         let timing = self.timing(&mut t);
         let default_unit = match kind.as_str() {
             "http" => Unit::Ms,
@@ -585,11 +652,11 @@ impl Validator<'_> {
         };
         let s = as_str(&mut self.sink, v, "unit")?;
         let Some(unit) = Unit::parse(s) else {
+            let hint = self.sink.suggest(s, Unit::NAMES);
             self.sink.error_hint(
                 &v.span(),
-                format!("unknown unit `{s}`"),
-                did_you_mean(s, Unit::NAMES)
-                    .or_else(|| Some(format!("one of {}", Unit::NAMES.join(", ")))),
+                format!("unknown unit `{}`", cut(s)),
+                hint.or_else(|| Some(format!("one of {}", Unit::NAMES.join(", ")))),
             );
             return None;
         };
@@ -639,7 +706,7 @@ impl Validator<'_> {
                         &v.span(),
                         format!(
                             "`{key}` must be an http:// or https:// URL, not `{}:`",
-                            u.scheme()
+                            cut(u.scheme())
                         ),
                     );
                     return None;
@@ -651,7 +718,7 @@ impl Validator<'_> {
                 Err(e) => {
                     self.sink.error(
                         &v.span(),
-                        format!("`{key}` is not a valid URL: `{s}` ({e})"),
+                        format!("`{key}` is not a valid URL: `{}` ({e})", cut(s)),
                     );
                     return None;
                 }
@@ -668,16 +735,22 @@ impl Validator<'_> {
             .find(|p| lower.starts_with(p) && lower[p.len()..].starts_with([':', '/']));
         let (message, hint) = match scheme {
             Some(scheme) => {
-                let rest = s[scheme.len()..].trim_start_matches([':', '/']);
+                let rest = cut(s[scheme.len()..].trim_start_matches([':', '/']));
                 (
-                    format!("`{key}` is not a full URL: `{s}` needs `://` after `{scheme}`"),
+                    format!(
+                        "`{key}` is not a full URL: `{}` needs `://` after `{scheme}`",
+                        cut(s)
+                    ),
                     format!("write it as \"{scheme}://{rest}\""),
                 )
             }
-            None => (
-                format!("`{key}` is not a full URL: `{s}` has no scheme"),
-                format!("write it as \"https://{s}\" or \"http://{s}\""),
-            ),
+            None => {
+                let s = cut(s);
+                (
+                    format!("`{key}` is not a full URL: `{s}` has no scheme"),
+                    format!("write it as \"https://{s}\" or \"http://{s}\""),
+                )
+            }
         };
         self.sink.error_hint(span, message, Some(hint));
     }
@@ -693,7 +766,7 @@ impl Validator<'_> {
             if reqwest::header::HeaderName::from_bytes(name.get_ref().as_bytes()).is_err() {
                 self.sink.error(
                     &name.span(),
-                    format!("`{}` is not a valid header name", name.get_ref()),
+                    format!("`{}` is not a valid header name", cut(name.get_ref())),
                 );
                 ok = false;
                 continue;
@@ -707,7 +780,7 @@ impl Validator<'_> {
                 Err((at, msg)) => {
                     let span = self.sink.inside(&value.span(), s, at);
                     self.sink
-                        .error(&span, format!("header `{}`: {msg}", name.get_ref()));
+                        .error(&span, format!("header `{}`: {msg}", cut(name.get_ref())));
                     ok = false;
                 }
             }
@@ -776,7 +849,7 @@ impl Validator<'_> {
                         let span = self.sink.inside(&v.span(), s, e.position());
                         let detail = match e.message() {
                             "parser error" | "empty error" => String::new(),
-                            m => format!(": {m}"),
+                            m => format!(": {}", cut(m)),
                         };
                         let near = s.get(e.position()..).filter(|r| !r.is_empty());
                         let near = near.map_or_else(
@@ -785,7 +858,10 @@ impl Validator<'_> {
                         );
                         self.sink.error_hint(
                             &span,
-                            format!("`path` is not a valid JSONPath: `{s}` fails{near}{detail}"),
+                            format!(
+                                "`path` is not a valid JSONPath: `{}` fails{near}{detail}",
+                                cut(s)
+                            ),
                             Some("RFC 9535 syntax, e.g. \"$.queue.pending\" or \"$['queue']['pending']\"".into()),
                         );
                         None
@@ -884,12 +960,7 @@ impl Validator<'_> {
         url.map(|u| Probe::Checklist(ChecklistSource::Url(u)))
     }
 
-    fn phases(
-        &mut self,
-        v: &Value<'_>,
-        signals: &[Signal],
-        roles: Option<&[(String, Vec<String>)]>,
-    ) -> Vec<Phase> {
+    fn phases(&mut self, v: &Value<'_>, signals: &[Signal]) -> Vec<Phase> {
         let Some(items) = as_array(&mut self.sink, v, "phases") else {
             return Vec::new();
         };
@@ -901,64 +972,62 @@ impl Validator<'_> {
         }
         let mut out: Vec<Phase> = Vec::new();
         // Ids as written, valid phase or not, so a duplicate is caught even
-        // when either copy has other errors.
-        let mut seen: Vec<(String, Range<usize>)> = Vec::new();
+        // when either copy has other errors; with where each was first used.
+        let mut first_use: HashMap<&str, usize> = HashMap::new();
         for item in items {
             let id = match item.get_ref() {
                 DeValue::Table(t) => t.get("id").and_then(|v| match v.get_ref() {
-                    DeValue::String(s) => Some((s.to_string(), v.span())),
+                    DeValue::String(s) => Some((s.as_ref(), v.span())),
                     _ => None,
                 }),
                 _ => None,
             };
             let mut duplicate = false;
             if let Some((id, span)) = id {
-                if let Some((_, first)) = seen.iter().find(|(seen_id, _)| *seen_id == id) {
-                    let (line, _) = diag::line_col(self.sink.src, first.start);
+                if let Some(&first) = first_use.get(id) {
+                    let line = self.sink.line_of(first);
                     self.sink.error_hint(
                         &span,
-                        format!("duplicate phase id `{id}`"),
+                        format!("duplicate phase id `{}`", cut(id)),
                         Some(format!(
                             "first used on line {line}; phase ids must be unique"
                         )),
                     );
                     duplicate = true;
                 } else {
-                    seen.push((id, span));
+                    first_use.insert(id, span.start);
+                    self.phases_declared.add(id);
                 }
             }
-            let Some(p) = self.phase(item, signals, roles) else {
+            let Some(p) = self.phase(item, signals) else {
                 continue;
             };
             if !duplicate {
                 out.push(p);
             }
         }
-        self.phases_declared = seen.into_iter().map(|(id, _)| id).collect();
         out
     }
 
-    fn phase(
-        &mut self,
-        v: &Value<'_>,
-        signals: &[Signal],
-        roles: Option<&[(String, Vec<String>)]>,
-    ) -> Option<Phase> {
+    fn phase(&mut self, v: &Value<'_>, signals: &[Signal]) -> Option<Phase> {
         let mut t = self.table(v, "phases", "a phase".into())?;
         let id = self.required_string(&mut t, "id");
         if let Some((id, span)) = &id {
-            t.what = format!("phase `{id}`");
+            t.what = format!("phase `{}`", cut(id));
             if !valid_id(id) {
                 self.sink.error(
                     span,
-                    format!("phase id `{id}` may use only letters, digits, `-`, `_` and `.`"),
+                    format!(
+                        "phase id `{}` may use only letters, digits, `-`, `_` and `.`",
+                        cut(id)
+                    ),
                 );
             }
         }
         let title = self.string(&mut t, "title");
         let signoff = match t.get("signoff") {
             None => Some(Vec::new()),
-            Some(v) => self.signoff(v, roles),
+            Some(v) => self.signoff(v),
         };
         let timebox = self.duration(&mut t, "timebox");
         let soak = self.duration(&mut t, "soak");
@@ -983,37 +1052,33 @@ impl Validator<'_> {
         })
     }
 
-    fn signoff(
-        &mut self,
-        v: &Value<'_>,
-        roles: Option<&[(String, Vec<String>)]>,
-    ) -> Option<Vec<String>> {
+    fn signoff(&mut self, v: &Value<'_>) -> Option<Vec<String>> {
         let list = as_string_list(&mut self.sink, v, "signoff")?;
-        let mut out = Vec::new();
+        let mut out = Names::default();
         for role in list {
-            if let Some(roles) = roles
-                && !roles.iter().any(|(r, _)| r == role.get_ref())
+            let name = role.get_ref();
+            if let Some(roles) = &self.roles
+                && !roles.has(name)
             {
+                let hint = self.sink.suggest(name, roles.iter());
                 self.sink.error_hint(
                     &role.span(),
                     format!(
                         "`signoff` names role `{}`, which `[roles]` does not define",
-                        role.get_ref()
+                        cut(name)
                     ),
-                    did_you_mean(role.get_ref(), roles.iter().map(|(r, _)| r.as_str())),
+                    hint,
                 );
                 continue;
             }
-            if out.contains(role.get_ref()) {
+            if !out.add(name) {
                 self.sink.error(
                     &role.span(),
-                    format!("role `{}` is listed twice", role.get_ref()),
+                    format!("role `{}` is listed twice", cut(name)),
                 );
-                continue;
             }
-            out.push(role.into_inner());
         }
-        Some(out)
+        Some(out.order)
     }
 
     fn gates(&mut self, v: &Value<'_>, signals: &[Signal], is_gate: bool) -> Option<Vec<Gate>> {
@@ -1044,19 +1109,21 @@ impl Validator<'_> {
             Some(sv) => {
                 let name = as_str(&mut self.sink, sv, "signal");
                 if let Some(name) = name {
-                    t.what = format!("the {noun} on `{name}`");
+                    t.what = format!("the {noun} on `{}`", cut(name));
                 }
                 match name {
-                    Some(name) => match signals.iter().position(|s| s.id == name) {
-                        Some(i) => Some(i),
-                        None if self.declared.iter().any(|d| d == name) => None,
+                    Some(name) => match self.signal_at.get(name) {
+                        Some(&i) => Some(i),
+                        None if self.declared.has(name) => None,
                         None => {
-                            let known = self.declared.iter().map(String::as_str);
+                            let hint = self
+                                .sink
+                                .suggest(name, self.declared.iter())
+                                .or_else(|| self.declared.list("signals"));
                             self.sink.error_hint(
                                 &sv.span(),
-                                format!("unknown signal `{name}`"),
-                                did_you_mean(name, known.clone())
-                                    .or_else(|| known_list("signals", known)),
+                                format!("unknown signal `{}`", cut(name)),
+                                hint,
                             );
                             None
                         }
@@ -1145,7 +1212,7 @@ impl Validator<'_> {
                         &v.span(),
                         format!(
                             "`up` fits http and command signals; `{}` is {} signal",
-                            signal.id,
+                            cut(&signal.id),
                             with_article(signal.kind())
                         ),
                     );
@@ -1160,7 +1227,7 @@ impl Validator<'_> {
                         &v.span(),
                         format!(
                             "`complete` fits checklist signals; `{}` is {} signal",
-                            signal.id,
+                            cut(&signal.id),
                             with_article(signal.kind())
                         ),
                     );
@@ -1202,7 +1269,7 @@ impl Validator<'_> {
                         };
                         self.sink.error_hint(
                             &v.span(),
-                            format!("`{key}` on signal `{}`: {message}", signal.id),
+                            format!("`{key}` on signal `{}`: {message}", cut(&signal.id)),
                             hint,
                         );
                         return None;
@@ -1264,13 +1331,19 @@ impl Validator<'_> {
                 Some(id) => match phases.iter().position(|p| p.id == id) {
                     Some(i) => Some(Some(i)),
                     // Declared, but broken: that phase's errors say why.
-                    None if self.phases_declared.iter().any(|p| p == id) => None,
+                    None if self.phases_declared.has(id) => None,
                     None => {
-                        let known = self.phases_declared.iter().map(String::as_str);
+                        let hint = self
+                            .sink
+                            .suggest(id, self.phases_declared.iter())
+                            .or_else(|| self.phases_declared.list("phases"));
                         self.sink.error_hint(
                             &av.span(),
-                            format!("`auto_from` names phase `{id}`, which does not exist"),
-                            did_you_mean(id, known.clone()).or_else(|| known_list("phases", known)),
+                            format!(
+                                "`auto_from` names phase `{}`, which does not exist",
+                                cut(id)
+                            ),
+                            hint,
                         );
                         None
                     }
@@ -1401,7 +1474,9 @@ impl Validator<'_> {
                 "output" => Some(Pane::Output),
                 _ => {
                     if let Some((kind, id)) = s.split_once(':') {
-                        let sig = signals.iter().find(|x| x.id == id);
+                        let sig = self.signal_at.get(id).map(|&i| &signals[i]);
+                        // As quoted in messages.
+                        let (shown, shown_id) = (cut(s), cut(id));
                         match (kind, sig) {
                             ("checklist", Some(sig))
                                 if matches!(sig.probe, Probe::Checklist(_)) =>
@@ -1411,7 +1486,9 @@ impl Validator<'_> {
                             ("checklist", Some(_)) => {
                                 self.sink.error(
                                     &name.span(),
-                                    format!("pane `{s}`: `{id}` is not a checklist signal"),
+                                    format!(
+                                        "pane `{shown}`: `{shown_id}` is not a checklist signal"
+                                    ),
                                 );
                                 None
                             }
@@ -1421,21 +1498,19 @@ impl Validator<'_> {
                             ("chart", Some(_)) => {
                                 self.sink.error(
                                     &name.span(),
-                                    format!("pane `{s}`: a checklist has no chart"),
+                                    format!("pane `{shown}`: a checklist has no chart"),
                                 );
                                 None
                             }
                             // Declared but broken: its own errors say why.
-                            ("checklist" | "chart", None)
-                                if self.declared.iter().any(|d| d == id) =>
-                            {
-                                None
-                            }
+                            ("checklist" | "chart", None) if self.declared.has(id) => None,
                             ("checklist" | "chart", None) => {
+                                let hint =
+                                    self.sink.suggest(id, signals.iter().map(|x| x.id.as_str()));
                                 self.sink.error_hint(
                                     &name.span(),
-                                    format!("pane `{s}` names unknown signal `{id}`"),
-                                    did_you_mean(id, signals.iter().map(|x| x.id.as_str())),
+                                    format!("pane `{shown}` names unknown signal `{shown_id}`"),
+                                    hint,
                                 );
                                 None
                             }
@@ -1456,11 +1531,11 @@ impl Validator<'_> {
     }
 
     fn unknown_pane(&mut self, name: &toml::Spanned<String>) {
+        let hint = self.sink.suggest(name.get_ref(), Pane::NAMES);
         self.sink.error_hint(
             &name.span(),
-            format!("unknown pane `{}`", name.get_ref()),
-            did_you_mean(name.get_ref(), Pane::NAMES)
-                .or_else(|| Some(format!("one of {}", Pane::NAMES.join(", ")))),
+            format!("unknown pane `{}`", cut(name.get_ref())),
+            hint.or_else(|| Some(format!("one of {}", Pane::NAMES.join(", ")))),
         );
     }
 }
