@@ -32,6 +32,51 @@ const DEFAULT_EVERY: Duration = Duration::from_secs(5);
 const MAX_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// What a duration key accepts, as the operator reads it in an error.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// The shortest accepted, if longer than zero, and how it is written.
+    min: Option<(Duration, &'static str)>,
+    max: Duration,
+    max_text: &'static str,
+    /// Why, in a few words, for the hint.
+    why: &'static str,
+}
+
+/// One poll or one command: `every`, a signal's `timeout`, the rollback's
+/// `timeout` — at most a day. A signal polled less often, or a command
+/// allowed to run longer, is not launch-day work.
+const POLL: Bounds = Bounds {
+    min: None,
+    max: Duration::from_secs(24 * 3600),
+    max_text: "24h",
+    why: "a poll or a command gets a day at most",
+};
+
+/// `every` is also at least 100 ms: polling faster would spin a core and
+/// hammer the endpoint (the bar is 1,000 signals every second).
+const EVERY: Bounds = Bounds {
+    min: Some((Duration::from_millis(100), "100ms")),
+    why: "a signal is polled at most 10 times a second and at least daily",
+    ..POLL
+};
+
+/// A span of the launch: a `for` window, `stale_after`, `soak`, `timebox`
+/// — at most 365 days; a launch plan is not longer than a year, so more is
+/// a typo (`"1000d"` for `"100d"`).
+///
+/// Together the bounds keep every sum the engine makes small: the longest,
+/// the history a signal keeps (`for + stale_after + every`), is about two
+/// years, and `3 × every` is three days — far inside `Duration`, chrono's
+/// `TimeDelta` (±292 million years), a `DateTime` (±262,000 years from
+/// now) and `Instant::now() + d`, so none of them can overflow or panic.
+const SPAN: Bounds = Bounds {
+    min: None,
+    max: Duration::from_secs(365 * 24 * 3600),
+    max_text: "365d",
+    why: "windows, staleness, soaks and timeboxes span a year at most",
+};
+
 /// Why a layout could not be loaded.
 #[derive(Debug)]
 pub enum LoadError {
@@ -327,10 +372,13 @@ impl Validator<'_> {
         }
     }
 
+    /// A duration within `bounds`. The error names the key, the bound and
+    /// the value as written (cut).
     fn duration(
         &mut self,
         t: &mut Table<'_, '_>,
         key: &'static str,
+        bounds: Bounds,
     ) -> Result<Option<Duration>, ()> {
         let Some(v) = t.get(key) else { return Ok(None) };
         let example = "write e.g. \"90s\", \"5m\", \"1h30m\"";
@@ -346,16 +394,41 @@ impl Validator<'_> {
             return Err(());
         };
         let lead = s.len() - s.trim_start().len();
-        match humantime::parse_duration(s.trim()) {
+        let trimmed = s.trim();
+        match humantime::parse_duration(trimmed) {
             Ok(d) if d.is_zero() => {
                 self.sink
                     .error(&v.span(), format!("`{key}` must be longer than zero"));
                 Err(())
             }
-            Ok(d) => Ok(Some(d)),
+            Ok(d) if d > bounds.max => {
+                self.sink.error_hint(
+                    &v.span(),
+                    format!(
+                        "`{key}` must be at most {}, found `{}`",
+                        bounds.max_text,
+                        cut(trimmed)
+                    ),
+                    Some(bounds.why.into()),
+                );
+                Err(())
+            }
+            Ok(d) => match bounds.min {
+                Some((min, min_text)) if d < min => {
+                    self.sink.error_hint(
+                        &v.span(),
+                        format!(
+                            "`{key}` must be at least {min_text}, found `{}`",
+                            cut(trimmed)
+                        ),
+                        Some(bounds.why.into()),
+                    );
+                    Err(())
+                }
+                _ => Ok(Some(d)),
+            },
             Err(e) => {
                 use humantime::DurationError as E;
-                let trimmed = s.trim();
                 let shown = cut(trimmed);
                 let (at, detail) = match &e {
                     E::InvalidCharacter(i) => {
@@ -372,7 +445,27 @@ impl Validator<'_> {
                         Some(*start),
                         format!("unknown unit `{}` in `{shown}`", cut(unit)),
                     ),
-                    E::NumberOverflow => (None, format!("`{shown}` is too large")),
+                    E::NumberOverflow => {
+                        // Too large to count, or a fraction finer than a
+                        // nanosecond ("0.5ns"): a small number with a point.
+                        let number: String = trimmed
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.')
+                            .collect();
+                        let fine =
+                            number.contains('.') && number.parse::<f64>().is_ok_and(|n| n < 1e9);
+                        let message = if fine {
+                            format!("`{key}` cannot be finer than 1ns, found `{shown}`")
+                        } else {
+                            format!(
+                                "`{key}` must be at most {}, found `{shown}`",
+                                bounds.max_text
+                            )
+                        };
+                        self.sink
+                            .error_hint(&v.span(), message, Some(bounds.why.into()));
+                        return Err(());
+                    }
                     E::Empty => (None, "the text is empty".to_string()),
                 };
                 let span = match at {
@@ -637,9 +730,9 @@ impl Validator<'_> {
     }
 
     fn timing(&mut self, t: &mut Table<'_, '_>) -> Option<(Duration, Duration, Duration)> {
-        let every = self.duration(t, "every");
-        let timeout = self.duration(t, "timeout");
-        let stale = self.duration(t, "stale_after");
+        let every = self.duration(t, "every", EVERY);
+        let timeout = self.duration(t, "timeout", POLL);
+        let stale = self.duration(t, "stale_after", SPAN);
         let every = every.ok()?.unwrap_or(DEFAULT_EVERY);
         let timeout = timeout.ok()?.unwrap_or_else(|| every.min(MAX_TIMEOUT));
         let stale = stale.ok()?.unwrap_or(every * 3);
@@ -1029,8 +1122,8 @@ impl Validator<'_> {
             None => Some(Vec::new()),
             Some(v) => self.signoff(v),
         };
-        let timebox = self.duration(&mut t, "timebox");
-        let soak = self.duration(&mut t, "soak");
+        let timebox = self.duration(&mut t, "timebox", SPAN);
+        let soak = self.duration(&mut t, "soak", SPAN);
         let on_enter = match t.get("on_enter") {
             None => Some(None),
             Some(v) => self.argv(v, "on_enter").map(Some),
@@ -1140,7 +1233,7 @@ impl Validator<'_> {
         }
         // In the order written, so the message reads like the file.
         found.sort_by_key(|(_, _, at)| at.start);
-        let window = self.duration(&mut t, "for");
+        let window = self.duration(&mut t, "for", SPAN);
         let blocking = if is_gate {
             self.bool_or(&mut t, "blocking", true)
         } else {
@@ -1309,7 +1402,7 @@ impl Validator<'_> {
                 None
             }
         };
-        let timeout = self.duration(&mut t, "timeout");
+        let timeout = self.duration(&mut t, "timeout", POLL);
         let confirm = match t.get("confirm") {
             None => Some("rollback".to_string()),
             Some(v) => match as_str(&mut self.sink, v, "confirm") {

@@ -152,10 +152,13 @@ impl Threshold {
             });
         }
         if let Ok(d) = humantime::parse_duration(t) {
-            let nanos = Decimal::from(d.as_nanos() as u64);
+            // Exact for any duration humantime gives (up to 2^64 s): seconds
+            // and nanoseconds apart, never a nanosecond count cut to 64 bits.
+            let secs = Decimal::from(d.as_secs());
+            let nanos = Decimal::from(d.subsec_nanos());
             let value = match unit {
-                Unit::Ms => nanos / Decimal::from(1_000_000u64),
-                Unit::S => nanos / Decimal::from(1_000_000_000u64),
+                Unit::Ms => secs * Decimal::from(1_000u64) + nanos / Decimal::from(1_000_000u64),
+                Unit::S => secs + nanos / Decimal::from(1_000_000_000u64),
                 other => {
                     return Err(ThresholdError(format!(
                         "`{}` is a duration, but the signal's unit is {}; durations fit `ms` or `s` signals",

@@ -140,6 +140,7 @@ bad_layouts! {
     duplicate_toml_key => "30-duplicate-toml-key",
     transposed_key_in_gate => "31-gate-key-typo",
     url_without_scheme => "32-scheme-less-url",
+    duration_past_its_bound => "33-duration-too-long",
 }
 
 #[test]
