@@ -4,9 +4,13 @@
 //!
 //! Three layouts at N = 1,000, 5,000 and 20,000:
 //! - `dup-phases`: N `[[phases]]` all with `id = "canary"` (N − 1 errors);
-//! - `dup-signals`: N `[signals.api]` tables (N − 1 duplicate-key errors);
+//! - `dup-signals`: N `[signals.api]` tables (TOML duplicate-key errors,
+//!   three per copy);
 //! - `unknown-signals`: N signals `sig_i` and N gates naming `sgi_i`, so
 //!   every gate asks for a did-you-mean among N names (N errors).
+//!
+//! The `errors` column counts the lines printed: since validation keeps the
+//! first 500 errors and one line for the rest, 501 at most.
 //!
 //! Each is timed two ways: `gonogo validate` as operators run it (the bench
 //! profile's binary, its own process, wall time, best of 3), and
