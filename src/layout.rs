@@ -103,9 +103,16 @@ impl std::error::Error for LoadError {}
 /// Every command loads its layout here, and so does the screen's live
 /// reload.
 pub fn load(path: &Path) -> Result<Layout, LoadError> {
+    load_with_text(path).map(|(layout, _)| layout)
+}
+
+/// [`load`], and the very text that was checked and validated: what to
+/// pin or digest, with no second read that could see another file.
+pub fn load_with_text(path: &Path) -> Result<(Layout, String), LoadError> {
     let read = trust::read(path)?;
     let dir = anchor_dir(path, &read.real_path);
-    validate(path, dir, &read.text).map_err(LoadError::Invalid)
+    let layout = validate(path, dir, &read.text).map_err(LoadError::Invalid)?;
+    Ok((layout, read.text))
 }
 
 /// Where a loaded layout's relative paths resolve: its directory as given,

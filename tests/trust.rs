@@ -345,3 +345,15 @@ fn untrusted_layout_is_one_line_and_exit_3_through_the_binary() {
         );
     }
 }
+
+/// What was checked is what is returned to pin: the text of the file read.
+#[test]
+fn load_with_text_returns_the_text_it_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write_layout(tmp.path());
+    let (l, text) = layout::load_with_text(&path).unwrap_or_else(|e| panic!("refused: {e}"));
+    assert_eq!(text, LAYOUT);
+    assert_eq!(l.launch.name, "Trust drill");
+    chmod(tmp.path(), 0o777);
+    assert!(layout::load_with_text(&path).is_err());
+}
