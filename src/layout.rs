@@ -10,7 +10,9 @@ pub mod diag;
 pub mod model;
 mod reader;
 pub mod template;
+pub mod trust;
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,7 +23,7 @@ pub use diag::{Diagnostic, Diagnostics};
 pub use model::*;
 pub use template::Template;
 
-use diag::{Sink, did_you_mean};
+use diag::{Sink, cut};
 use reader::{Table, Value, as_array, as_bool, as_integer, as_str, as_string_list, as_table};
 
 use crate::unit::{Threshold, Unit};
@@ -30,12 +32,58 @@ const DEFAULT_EVERY: Duration = Duration::from_secs(5);
 const MAX_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// What a duration key accepts, as the operator reads it in an error.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// The shortest accepted, if longer than zero, and how it is written.
+    min: Option<(Duration, &'static str)>,
+    max: Duration,
+    max_text: &'static str,
+    /// Why, in a few words, for the hint.
+    why: &'static str,
+}
+
+/// One poll or one command: `every`, a signal's `timeout`, the rollback's
+/// `timeout` — at most a day. A signal polled less often, or a command
+/// allowed to run longer, is not launch-day work.
+const POLL: Bounds = Bounds {
+    min: None,
+    max: Duration::from_secs(24 * 3600),
+    max_text: "24h",
+    why: "a poll or a command gets a day at most",
+};
+
+/// `every` is also at least 100 ms: polling faster would spin a core and
+/// hammer the endpoint (the bar is 1,000 signals every second).
+const EVERY: Bounds = Bounds {
+    min: Some((Duration::from_millis(100), "100ms")),
+    why: "a signal is polled at most 10 times a second and at least daily",
+    ..POLL
+};
+
+/// A span of the launch: a `for` window, `stale_after`, `soak`, `timebox`
+/// — at most 365 days; a launch plan is not longer than a year, so more is
+/// a typo (`"1000d"` for `"100d"`).
+///
+/// Together the bounds keep every sum the engine makes small: the longest,
+/// the history a signal keeps (`for + stale_after + every`), is about two
+/// years, and `3 × every` is three days — far inside `Duration`, chrono's
+/// `TimeDelta` (±292 million years), a `DateTime` (±262,000 years from
+/// now) and `Instant::now() + d`, so none of them can overflow or panic.
+const SPAN: Bounds = Bounds {
+    min: None,
+    max: Duration::from_secs(365 * 24 * 3600),
+    max_text: "365d",
+    why: "windows, staleness, soaks and timeboxes span a year at most",
+};
+
 /// Why a layout could not be loaded.
 #[derive(Debug)]
 pub enum LoadError {
     Io(PathBuf, std::io::Error),
-    /// The file can be changed by anyone, and layouts run commands.
-    WorldWritable(PathBuf),
+    /// Someone other than root or the operator can change the layout (or a
+    /// directory above it), and layouts run commands: see [`trust`].
+    Untrusted(Box<trust::Untrusted>),
     Invalid(Diagnostics),
 }
 
@@ -43,12 +91,7 @@ impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoadError::Io(p, e) => write!(f, "{}: cannot read layout: {e}", p.display()),
-            LoadError::WorldWritable(p) => write!(
-                f,
-                "{}: refusing a world-writable layout (it can run commands); fix with `chmod o-w {}`",
-                p.display(),
-                p.display()
-            ),
+            LoadError::Untrusted(u) => u.fmt(f),
             LoadError::Invalid(d) => d.fmt(f),
         }
     }
@@ -56,31 +99,62 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Reads and validates a layout file.
+/// Reads and validates a layout file — only a trusted one (see [`trust`]).
+/// Every command loads its layout here, and so does the screen's live
+/// reload.
 pub fn load(path: &Path) -> Result<Layout, LoadError> {
-    let src = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
-    refuse_world_writable(path)?;
-    parse(path, &src).map_err(LoadError::Invalid)
+    load_with_text(path).map(|(layout, _)| layout)
 }
 
-#[cfg(unix)]
-fn refuse_world_writable(path: &Path) -> Result<(), LoadError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
-    if meta.permissions().mode() & 0o002 != 0 {
-        return Err(LoadError::WorldWritable(path.to_path_buf()));
+/// [`load`], and the very text that was checked and validated: what to
+/// pin or digest, with no second read that could see another file.
+pub fn load_with_text(path: &Path) -> Result<(Layout, String), LoadError> {
+    let read = trust::read(path)?;
+    let dir = anchor_dir(path, &read.real_path);
+    let layout = validate(path, dir, &read.text).map_err(LoadError::Invalid)?;
+    Ok((layout, read.text))
+}
+
+/// Where a loaded layout's relative paths resolve: its directory as given,
+/// unless the file is a symlink to another directory — then the real
+/// file's, which is the one the trust check covered. (A link in an open
+/// directory must not make `./rollback.sh` mean a script beside the link.)
+fn anchor_dir(given: &Path, real: &Path) -> PathBuf {
+    let dir = dir_of(given);
+    match real.parent() {
+        Some(real_dir) if std::fs::canonicalize(&dir).is_ok_and(|d| d != real_dir) => {
+            real_dir.to_path_buf()
+        }
+        _ => dir,
     }
-    Ok(())
 }
 
-#[cfg(not(unix))]
-fn refuse_world_writable(_: &Path) -> Result<(), LoadError> {
-    Ok(())
+/// The directory of a layout path as given (`.` for a bare file name).
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Validates layout text; `path` names it in errors and anchors relative paths.
 pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
+    validate(path, dir_of(path), src)
+}
+
+fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics> {
     let mut sink = Sink::new(path, src);
+    if src.len() > trust::MAX_LAYOUT_BYTES {
+        sink.error(
+            &(0..0),
+            format!(
+                "the layout is {} KiB; a layout is at most {} KiB",
+                src.len() / 1024,
+                trust::MAX_LAYOUT_BYTES / 1024
+            ),
+        );
+        return Err(sink.finish());
+    }
     let (root, syntax) = DeTable::parse_recoverable(src);
     if !syntax.is_empty() {
         for e in syntax {
@@ -91,41 +165,79 @@ pub fn parse(path: &Path, src: &str) -> Result<Layout, Diagnostics> {
                 && !key.is_empty()
                 && !key.contains('\n')
             {
-                message = format!("duplicate key `{key}`: each key may appear once per table");
+                message = format!(
+                    "duplicate key `{}`: each key may appear once per table",
+                    cut(key)
+                );
             }
             sink.error(&span, message);
         }
-        return Err(finish(sink));
+        return Err(sink.finish());
     }
     let root_span = root.span();
     let root = root.into_inner();
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
     let mut v = Validator {
         sink,
-        dir: dir.clone(),
-        declared: Vec::new(),
-        phases_declared: Vec::new(),
+        dir,
+        declared: Names::default(),
+        phases_declared: Names::default(),
+        signal_at: HashMap::new(),
+        roles: None,
     };
     let layout = v.layout(path, &root, root_span).map(|mut l| {
         l.source = std::sync::Arc::from(src);
         l
     });
-    if v.sink.errors.is_empty() {
+    if v.sink.is_clean() {
         layout.ok_or_else(|| Diagnostics(Vec::new()))
     } else {
-        Err(finish(v.sink))
+        Err(v.sink.finish())
     }
 }
 
-fn finish(sink: Sink<'_>) -> Diagnostics {
-    let mut errors = sink.errors;
-    errors.sort_by_key(|d| (d.line, d.col));
-    errors.dedup();
-    Diagnostics(errors)
+/// Names in the order written, with a set to look them up in constant
+/// time: validation stays linear with thousands of them.
+#[derive(Default)]
+struct Names {
+    order: Vec<String>,
+    set: HashSet<String>,
+}
+
+impl Names {
+    /// Adds `name`; false when it was already there.
+    fn add(&mut self, name: &str) -> bool {
+        let new = self.set.insert(name.to_string());
+        if new {
+            self.order.push(name.to_string());
+        }
+        new
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.order.iter().map(String::as_str)
+    }
+
+    /// "declared phases: a, b, c" — the names to pick from, when none is close.
+    fn list(&self, what: &str) -> Option<String> {
+        let first: Vec<String> = self
+            .order
+            .iter()
+            .take(8)
+            .map(|n| format!("`{}`", diag::cut(n)))
+            .collect();
+        match self.order.len() {
+            0 => None,
+            1..=8 => Some(format!("declared {what}: {}", first.join(", "))),
+            n => Some(format!(
+                "declared {what}: {}, … ({n} in all)",
+                first.join(", ")
+            )),
+        }
+    }
 }
 
 struct Validator<'s> {
@@ -133,22 +245,13 @@ struct Validator<'s> {
     dir: PathBuf,
     /// Every signal id declared, valid or not: a gate naming a declared but
     /// broken signal is not reported again as "unknown signal".
-    declared: Vec<String>,
+    declared: Names,
     /// Every phase id declared, valid phase or not (same reason).
-    phases_declared: Vec<String>,
-}
-
-/// "declared phases: a, b, c" — the names to pick from, when none is close.
-fn known_list<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Option<String> {
-    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
-    match names.len() {
-        0 => None,
-        1..=8 => Some(format!("declared {what}: {}", names.join(", "))),
-        n => Some(format!(
-            "declared {what}: {}, … ({n} in all)",
-            names[..8].join(", ")
-        )),
-    }
+    phases_declared: Names,
+    /// Valid signal id → index into the layout's signals.
+    signal_at: HashMap<String, usize>,
+    /// The roles `[roles]` defines, when it is there.
+    roles: Option<Names>,
 }
 
 /// "a json", "an http".
@@ -181,6 +284,13 @@ impl Validator<'_> {
             }
         };
         let roles = top.get("roles").and_then(|v| self.roles(v));
+        self.roles = roles.as_ref().map(|r| {
+            let mut names = Names::default();
+            for (role, _) in r {
+                names.add(role);
+            }
+            names
+        });
         let signals = match top.get("signals") {
             Some(v) => self.signals(v),
             None => {
@@ -191,8 +301,13 @@ impl Validator<'_> {
                 Vec::new()
             }
         };
+        self.signal_at = signals
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         let phases = match top.get("phases") {
-            Some(v) => self.phases(v, &signals, roles.as_deref()),
+            Some(v) => self.phases(v, &signals),
             None => {
                 self.sink.error(
                     &(0..0),
@@ -268,10 +383,13 @@ impl Validator<'_> {
         }
     }
 
+    /// A duration within `bounds`. The error names the key, the bound and
+    /// the value as written (cut).
     fn duration(
         &mut self,
         t: &mut Table<'_, '_>,
         key: &'static str,
+        bounds: Bounds,
     ) -> Result<Option<Duration>, ()> {
         let Some(v) = t.get(key) else { return Ok(None) };
         let example = "write e.g. \"90s\", \"5m\", \"1h30m\"";
@@ -287,32 +405,78 @@ impl Validator<'_> {
             return Err(());
         };
         let lead = s.len() - s.trim_start().len();
-        match humantime::parse_duration(s.trim()) {
+        let trimmed = s.trim();
+        match humantime::parse_duration(trimmed) {
             Ok(d) if d.is_zero() => {
                 self.sink
                     .error(&v.span(), format!("`{key}` must be longer than zero"));
                 Err(())
             }
-            Ok(d) => Ok(Some(d)),
+            Ok(d) if d > bounds.max => {
+                self.sink.error_hint(
+                    &v.span(),
+                    format!(
+                        "`{key}` must be at most {}, found `{}`",
+                        bounds.max_text,
+                        cut(trimmed)
+                    ),
+                    Some(bounds.why.into()),
+                );
+                Err(())
+            }
+            Ok(d) => match bounds.min {
+                Some((min, min_text)) if d < min => {
+                    self.sink.error_hint(
+                        &v.span(),
+                        format!(
+                            "`{key}` must be at least {min_text}, found `{}`",
+                            cut(trimmed)
+                        ),
+                        Some(bounds.why.into()),
+                    );
+                    Err(())
+                }
+                _ => Ok(Some(d)),
+            },
             Err(e) => {
                 use humantime::DurationError as E;
-                let trimmed = s.trim();
+                let shown = cut(trimmed);
                 let (at, detail) = match &e {
                     E::InvalidCharacter(i) => {
                         match trimmed.get(*i..).and_then(|r| r.chars().next()) {
-                            Some(c) => (Some(*i), format!("unexpected `{c}` in `{trimmed}`")),
-                            None => (None, format!("`{trimmed}` ends too early")),
+                            Some(c) => (Some(*i), format!("unexpected `{c}` in `{shown}`")),
+                            None => (None, format!("`{shown}` ends too early")),
                         }
                     }
-                    E::NumberExpected(i) => (Some(*i), format!("expected a number in `{trimmed}`")),
+                    E::NumberExpected(i) => (Some(*i), format!("expected a number in `{shown}`")),
                     E::UnknownUnit { start, unit, .. } if unit.is_empty() => {
-                        (Some(*start), format!("`{trimmed}` has no unit"))
+                        (Some(*start), format!("`{shown}` has no unit"))
                     }
                     E::UnknownUnit { start, unit, .. } => (
                         Some(*start),
-                        format!("unknown unit `{unit}` in `{trimmed}`"),
+                        format!("unknown unit `{}` in `{shown}`", cut(unit)),
                     ),
-                    E::NumberOverflow => (None, format!("`{trimmed}` is too large")),
+                    E::NumberOverflow => {
+                        // Too large to count, or a fraction finer than a
+                        // nanosecond ("0.5ns"): a small number with a point.
+                        let number: String = trimmed
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.')
+                            .collect();
+                        let fine =
+                            number.contains('.') && number.parse::<f64>().is_ok_and(|n| n < 1e9);
+                        let message = if fine {
+                            format!("`{key}` cannot be finer than 1ns, found `{shown}`")
+                        } else {
+                            format!(
+                                "`{key}` must be at most {}, found `{shown}`",
+                                bounds.max_text
+                            )
+                        };
+                        self.sink
+                            .error_hint(&v.span(), message, Some(bounds.why.into()));
+                        return Err(());
+                    }
                     E::Empty => (None, "the text is empty".to_string()),
                 };
                 let span = match at {
@@ -388,7 +552,7 @@ impl Validator<'_> {
                     Some(Ok(t)) => Ok(Some(t.with_timezone(&chrono::Utc))),
                     _ => {
                         let found = match &text {
-                            Some(t) => format!("`{t}`"),
+                            Some(t) => format!("`{}`", cut(t)),
                             None => reader::type_name(v.get_ref()).to_string(),
                         };
                         self.sink.error_hint(
@@ -409,7 +573,10 @@ impl Validator<'_> {
                     Some(s) => {
                         self.sink.error(
                             &v.span(),
-                            format!("`id` `{s}` may use only letters, digits, `-`, `_` and `.`"),
+                            format!(
+                                "`id` `{}` may use only letters, digits, `-`, `_` and `.`",
+                                cut(s)
+                            ),
                         );
                         None
                     }
@@ -459,7 +626,7 @@ impl Validator<'_> {
                     &role.span(),
                     format!(
                         "role `{}` lists no users, so nobody could sign it",
-                        role.get_ref()
+                        cut(role.get_ref())
                     ),
                 );
             }
@@ -482,13 +649,18 @@ impl Validator<'_> {
             );
         }
         let mut out = Vec::new();
-        self.declared = t.keys().map(|k| k.get_ref().to_string()).collect();
+        for k in t.keys() {
+            self.declared.add(k.get_ref());
+        }
         for (id, body) in t {
             let id_text = id.get_ref().to_string();
             if !valid_id(&id_text) {
                 self.sink.error(
                     &id.span(),
-                    format!("signal id `{id_text}` may use only letters, digits, `-`, `_` and `.`"),
+                    format!(
+                        "signal id `{}` may use only letters, digits, `-`, `_` and `.`",
+                        cut(&id_text)
+                    ),
                 );
             }
             if let Some(s) = self.signal(&id_text, body) {
@@ -499,13 +671,13 @@ impl Validator<'_> {
     }
 
     fn signal(&mut self, id: &str, v: &Value<'_>) -> Option<Signal> {
-        let mut t = self.table(v, id, format!("signal `{id}`"))?;
+        let mut t = self.table(v, id, format!("signal `{}`", cut(id)))?;
         let kind_v = t.get("kind");
         let kind = match kind_v {
             None => {
                 self.sink.error_hint(
                     &t.span,
-                    format!("signal `{id}` is missing `kind`"),
+                    format!("signal `{}` is missing `kind`", cut(id)),
                     Some(format!("one of {}", Probe::KINDS.join(", "))),
                 );
                 // Still check the keys every signal shares.
@@ -529,15 +701,15 @@ impl Validator<'_> {
         };
         if !Probe::KINDS.contains(&kind.as_str()) {
             let span = kind_v.map(toml::Spanned::span).unwrap_or_default();
+            let hint = self.sink.suggest(&kind, Probe::KINDS);
             self.sink.error_hint(
                 &span,
-                format!("unknown signal kind `{kind}`"),
-                did_you_mean(&kind, Probe::KINDS)
-                    .or_else(|| Some(format!("one of {}", Probe::KINDS.join(", ")))),
+                format!("unknown signal kind `{}`", cut(&kind)),
+                hint.or_else(|| Some(format!("one of {}", Probe::KINDS.join(", ")))),
             );
             return None;
         }
-        t.what = format!("{kind} signal `{id}`");
+        t.what = format!("{kind} signal `{}`", cut(id));
         let timing = self.timing(&mut t);
         let default_unit = match kind.as_str() {
             "http" => Unit::Ms,
@@ -569,9 +741,9 @@ impl Validator<'_> {
     }
 
     fn timing(&mut self, t: &mut Table<'_, '_>) -> Option<(Duration, Duration, Duration)> {
-        let every = self.duration(t, "every");
-        let timeout = self.duration(t, "timeout");
-        let stale = self.duration(t, "stale_after");
+        let every = self.duration(t, "every", EVERY);
+        let timeout = self.duration(t, "timeout", POLL);
+        let stale = self.duration(t, "stale_after", SPAN);
         let every = every.ok()?.unwrap_or(DEFAULT_EVERY);
         let timeout = timeout.ok()?.unwrap_or_else(|| every.min(MAX_TIMEOUT));
         let stale = stale.ok()?.unwrap_or(every * 3);
@@ -584,11 +756,11 @@ impl Validator<'_> {
         };
         let s = as_str(&mut self.sink, v, "unit")?;
         let Some(unit) = Unit::parse(s) else {
+            let hint = self.sink.suggest(s, Unit::NAMES);
             self.sink.error_hint(
                 &v.span(),
-                format!("unknown unit `{s}`"),
-                did_you_mean(s, Unit::NAMES)
-                    .or_else(|| Some(format!("one of {}", Unit::NAMES.join(", ")))),
+                format!("unknown unit `{}`", cut(s)),
+                hint.or_else(|| Some(format!("one of {}", Unit::NAMES.join(", ")))),
             );
             return None;
         };
@@ -638,7 +810,7 @@ impl Validator<'_> {
                         &v.span(),
                         format!(
                             "`{key}` must be an http:// or https:// URL, not `{}:`",
-                            u.scheme()
+                            cut(u.scheme())
                         ),
                     );
                     return None;
@@ -650,7 +822,7 @@ impl Validator<'_> {
                 Err(e) => {
                     self.sink.error(
                         &v.span(),
-                        format!("`{key}` is not a valid URL: `{s}` ({e})"),
+                        format!("`{key}` is not a valid URL: `{}` ({e})", cut(s)),
                     );
                     return None;
                 }
@@ -667,16 +839,22 @@ impl Validator<'_> {
             .find(|p| lower.starts_with(p) && lower[p.len()..].starts_with([':', '/']));
         let (message, hint) = match scheme {
             Some(scheme) => {
-                let rest = s[scheme.len()..].trim_start_matches([':', '/']);
+                let rest = cut(s[scheme.len()..].trim_start_matches([':', '/']));
                 (
-                    format!("`{key}` is not a full URL: `{s}` needs `://` after `{scheme}`"),
+                    format!(
+                        "`{key}` is not a full URL: `{}` needs `://` after `{scheme}`",
+                        cut(s)
+                    ),
                     format!("write it as \"{scheme}://{rest}\""),
                 )
             }
-            None => (
-                format!("`{key}` is not a full URL: `{s}` has no scheme"),
-                format!("write it as \"https://{s}\" or \"http://{s}\""),
-            ),
+            None => {
+                let s = cut(s);
+                (
+                    format!("`{key}` is not a full URL: `{s}` has no scheme"),
+                    format!("write it as \"https://{s}\" or \"http://{s}\""),
+                )
+            }
         };
         self.sink.error_hint(span, message, Some(hint));
     }
@@ -692,7 +870,7 @@ impl Validator<'_> {
             if reqwest::header::HeaderName::from_bytes(name.get_ref().as_bytes()).is_err() {
                 self.sink.error(
                     &name.span(),
-                    format!("`{}` is not a valid header name", name.get_ref()),
+                    format!("`{}` is not a valid header name", cut(name.get_ref())),
                 );
                 ok = false;
                 continue;
@@ -706,7 +884,7 @@ impl Validator<'_> {
                 Err((at, msg)) => {
                     let span = self.sink.inside(&value.span(), s, at);
                     self.sink
-                        .error(&span, format!("header `{}`: {msg}", name.get_ref()));
+                        .error(&span, format!("header `{}`: {msg}", cut(name.get_ref())));
                     ok = false;
                 }
             }
@@ -775,7 +953,7 @@ impl Validator<'_> {
                         let span = self.sink.inside(&v.span(), s, e.position());
                         let detail = match e.message() {
                             "parser error" | "empty error" => String::new(),
-                            m => format!(": {m}"),
+                            m => format!(": {}", cut(m)),
                         };
                         let near = s.get(e.position()..).filter(|r| !r.is_empty());
                         let near = near.map_or_else(
@@ -784,7 +962,10 @@ impl Validator<'_> {
                         );
                         self.sink.error_hint(
                             &span,
-                            format!("`path` is not a valid JSONPath: `{s}` fails{near}{detail}"),
+                            format!(
+                                "`path` is not a valid JSONPath: `{}` fails{near}{detail}",
+                                cut(s)
+                            ),
                             Some("RFC 9535 syntax, e.g. \"$.queue.pending\" or \"$['queue']['pending']\"".into()),
                         );
                         None
@@ -883,12 +1064,7 @@ impl Validator<'_> {
         url.map(|u| Probe::Checklist(ChecklistSource::Url(u)))
     }
 
-    fn phases(
-        &mut self,
-        v: &Value<'_>,
-        signals: &[Signal],
-        roles: Option<&[(String, Vec<String>)]>,
-    ) -> Vec<Phase> {
+    fn phases(&mut self, v: &Value<'_>, signals: &[Signal]) -> Vec<Phase> {
         let Some(items) = as_array(&mut self.sink, v, "phases") else {
             return Vec::new();
         };
@@ -900,67 +1076,65 @@ impl Validator<'_> {
         }
         let mut out: Vec<Phase> = Vec::new();
         // Ids as written, valid phase or not, so a duplicate is caught even
-        // when either copy has other errors.
-        let mut seen: Vec<(String, Range<usize>)> = Vec::new();
+        // when either copy has other errors; with where each was first used.
+        let mut first_use: HashMap<&str, usize> = HashMap::new();
         for item in items {
             let id = match item.get_ref() {
                 DeValue::Table(t) => t.get("id").and_then(|v| match v.get_ref() {
-                    DeValue::String(s) => Some((s.to_string(), v.span())),
+                    DeValue::String(s) => Some((s.as_ref(), v.span())),
                     _ => None,
                 }),
                 _ => None,
             };
             let mut duplicate = false;
             if let Some((id, span)) = id {
-                if let Some((_, first)) = seen.iter().find(|(seen_id, _)| *seen_id == id) {
-                    let (line, _) = diag::line_col(self.sink.src, first.start);
+                if let Some(&first) = first_use.get(id) {
+                    let line = self.sink.line_of(first);
                     self.sink.error_hint(
                         &span,
-                        format!("duplicate phase id `{id}`"),
+                        format!("duplicate phase id `{}`", cut(id)),
                         Some(format!(
                             "first used on line {line}; phase ids must be unique"
                         )),
                     );
                     duplicate = true;
                 } else {
-                    seen.push((id, span));
+                    first_use.insert(id, span.start);
+                    self.phases_declared.add(id);
                 }
             }
-            let Some(p) = self.phase(item, signals, roles) else {
+            let Some(p) = self.phase(item, signals) else {
                 continue;
             };
             if !duplicate {
                 out.push(p);
             }
         }
-        self.phases_declared = seen.into_iter().map(|(id, _)| id).collect();
         out
     }
 
-    fn phase(
-        &mut self,
-        v: &Value<'_>,
-        signals: &[Signal],
-        roles: Option<&[(String, Vec<String>)]>,
-    ) -> Option<Phase> {
+    fn phase(&mut self, v: &Value<'_>, signals: &[Signal]) -> Option<Phase> {
         let mut t = self.table(v, "phases", "a phase".into())?;
         let id = self.required_string(&mut t, "id");
         if let Some((id, span)) = &id {
-            t.what = format!("phase `{id}`");
+            t.what = format!("phase `{}`", cut(id));
             if !valid_id(id) {
                 self.sink.error(
                     span,
-                    format!("phase id `{id}` may use only letters, digits, `-`, `_` and `.`"),
+                    format!(
+                        "phase id `{}` may use only letters, digits, `-`, `_` and `.`",
+                        cut(id)
+                    ),
                 );
             }
         }
         let title = self.string(&mut t, "title");
         let signoff = match t.get("signoff") {
             None => Some(Vec::new()),
-            Some(v) => self.signoff(v, roles),
+            Some(v) => self.signoff(v),
         };
-        let timebox = self.duration(&mut t, "timebox");
-        let soak = self.duration(&mut t, "soak");
+        let timebox = self.duration(&mut t, "timebox", SPAN);
+        let soak = self.duration(&mut t, "soak", SPAN);
         let on_enter = match t.get("on_enter") {
             None => Some(None),
             Some(v) => self.argv(v, "on_enter").map(Some),
@@ -982,37 +1156,33 @@ impl Validator<'_> {
         })
     }
 
-    fn signoff(
-        &mut self,
-        v: &Value<'_>,
-        roles: Option<&[(String, Vec<String>)]>,
-    ) -> Option<Vec<String>> {
+    fn signoff(&mut self, v: &Value<'_>) -> Option<Vec<String>> {
         let list = as_string_list(&mut self.sink, v, "signoff")?;
-        let mut out = Vec::new();
+        let mut out = Names::default();
         for role in list {
-            if let Some(roles) = roles
-                && !roles.iter().any(|(r, _)| r == role.get_ref())
+            let name = role.get_ref();
+            if let Some(roles) = &self.roles
+                && !roles.has(name)
             {
+                let hint = self.sink.suggest(name, roles.iter());
                 self.sink.error_hint(
                     &role.span(),
                     format!(
                         "`signoff` names role `{}`, which `[roles]` does not define",
-                        role.get_ref()
+                        cut(name)
                     ),
-                    did_you_mean(role.get_ref(), roles.iter().map(|(r, _)| r.as_str())),
+                    hint,
                 );
                 continue;
             }
-            if out.contains(role.get_ref()) {
+            if !out.add(name) {
                 self.sink.error(
                     &role.span(),
-                    format!("role `{}` is listed twice", role.get_ref()),
+                    format!("role `{}` is listed twice", cut(name)),
                 );
-                continue;
             }
-            out.push(role.into_inner());
         }
-        Some(out)
+        Some(out.order)
     }
 
     fn gates(&mut self, v: &Value<'_>, signals: &[Signal], is_gate: bool) -> Option<Vec<Gate>> {
@@ -1043,19 +1213,21 @@ impl Validator<'_> {
             Some(sv) => {
                 let name = as_str(&mut self.sink, sv, "signal");
                 if let Some(name) = name {
-                    t.what = format!("the {noun} on `{name}`");
+                    t.what = format!("the {noun} on `{}`", cut(name));
                 }
                 match name {
-                    Some(name) => match signals.iter().position(|s| s.id == name) {
-                        Some(i) => Some(i),
-                        None if self.declared.iter().any(|d| d == name) => None,
+                    Some(name) => match self.signal_at.get(name) {
+                        Some(&i) => Some(i),
+                        None if self.declared.has(name) => None,
                         None => {
-                            let known = self.declared.iter().map(String::as_str);
+                            let hint = self
+                                .sink
+                                .suggest(name, self.declared.iter())
+                                .or_else(|| self.declared.list("signals"));
                             self.sink.error_hint(
                                 &sv.span(),
-                                format!("unknown signal `{name}`"),
-                                did_you_mean(name, known.clone())
-                                    .or_else(|| known_list("signals", known)),
+                                format!("unknown signal `{}`", cut(name)),
+                                hint,
                             );
                             None
                         }
@@ -1072,7 +1244,7 @@ impl Validator<'_> {
         }
         // In the order written, so the message reads like the file.
         found.sort_by_key(|(_, _, at)| at.start);
-        let window = self.duration(&mut t, "for");
+        let window = self.duration(&mut t, "for", SPAN);
         let blocking = if is_gate {
             self.bool_or(&mut t, "blocking", true)
         } else {
@@ -1144,7 +1316,7 @@ impl Validator<'_> {
                         &v.span(),
                         format!(
                             "`up` fits http and command signals; `{}` is {} signal",
-                            signal.id,
+                            cut(&signal.id),
                             with_article(signal.kind())
                         ),
                     );
@@ -1159,7 +1331,7 @@ impl Validator<'_> {
                         &v.span(),
                         format!(
                             "`complete` fits checklist signals; `{}` is {} signal",
-                            signal.id,
+                            cut(&signal.id),
                             with_article(signal.kind())
                         ),
                     );
@@ -1201,7 +1373,7 @@ impl Validator<'_> {
                         };
                         self.sink.error_hint(
                             &v.span(),
-                            format!("`{key}` on signal `{}`: {message}", signal.id),
+                            format!("`{key}` on signal `{}`: {message}", cut(&signal.id)),
                             hint,
                         );
                         return None;
@@ -1241,7 +1413,7 @@ impl Validator<'_> {
                 None
             }
         };
-        let timeout = self.duration(&mut t, "timeout");
+        let timeout = self.duration(&mut t, "timeout", POLL);
         let confirm = match t.get("confirm") {
             None => Some("rollback".to_string()),
             Some(v) => match as_str(&mut self.sink, v, "confirm") {
@@ -1263,13 +1435,19 @@ impl Validator<'_> {
                 Some(id) => match phases.iter().position(|p| p.id == id) {
                     Some(i) => Some(Some(i)),
                     // Declared, but broken: that phase's errors say why.
-                    None if self.phases_declared.iter().any(|p| p == id) => None,
+                    None if self.phases_declared.has(id) => None,
                     None => {
-                        let known = self.phases_declared.iter().map(String::as_str);
+                        let hint = self
+                            .sink
+                            .suggest(id, self.phases_declared.iter())
+                            .or_else(|| self.phases_declared.list("phases"));
                         self.sink.error_hint(
                             &av.span(),
-                            format!("`auto_from` names phase `{id}`, which does not exist"),
-                            did_you_mean(id, known.clone()).or_else(|| known_list("phases", known)),
+                            format!(
+                                "`auto_from` names phase `{}`, which does not exist",
+                                cut(id)
+                            ),
+                            hint,
                         );
                         None
                     }
@@ -1400,7 +1578,9 @@ impl Validator<'_> {
                 "output" => Some(Pane::Output),
                 _ => {
                     if let Some((kind, id)) = s.split_once(':') {
-                        let sig = signals.iter().find(|x| x.id == id);
+                        let sig = self.signal_at.get(id).map(|&i| &signals[i]);
+                        // As quoted in messages.
+                        let (shown, shown_id) = (cut(s), cut(id));
                         match (kind, sig) {
                             ("checklist", Some(sig))
                                 if matches!(sig.probe, Probe::Checklist(_)) =>
@@ -1410,7 +1590,9 @@ impl Validator<'_> {
                             ("checklist", Some(_)) => {
                                 self.sink.error(
                                     &name.span(),
-                                    format!("pane `{s}`: `{id}` is not a checklist signal"),
+                                    format!(
+                                        "pane `{shown}`: `{shown_id}` is not a checklist signal"
+                                    ),
                                 );
                                 None
                             }
@@ -1420,21 +1602,19 @@ impl Validator<'_> {
                             ("chart", Some(_)) => {
                                 self.sink.error(
                                     &name.span(),
-                                    format!("pane `{s}`: a checklist has no chart"),
+                                    format!("pane `{shown}`: a checklist has no chart"),
                                 );
                                 None
                             }
                             // Declared but broken: its own errors say why.
-                            ("checklist" | "chart", None)
-                                if self.declared.iter().any(|d| d == id) =>
-                            {
-                                None
-                            }
+                            ("checklist" | "chart", None) if self.declared.has(id) => None,
                             ("checklist" | "chart", None) => {
+                                let hint =
+                                    self.sink.suggest(id, signals.iter().map(|x| x.id.as_str()));
                                 self.sink.error_hint(
                                     &name.span(),
-                                    format!("pane `{s}` names unknown signal `{id}`"),
-                                    did_you_mean(id, signals.iter().map(|x| x.id.as_str())),
+                                    format!("pane `{shown}` names unknown signal `{shown_id}`"),
+                                    hint,
                                 );
                                 None
                             }
@@ -1455,11 +1635,11 @@ impl Validator<'_> {
     }
 
     fn unknown_pane(&mut self, name: &toml::Spanned<String>) {
+        let hint = self.sink.suggest(name.get_ref(), Pane::NAMES);
         self.sink.error_hint(
             &name.span(),
-            format!("unknown pane `{}`", name.get_ref()),
-            did_you_mean(name.get_ref(), Pane::NAMES)
-                .or_else(|| Some(format!("one of {}", Pane::NAMES.join(", ")))),
+            format!("unknown pane `{}`", cut(name.get_ref())),
+            hint.or_else(|| Some(format!("one of {}", Pane::NAMES.join(", ")))),
         );
     }
 }

@@ -66,9 +66,15 @@ pub fn pin_event(layout: &Layout, before: Option<&str>) -> EventKind {
             .header("pinned", "adopted")
             .to_string()
     });
+    // Where its relative paths resolve (beside the real file, when the
+    // given path was a symlink), so the pinned copy resolves them alike.
+    let path = match layout.path.file_name() {
+        Some(name) => layout.dir.join(name),
+        None => layout.path.clone(),
+    };
     EventKind::LayoutPinned {
         digest: layout.digest(),
-        path: layout.path.display().to_string(),
+        path: path.display().to_string(),
         text: layout.source.to_string(),
         diff,
     }

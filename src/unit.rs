@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use crate::layout::diag::cut;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unit {
     /// 0..1, shown as a percentage.
@@ -119,7 +121,7 @@ impl Threshold {
         let value = exact_f64(
             Decimal::from_str(text)
                 .or_else(|_| Decimal::from_scientific(text))
-                .map_err(|_| ThresholdError(format!("`{text}` is not a number")))?,
+                .map_err(|_| ThresholdError(format!("`{}` is not a number", cut(text))))?,
         )?;
         Ok(Threshold {
             text: text.to_string(),
@@ -132,13 +134,14 @@ impl Threshold {
         let t = text.trim();
         if let Some(num) = t.strip_suffix('%') {
             let pct = Decimal::from_str(num.trim())
-                .map_err(|_| ThresholdError(format!("`{text}` is not a percentage")))?;
+                .map_err(|_| ThresholdError(format!("`{}` is not a percentage", cut(text))))?;
             let value = match unit {
                 Unit::Ratio => pct / Decimal::ONE_HUNDRED,
                 Unit::Percent => pct,
                 other => {
                     return Err(ThresholdError(format!(
-                        "`{text}` is a percentage, but the signal's unit is {}; percentages fit `ratio` or `percent` signals",
+                        "`{}` is a percentage, but the signal's unit is {}; percentages fit `ratio` or `percent` signals",
+                        cut(text),
                         describe(other)
                     )));
                 }
@@ -149,13 +152,17 @@ impl Threshold {
             });
         }
         if let Ok(d) = humantime::parse_duration(t) {
-            let nanos = Decimal::from(d.as_nanos() as u64);
+            // Exact for any duration humantime gives (up to 2^64 s): seconds
+            // and nanoseconds apart, never a nanosecond count cut to 64 bits.
+            let secs = Decimal::from(d.as_secs());
+            let nanos = Decimal::from(d.subsec_nanos());
             let value = match unit {
-                Unit::Ms => nanos / Decimal::from(1_000_000u64),
-                Unit::S => nanos / Decimal::from(1_000_000_000u64),
+                Unit::Ms => secs * Decimal::from(1_000u64) + nanos / Decimal::from(1_000_000u64),
+                Unit::S => secs + nanos / Decimal::from(1_000_000_000u64),
                 other => {
                     return Err(ThresholdError(format!(
-                        "`{text}` is a duration, but the signal's unit is {}; durations fit `ms` or `s` signals",
+                        "`{}` is a duration, but the signal's unit is {}; durations fit `ms` or `s` signals",
+                        cut(text),
                         describe(other)
                     )));
                 }
@@ -169,7 +176,8 @@ impl Threshold {
             return Threshold::from_number(t);
         }
         Err(ThresholdError(format!(
-            "`{text}` is neither a number, a percentage (\"0.1%\") nor a duration (\"500ms\")"
+            "`{}` is neither a number, a percentage (\"0.1%\") nor a duration (\"500ms\")",
+            cut(text)
         )))
     }
 }

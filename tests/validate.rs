@@ -140,6 +140,7 @@ bad_layouts! {
     duplicate_toml_key => "30-duplicate-toml-key",
     transposed_key_in_gate => "31-gate-key-typo",
     url_without_scheme => "32-scheme-less-url",
+    duration_past_its_bound => "33-duration-too-long",
 }
 
 #[test]
@@ -225,8 +226,13 @@ fn world_writable_layout_is_refused() {
     let out = validate(tmp.path(), &path);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(EXIT_LAYOUT), "{stderr}");
-    assert!(stderr.contains("world-writable"), "{stderr}");
+    assert!(stderr.contains("refusing an untrusted layout"), "{stderr}");
+    assert!(
+        stderr.contains("is writable by group and others (mode 0666)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("launch.toml"), "names the file: {stderr}");
+    assert!(stderr.contains("fix: `chmod go-w "), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }

@@ -4,6 +4,9 @@
 //! all of them before giving up, so one `validate` run shows everything
 //! wrong with a layout instead of making the operator fix errors one by one.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -92,29 +95,110 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// The longest value quoted in a message, in characters: enough to
+/// recognise it, never a megabyte of it.
+pub const QUOTE_CHARS: usize = 60;
+
+/// Messages and hints are cut at this many characters, whatever they quote.
+const MAX_MESSAGE_CHARS: usize = 400;
+
+/// Errors shown for one layout; past this, one line says how many more.
+/// (A layout with thousands of errors is one mistake repeated: the first
+/// ones tell the operator what it is.)
+pub const MAX_SHOWN: usize = 500;
+
+/// Names compared in did-you-mean suggestions, over a whole validation:
+/// enough for every typo in a hand-written layout, and a bound on the work
+/// for a generated one with thousands of names and thousands of typos.
+const SUGGESTION_BUDGET: usize = 100_000;
+
+/// Names longer than this are never suggested or matched (no id is that
+/// long, and comparing long strings costs their product).
+const MAX_SUGGESTED_LEN: usize = 64;
+
+/// `s` cut to [`QUOTE_CHARS`] characters, ending in `…` when cut.
+pub fn cut(s: &str) -> Cow<'_, str> {
+    cut_to(s, QUOTE_CHARS)
+}
+
+fn cut_to(s: &str, max: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => Cow::Borrowed(s),
+        Some(_) => {
+            let end = s
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(0, |(i, _)| i);
+            Cow::Owned(format!("{}…", &s[..end]))
+        }
+    }
+}
+
 /// ``did you mean `x`?`` when a known name is close enough to what was typed.
 pub fn did_you_mean<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    if typed.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     known
         .into_iter()
-        .map(|k| {
-            let mut score = strsim::jaro_winkler(typed, k);
-            // One slip (a swapped, missing or extra letter) in a name of 3+
-            // letters: `fro` for `for`, which Jaro-Winkler scores low.
-            if k.chars().count() >= 3 && strsim::osa_distance(typed, k) <= 1 {
-                score = score.max(0.85);
-            }
-            (score, k)
-        })
+        .filter(|k| k.len() <= MAX_SUGGESTED_LEN)
+        .map(|k| (likeness(typed, k), k))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| format!("did you mean `{k}`?"))
 }
 
+fn likeness(typed: &str, known: &str) -> f64 {
+    let mut score = strsim::jaro_winkler(typed, known);
+    // One slip (a swapped, missing or extra letter) in a name of 3+
+    // letters: `fro` for `for`, which Jaro-Winkler scores low.
+    if known.chars().count() >= 3 && strsim::osa_distance(typed, known) <= 1 {
+        score = score.max(0.85);
+    }
+    score
+}
+
+/// An error waiting for its line and column, which are worked out for all
+/// errors at once, in one pass over the text, when validation finishes.
+#[derive(Debug, PartialEq, Eq)]
+struct Pending {
+    offset: usize,
+    /// Order of reporting: errors at one place keep it.
+    seq: usize,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.offset, self.seq).cmp(&(other.offset, other.seq))
+    }
+}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// Collects diagnostics for one source file.
+///
+/// Linear whatever the input: errors get their line and column in one
+/// sweep at the end (not a scan from the top each), only the first
+/// [`MAX_SHOWN`] in file order are kept, and suggestions share one budget.
 pub(crate) struct Sink<'s> {
     pub file: &'s Path,
     pub src: &'s str,
-    pub errors: Vec<Diagnostic>,
+    /// The first errors in file order: a max-heap, so the last one is the
+    /// one dropped when there are too many.
+    kept: BinaryHeap<Pending>,
+    /// Errors reported, kept or not.
+    reported: usize,
+    /// Where the first error not kept is.
+    first_dropped: Option<usize>,
+    /// Byte offsets of every `\n`, built on first use.
+    newlines: OnceCell<Vec<usize>>,
+    suggestions_left: usize,
 }
 
 impl<'s> Sink<'s> {
@@ -122,8 +206,16 @@ impl<'s> Sink<'s> {
         Sink {
             file,
             src,
-            errors: Vec::new(),
+            kept: BinaryHeap::new(),
+            reported: 0,
+            first_dropped: None,
+            newlines: OnceCell::new(),
+            suggestions_left: SUGGESTION_BUDGET,
         }
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.reported == 0
     }
 
     pub fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
@@ -168,12 +260,132 @@ impl<'s> Sink<'s> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
+        self.reported += 1;
+        let offset = span.start.min(self.src.len());
+        if self.kept.len() >= MAX_SHOWN
+            && self.kept.peek().is_some_and(|last| last.offset <= offset)
+        {
+            self.dropped(offset);
+            return;
+        }
         // Messages quote what the operator wrote; a newline or escape code in
-        // there must not break the one-line-per-error output.
-        let message = one_line(&message.into());
-        let hint = hint.map(|h| one_line(&h));
-        self.errors
-            .push(Diagnostic::at(self.file, self.src, span.start, message).with_hint(hint));
+        // there must not break the one-line-per-error output, nor a
+        // megabyte-long value make a megabyte-long line.
+        let message = cut_to(&one_line(&message.into()), MAX_MESSAGE_CHARS).into_owned();
+        let hint = hint.map(|h| cut_to(&one_line(&h), MAX_MESSAGE_CHARS).into_owned());
+        self.kept.push(Pending {
+            offset,
+            seq: self.reported,
+            message,
+            hint,
+        });
+        if self.kept.len() > MAX_SHOWN
+            && let Some(last) = self.kept.pop()
+        {
+            self.dropped(last.offset);
+        }
+    }
+
+    fn dropped(&mut self, offset: usize) {
+        self.first_dropped = Some(self.first_dropped.map_or(offset, |o| o.min(offset)));
+    }
+
+    /// The 1-based line of a byte offset, without scanning from the top.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let newlines = self.newlines.get_or_init(|| {
+            self.src
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect()
+        });
+        newlines.partition_point(|&nl| nl < offset) + 1
+    }
+
+    /// ``did you mean `x`?`` as [`did_you_mean`], within the budget shared
+    /// by the whole validation.
+    pub fn suggest<'a>(
+        &mut self,
+        typed: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Option<String> {
+        if typed.len() > MAX_SUGGESTED_LEN || self.suggestions_left == 0 {
+            return None;
+        }
+        let left = &mut self.suggestions_left;
+        let known = known.into_iter().take_while(|_| {
+            let go = *left > 0;
+            *left = left.saturating_sub(1);
+            go
+        });
+        did_you_mean(typed, known)
+    }
+
+    /// Every error kept, in file order, located; and one line saying how
+    /// many more there are, if any.
+    pub fn finish(self) -> Diagnostics {
+        let mut sweep = Sweep {
+            src: self.src,
+            pos: 0,
+            line: 1,
+            col: 1,
+        };
+        let mut out: Vec<Diagnostic> = Vec::with_capacity(self.kept.len() + 1);
+        for p in self.kept.into_sorted_vec() {
+            let (line, col) = sweep.to(p.offset);
+            out.push(Diagnostic {
+                file: self.file.to_path_buf(),
+                line,
+                col,
+                message: p.message,
+                hint: p.hint,
+            });
+        }
+        let shown = out.len();
+        out.dedup();
+        if let Some(at) = self.first_dropped {
+            let more = self.reported - shown;
+            let (line, col) = sweep.to(at);
+            out.push(Diagnostic {
+                file: self.file.to_path_buf(),
+                line,
+                col,
+                message: format!(
+                    "{more} more error{} from here on, not shown",
+                    if more == 1 { "" } else { "s" }
+                ),
+                hint: Some("fix the ones above and validate again".into()),
+            });
+        }
+        Diagnostics(out)
+    }
+}
+
+/// Line and column of ascending offsets, in one pass over the text.
+struct Sweep<'s> {
+    src: &'s str,
+    pos: usize,
+    line: usize,
+    col: usize,
+}
+
+impl Sweep<'_> {
+    fn to(&mut self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.src, offset.min(self.src.len()));
+        if offset < self.pos {
+            return line_col(self.src, offset);
+        }
+        let chunk = &self.src[self.pos..offset];
+        match chunk.rfind('\n') {
+            Some(last) => {
+                self.line += chunk.bytes().filter(|b| *b == b'\n').count();
+                self.col = chunk[last + 1..].chars().count() + 1;
+            }
+            None => self.col += chunk.chars().count(),
+        }
+        self.pos = offset;
+        (self.line, self.col)
     }
 }
 
@@ -211,7 +423,7 @@ mod tests {
         let src = "every = \"5\\nm\"\n";
         let mut sink = Sink::new(Path::new("x.toml"), src);
         sink.error(&(8..14), "`every` is not a duration: `5\nm`\u{1b}[31m");
-        let shown = sink.errors[0].to_string();
+        let shown = sink.finish().0[0].to_string();
         assert_eq!(
             shown,
             "x.toml:1:9: `every` is not a duration: `5\\nm`\\u{1b}[31m"

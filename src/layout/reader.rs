@@ -11,7 +11,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diag::{Sink, did_you_mean};
+use super::diag::{Sink, cut};
 
 pub(crate) type Value<'a> = Spanned<DeValue<'a>>;
 
@@ -56,10 +56,11 @@ impl<'t, 'i> Table<'t, 'i> {
         for (key, _) in self.entries {
             let name: &str = key.get_ref();
             if !self.asked.contains(&name) {
+                let hint = sink.suggest(name, self.asked.iter().copied());
                 sink.error_hint(
                     &key.span(),
-                    format!("unknown key `{name}` in {}", self.what),
-                    did_you_mean(name, self.asked.iter().copied()),
+                    format!("unknown key `{}` in {}", cut(name), self.what),
+                    hint,
                 );
             }
         }
@@ -82,7 +83,8 @@ fn wrong_type(sink: &mut Sink<'_>, v: &Value<'_>, key: &str, expected: &str) {
     sink.error(
         &v.span(),
         format!(
-            "`{key}` must be {expected}, found {}",
+            "`{}` must be {expected}, found {}",
+            cut(key),
             type_name(v.get_ref())
         ),
     );
@@ -111,7 +113,7 @@ pub(crate) fn as_bool(sink: &mut Sink<'_>, v: &Value<'_>, key: &str) -> Option<b
 pub(crate) fn as_integer(sink: &mut Sink<'_>, v: &Value<'_>, key: &str) -> Option<i64> {
     match v.get_ref() {
         DeValue::Integer(i) => parse_integer(i.as_str(), i.radix()).or_else(|| {
-            sink.error(&v.span(), format!("`{key}` is out of range"));
+            sink.error(&v.span(), format!("`{}` is out of range", cut(key)));
             None
         }),
         _ => {
@@ -186,7 +188,8 @@ pub(crate) fn as_string_list(
                 sink.error(
                     &item.span(),
                     format!(
-                        "`{key}` must list strings, found {}",
+                        "`{}` must list strings, found {}",
+                        cut(key),
                         type_name(item.get_ref())
                     ),
                 );

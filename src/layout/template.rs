@@ -75,7 +75,10 @@ impl Template {
             if !valid {
                 return Err((
                     offset + start,
-                    format!("`${{{name}}}` is not a valid variable name (letters, digits, `_`)"),
+                    format!(
+                        "`${{{}}}` is not a valid variable name (letters, digits, `_`)",
+                        super::diag::cut(name)
+                    ),
                 ));
             }
             parts.push(Part::Var(name.to_string()));
