@@ -67,9 +67,11 @@ pub fn pin_event(layout: &Layout, before: Option<&str>) -> EventKind {
             .to_string()
     });
     // Where its relative paths resolve (beside the real file, when the
-    // given path was a symlink), so the pinned copy resolves them alike.
+    // given path was a symlink), absolute: the pinned copy must resolve
+    // them alike for a process started in another directory.
+    let dir = std::fs::canonicalize(&layout.dir).unwrap_or_else(|_| layout.dir.clone());
     let path = match layout.path.file_name() {
-        Some(name) => layout.dir.join(name),
+        Some(name) => dir.join(name),
         None => layout.path.clone(),
     };
     EventKind::LayoutPinned {
