@@ -185,7 +185,12 @@ fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics>
         roles: None,
     };
     let layout = v.layout(path, &root, root_span).map(|mut l| {
+        use sha2::Digest;
         l.source = std::sync::Arc::from(src);
+        l.source_digest = sha2::Sha256::digest(src.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         l
     });
     if v.sink.is_clean() {
@@ -335,6 +340,7 @@ impl Validator<'_> {
             notify: notify?,
             screen,
             source: std::sync::Arc::default(),
+            source_digest: String::new(),
         })
     }
 

@@ -75,7 +75,7 @@ pub fn pin_event(layout: &Layout, before: Option<&str>) -> EventKind {
         None => layout.path.clone(),
     };
     EventKind::LayoutPinned {
-        digest: layout.digest(),
+        digest: layout.digest().to_string(),
         path: path.display().to_string(),
         text: layout.source.to_string(),
         diff,

@@ -27,16 +27,14 @@ pub struct Layout {
     pub screen: Option<Screen>,
     /// The text it was read from: what the journal pins.
     pub source: std::sync::Arc<str>,
+    /// sha256 of `source`, hex.
+    pub source_digest: String,
 }
 
 impl Layout {
     /// sha256 of the text, hex: the pinned layout's identity.
-    pub fn digest(&self) -> String {
-        use sha2::Digest;
-        sha2::Sha256::digest(self.source.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    pub fn digest(&self) -> &str {
+        &self.source_digest
     }
 
     /// Who may adopt a changed layout: `[launch] owners`, else `creator`
