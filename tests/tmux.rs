@@ -800,11 +800,27 @@ fn layout_edits_apply_live_and_bad_edits_are_shown() {
     t.wait_text("ADOPTED a changed layout", SCREEN);
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(&layout, "[launch]\nname = \n").unwrap();
-    let screen = t.wait_text("layout edit rejected", SCREEN);
+    let screen = t.wait_text("edit rejected, pinned layout runs", SCREEN);
+    assert!(screen.contains("≤ 3"), "{screen}");
+    // An edit another user could have made (the file is group-writable
+    // now) is refused outright: it could run commands as us.
+    std::thread::sleep(Duration::from_millis(1100));
+    write("1");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&layout, std::fs::Permissions::from_mode(0o664)).unwrap();
+    }
+    let screen = t.wait_text("refusing an untrusted", SCREEN);
     assert!(
-        screen.contains("still running the pinned layout"),
+        screen.contains("edit rejected, pinned layout runs"),
         "{screen}"
     );
+    assert!(
+        screen.contains("≤ 3") && !screen.contains("≤ 1 "),
+        "{screen}"
+    );
+    t.keys(&["L"]);
+    let screen = t.wait_text("cannot adopt", SCREEN);
     assert!(screen.contains("≤ 3"), "{screen}");
     t.keys(&["q"]);
     assert_eq!(s.wait_exit(), 0);

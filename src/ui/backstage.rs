@@ -217,7 +217,7 @@ impl Backstage {
             Act::Adopt { text, .. } if text.is_empty() => {
                 let Some(file) = &self.session.proposed else {
                     return self.say(Msg::Acted(Err(
-                        "cannot adopt: the layout file is the layout in force (nothing to adopt)"
+                        "cannot adopt: no edit of the layout file to adopt (it matches the layout in force, or its last edit was rejected)"
                             .into(),
                     )));
                 };
@@ -380,7 +380,7 @@ fn read_layout(path: &Path) -> Result<Arc<Layout>, String> {
             0 => String::new(),
             n => format!(" (+{n} more)"),
         };
-        format!("layout edit rejected (still running the pinned layout): {first}{more}")
+        format!("edit rejected, pinned layout runs: {first}{more}")
     })?;
     Ok(Arc::new(new))
 }
