@@ -51,6 +51,27 @@ impl Accounts {
     }
 }
 
+/// Two throwaway users, alice and bob, in a throwaway team group, named
+/// with `tag` and this process's id; removed when the `Accounts` drop.
+fn team(tag: &str) -> (Accounts, String, String, nix::unistd::Gid) {
+    let pid = std::process::id();
+    let alice = format!("gng_{tag}a_{pid}");
+    let bob = format!("gng_{tag}b_{pid}");
+    let team = format!("gng_{tag}t_{pid}");
+    let mut accounts = Accounts {
+        users: Vec::new(),
+        group: None,
+    };
+    accounts.add_group(&team);
+    accounts.add_user(&alice, &team);
+    accounts.add_user(&bob, &team);
+    let gid = nix::unistd::Group::from_name(&team)
+        .unwrap()
+        .expect("team group")
+        .gid;
+    (accounts, alice, bob, gid)
+}
+
 impl Drop for Accounts {
     fn drop(&mut self) {
         for u in &self.users {
@@ -168,21 +189,7 @@ fn roles_are_enforced_by_os_identity() {
         );
         return;
     };
-    let pid = std::process::id();
-    let alice = format!("gng_alice_{pid}");
-    let bob = format!("gng_bob_{pid}");
-    let team = format!("gng_team_{pid}");
-    let mut accounts = Accounts {
-        users: Vec::new(),
-        group: None,
-    };
-    accounts.add_group(&team);
-    accounts.add_user(&alice, &team);
-    accounts.add_user(&bob, &team);
-    let gid = nix::unistd::Group::from_name(&team)
-        .unwrap()
-        .expect("team group")
-        .gid;
+    let (accounts, alice, bob, gid) = team("r");
 
     // The layout: root's, readable by all, writable by nobody else.
     let dir = tempfile::tempdir().unwrap();
@@ -328,18 +335,7 @@ fn a_private_copy_cannot_widen_roles_and_only_an_owner_adopts_a_change() {
         eprintln!("SKIPPED: none of setpriv, runuser, su is installed");
         return;
     };
-    let pid = std::process::id();
-    let alice = format!("gng_pa_{pid}");
-    let bob = format!("gng_pb_{pid}");
-    let team = format!("gng_pt_{pid}");
-    let mut accounts = Accounts {
-        users: Vec::new(),
-        group: None,
-    };
-    accounts.add_group(&team);
-    accounts.add_user(&alice, &team);
-    accounts.add_user(&bob, &team);
-    let gid = nix::unistd::Group::from_name(&team).unwrap().unwrap().gid;
+    let (accounts, alice, bob, gid) = team("p");
     let uid = |name: &str| nix::unistd::User::from_name(name).unwrap().unwrap().uid;
 
     let dir = tempfile::tempdir().unwrap();
