@@ -1,11 +1,10 @@
-//! The polling runtime and the signal board.
+//! Polling: one tokio task per signal.
 //!
 //! Each signal polls on its own tokio task and interval
 //! (`MissedTickBehavior::Skip`), bounded by its timeout, so a slow or
 //! hanging endpoint never delays another. Tasks only *report*
 //! ([`SampleTaken`]) into one channel; whoever owns the [`Board`] folds the
-//! reports in. The board is plain data: judging it needs no I/O, so a
-//! screen can render from it without ever waiting.
+//! reports in (see [`crate::board`]).
 
 use std::sync::Arc;
 
@@ -13,12 +12,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+pub use crate::board::{Board, evidence_span};
 use crate::layout::Layout;
 use crate::signal::{Prober, Sample};
-
-/// Samples kept per signal for trends, beyond what windows need.
-const TREND_SAMPLES: usize = 120;
-const TRIM_BATCH: usize = 32;
 
 /// A signal task's report: one poll done.
 #[derive(Debug, Clone)]
@@ -29,78 +25,6 @@ pub struct SampleTaken {
     /// When it actually started.
     pub started: Instant,
     pub sample: Sample,
-}
-
-/// Every signal's recent samples, oldest first.
-#[derive(Debug, Clone)]
-pub struct Board {
-    history: Vec<Vec<Sample>>,
-    keep_for: Vec<chrono::Duration>,
-}
-
-impl Board {
-    pub fn new(layout: &Layout) -> Board {
-        let keep_for = (0..layout.signals.len())
-            .map(|i| {
-                let s = &layout.signals[i];
-                let keep = layout.longest_window(i) + s.stale_after + s.every;
-                chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX)
-            })
-            .collect();
-        Board {
-            // Sized up front: growing by doubling later leaves holes in the
-            // heap that RSS never gives back (measured: 65 → 47 MiB peak
-            // with 1,000 signals).
-            history: (0..layout.signals.len())
-                .map(|_| Vec::with_capacity(TREND_SAMPLES + TRIM_BATCH + 1))
-                .collect(),
-            keep_for,
-        }
-    }
-
-    pub fn record(&mut self, signal: usize, sample: Sample) {
-        let Some(h) = self.history.get_mut(signal) else {
-            return;
-        };
-        // Keep order even if a slow poll lands after a newer one.
-        let pos = h.partition_point(|s| s.at <= sample.at);
-        h.insert(pos, sample);
-        // Trim in batches so the copy is amortised; keep whichever is more:
-        // the trend length, or the span the longest window needs.
-        if h.len() > TREND_SAMPLES + TRIM_BATCH {
-            let newest = h[h.len() - 1].at;
-            let expired = h.partition_point(|s| newest - s.at > self.keep_for[signal]);
-            let cut = expired.min(h.len() - TREND_SAMPLES);
-            if cut > 0 {
-                h.drain(..cut);
-            }
-        }
-    }
-
-    /// This board's samples moved to `new`'s signal indices, for the
-    /// signals both layouts define alike (same id, same definition): a
-    /// signal whose URL or query changed starts with no evidence.
-    pub fn rekeyed(&self, old: &Layout, new: &Layout) -> Board {
-        let mut board = Board::new(new);
-        for (i, s) in new.signals.iter().enumerate() {
-            if let Some(o) = old.signal_index(&s.id)
-                && format!("{:?}", old.signals[o]) == format!("{s:?}")
-            {
-                for sample in self.samples(o) {
-                    board.record(i, sample.clone());
-                }
-            }
-        }
-        board
-    }
-
-    pub fn samples(&self, signal: usize) -> &[Sample] {
-        self.history.get(signal).map_or(&[], Vec::as_slice)
-    }
-
-    pub fn latest(&self, signal: usize) -> Option<&Sample> {
-        self.samples(signal).last()
-    }
 }
 
 /// Starts one polling task per signal. Dropping the returned [`Polling`]
@@ -173,17 +97,6 @@ impl Drop for Polling {
     }
 }
 
-/// How far back evidence must reach for every window in `layout`.
-pub fn evidence_span(layout: &Layout) -> std::time::Duration {
-    (0..layout.signals.len())
-        .map(|i| {
-            let s = &layout.signals[i];
-            layout.longest_window(i) + s.stale_after + s.every
-        })
-        .max()
-        .unwrap_or_default()
-}
-
 /// A board from recorded evidence (samples a running guard wrote to the
 /// journal), topped up by polling every signal that has no fresh sample.
 /// So CLI acts judge `for` windows from a guard's history, and poll for
@@ -195,7 +108,7 @@ pub async fn board_from_evidence(
 ) -> Board {
     let mut board = Board::new(layout);
     for (id, sample) in recorded {
-        if let Some(i) = layout.signal_index(&id) {
+        if let Some(i) = board.index_of(&id) {
             board.record(i, sample);
         }
     }

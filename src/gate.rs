@@ -103,7 +103,9 @@ pub fn verdict<'a>(judged: impl IntoIterator<Item = (&'a Gate, &'a Judgement)>) 
         .unwrap_or(Verdict::Go)
 }
 
-/// One sample tested against one condition.
+/// One sample tested against one condition. The words (value shown,
+/// why it fails) are built only when asked for: the runtime judges on
+/// every sample but shows words only for what changed or is on screen.
 #[derive(Debug, Clone, PartialEq)]
 enum Test {
     Pass(String),
@@ -111,34 +113,39 @@ enum Test {
     Unknown(String),
 }
 
-fn test(cond: &Condition, signal: &Signal, outcome: &Outcome) -> Test {
+/// `f()` when words are wanted, else nothing (no allocation).
+fn say(words: bool, f: impl FnOnce() -> String) -> String {
+    if words { f() } else { String::new() }
+}
+
+fn test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Test {
     match (cond, outcome) {
-        (_, Outcome::Unknown(reason)) => Test::Unknown(reason.clone()),
+        (_, Outcome::Unknown(reason)) => Test::Unknown(say(words, || reason.clone())),
         (Condition::Up(want), Outcome::Health { up, detail, .. }) => {
             let word = if *up { "up" } else { "down" };
-            let value = format!("{word} ({detail})");
+            let value = say(words, || format!("{word} ({detail})"));
             if up == want {
                 Test::Pass(value)
             } else {
-                let why = format!("{word}: {detail}");
-                Test::Fail(value, why)
+                Test::Fail(value, say(words, || format!("{word}: {detail}")))
             }
         }
         (Condition::Complete(want), Outcome::Checklist(c)) => {
-            let value = format!("{}/{} done", c.done(), c.total());
             if c.total() == 0 {
-                return Test::Unknown("checklist has no items".into());
+                return Test::Unknown(say(words, || "checklist has no items".into()));
             }
+            let value = say(words, || format!("{}/{} done", c.done(), c.total()));
             let complete = c.done() == c.total();
             if complete == *want {
                 Test::Pass(value)
             } else {
-                let open = c.total() - c.done();
-                let why = if *want {
-                    format!("{open} of {} items open", c.total())
-                } else {
-                    "every item is checked".to_string()
-                };
+                let why = say(words, || {
+                    if *want {
+                        format!("{} of {} items open", c.total() - c.done(), c.total())
+                    } else {
+                        "every item is checked".to_string()
+                    }
+                });
                 Test::Fail(value, why)
             }
         }
@@ -149,30 +156,34 @@ fn test(cond: &Condition, signal: &Signal, outcome: &Outcome) -> Test {
                 detail,
                 ..
             },
-        ) => Test::Unknown(format!("no answer: {detail}")),
+        ) => Test::Unknown(say(words, || format!("no answer: {detail}"))),
         (
             cond,
             Outcome::Health {
                 latency: Some(l), ..
             },
-        ) => numeric(cond, signal, l.as_secs_f64() * 1000.0),
-        (cond, Outcome::Number(v)) => numeric(cond, signal, *v),
-        (_, Outcome::Checklist(_)) => Test::Unknown("a checklist has no numeric value".into()),
+        ) => numeric(cond, signal, l.as_secs_f64() * 1000.0, words),
+        (cond, Outcome::Number(v)) => numeric(cond, signal, *v, words),
+        (_, Outcome::Checklist(_)) => {
+            Test::Unknown(say(words, || "a checklist has no numeric value".into()))
+        }
     }
 }
 
-fn numeric(cond: &Condition, signal: &Signal, v: f64) -> Test {
+fn numeric(cond: &Condition, signal: &Signal, v: f64, words: bool) -> Test {
     if !v.is_finite() {
-        return Test::Unknown(format!("value is {v}"));
+        return Test::Unknown(say(words, || format!("value is {v}")));
     }
-    let shown = signal.unit.format(v);
+    let shown = say(words, || signal.unit.format(v));
     match cond.holds_for(v) {
         Some(true) => Test::Pass(shown),
         Some(false) => {
-            let why = format!("{shown}, needs {cond}");
+            let why = say(words, || format!("{shown}, needs {cond}"));
             Test::Fail(shown, why)
         }
-        None => Test::Unknown(format!("`{cond}` does not apply to a number")),
+        None => Test::Unknown(say(words, || {
+            format!("`{cond}` does not apply to a number")
+        })),
     }
 }
 
@@ -200,21 +211,77 @@ pub fn judge_in_phase(
     now: DateTime<Utc>,
     entered: Option<DateTime<Utc>>,
 ) -> Judgement {
-    let samples = until(samples, now);
+    judge_gate(gate, signal, samples, now, entered, true).0
+}
+
+/// A gate's state without its words, and when time alone could change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assessment {
+    pub state: State,
+    /// The state holds until at least this instant unless a sample (or a
+    /// journal event) arrives: staleness, a `for` window completing.
+    /// `None`: only new evidence can change it.
+    pub recheck: Option<DateTime<Utc>>,
+}
+
+/// What [`judge_in_phase`] decides, without building a word of its reason:
+/// the runtime's per-sample path. The decision is the same code.
+pub fn assess_in_phase(
+    gate: &Gate,
+    signal: &Signal,
+    samples: &[Sample],
+    now: DateTime<Utc>,
+    entered: Option<DateTime<Utc>>,
+) -> Assessment {
+    let (j, recheck) = judge_gate(gate, signal, samples, now, entered, false);
+    Assessment {
+        state: j.state,
+        recheck,
+    }
+}
+
+/// The instant just past `at + limit`: states that turn on `age > limit`
+/// change then.
+fn past(at: DateTime<Utc>, limit: Duration) -> Option<DateTime<Utc>> {
+    let limit = chrono::Duration::from_std(limit).ok()?;
+    at.checked_add_signed(limit)?
+        .checked_add_signed(chrono::Duration::microseconds(1))
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn judge_gate(
+    gate: &Gate,
+    signal: &Signal,
+    all: &[Sample],
+    now: DateTime<Utc>,
+    entered: Option<DateTime<Utc>>,
+    words: bool,
+) -> (Judgement, Option<DateTime<Utc>>) {
+    let samples = until(all, now);
+    // A sample stamped ahead of `now` (another host's clock) counts once
+    // `now` reaches it.
+    let ahead = all.get(samples.len()).map(|s| s.at);
     let Some(latest) = samples.last() else {
-        return Judgement {
+        let j = Judgement {
             state: State::Unknown,
             value: None,
-            reason: "no data yet".into(),
+            reason: say(words, || "no data yet".into()),
             remaining: None,
             age: None,
         };
+        return (j, ahead);
     };
     let latest_age = age(now, latest.at);
-    let current = test(&gate.condition, signal, &latest.outcome);
+    let current = test(&gate.condition, signal, &latest.outcome, words);
     let value = match &current {
-        Test::Pass(v) | Test::Fail(v, _) => Some(v.clone()),
-        Test::Unknown(_) => None,
+        Test::Pass(v) | Test::Fail(v, _) if words => Some(v.clone()),
+        _ => None,
     };
     let mut j = Judgement {
         state: State::Unknown,
@@ -225,27 +292,30 @@ pub fn judge_in_phase(
     };
     if latest_age > signal.stale_after {
         j.state = State::Stale;
-        j.reason = format!(
-            "stale: last sample {} ago (limit {})",
-            fmt_age(latest_age),
-            format_duration(signal.stale_after)
-        );
-        return j;
+        j.reason = say(words, || {
+            format!(
+                "stale: last sample {} ago (limit {})",
+                fmt_age(latest_age),
+                format_duration(signal.stale_after)
+            )
+        });
+        return (j, ahead);
     }
+    let stale_at = earliest(past(latest.at, signal.stale_after), ahead);
     match current {
         Test::Unknown(reason) => {
             j.reason = reason;
-            j
+            (j, stale_at)
         }
         Test::Fail(_, why) => {
             j.state = State::NoGo;
             j.reason = why;
-            j
+            (j, stale_at)
         }
         Test::Pass(_) => {
             let Some(window) = gate.window else {
                 j.state = State::Go;
-                return j;
+                return (j, stale_at);
             };
             let mut start = passing_since(gate, signal, samples);
             if let Some(entered) = entered {
@@ -253,30 +323,38 @@ pub fn judge_in_phase(
                     let held = age(now, entered);
                     j.state = State::Pending;
                     j.remaining = Some(window.saturating_sub(held));
-                    j.reason = format!(
-                        "window of {} starts with the first sample since the phase was entered",
-                        format_duration(window)
-                    );
-                    return j;
+                    j.reason = say(words, || {
+                        format!(
+                            "window of {} starts with the first sample since the phase was entered",
+                            format_duration(window)
+                        )
+                    });
+                    return (j, stale_at);
                 }
                 start = start.max(entered);
             }
             let held = age(now, start);
             if held >= window {
                 j.state = State::Go;
-                j.reason = format!("held for {}", format_duration(window));
+                j.reason = say(words, || format!("held for {}", format_duration(window)));
+                (j, stale_at)
             } else {
                 let left = window - held;
                 j.state = State::Pending;
                 j.remaining = Some(left);
-                j.reason = format!(
-                    "passing for {} of {}; {} left",
-                    fmt_age(held),
-                    format_duration(window),
-                    fmt_age(left)
-                );
+                j.reason = say(words, || {
+                    format!(
+                        "passing for {} of {}; {} left",
+                        fmt_age(held),
+                        format_duration(window),
+                        fmt_age(left)
+                    )
+                });
+                let done_at = chrono::Duration::from_std(window)
+                    .ok()
+                    .and_then(|w| start.checked_add_signed(w));
+                (j, earliest(stale_at, done_at))
             }
-            j
         }
     }
 }
@@ -298,7 +376,7 @@ fn passing_since(gate: &Gate, signal: &Signal, samples: &[Sample]) -> DateTime<U
             break;
         }
         if !matches!(
-            test(&gate.condition, signal, &before.outcome),
+            test(&gate.condition, signal, &before.outcome, false),
             Test::Pass(_)
         ) {
             break;
@@ -321,6 +399,23 @@ pub enum TriggerState {
     Blind,
 }
 
+impl TriggerState {
+    /// The word for the state, without the time left.
+    pub fn word(&self) -> &'static str {
+        match self {
+            TriggerState::Clear => "clear",
+            TriggerState::Holding { .. } => "HOLDING",
+            TriggerState::Fired => "FIRED",
+            TriggerState::Blind => "BLIND",
+        }
+    }
+
+    /// Same state, whatever the time left: what is news.
+    pub fn same_as(&self, other: &TriggerState) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerJudgement {
     pub state: TriggerState,
@@ -328,6 +423,14 @@ pub struct TriggerJudgement {
     pub reason: String,
     /// Breach time accumulated in the current window.
     pub held: Duration,
+}
+
+/// A trigger's state without its words, and when time alone could change
+/// it (its window completing, its evidence going stale).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerAssessment {
+    pub state: TriggerState,
+    pub recheck: Option<DateTime<Utc>>,
 }
 
 /// Judges a rollback trigger: a breach sustained for its window fires.
@@ -351,12 +454,45 @@ pub fn judge_trigger_in_phase(
     now: DateTime<Utc>,
     entered: Option<DateTime<Utc>>,
 ) -> TriggerJudgement {
-    let samples = until(samples, now);
+    trigger_core(trigger, signal, samples, now, entered, true).0
+}
+
+/// What [`judge_trigger_in_phase`] decides, without its words.
+pub fn assess_trigger_in_phase(
+    trigger: &Gate,
+    signal: &Signal,
+    samples: &[Sample],
+    now: DateTime<Utc>,
+    entered: Option<DateTime<Utc>>,
+) -> TriggerAssessment {
+    let (j, recheck) = trigger_core(trigger, signal, samples, now, entered, false);
+    TriggerAssessment {
+        state: j.state,
+        recheck,
+    }
+}
+
+fn trigger_core(
+    trigger: &Gate,
+    signal: &Signal,
+    all: &[Sample],
+    now: DateTime<Utc>,
+    entered: Option<DateTime<Utc>>,
+    words: bool,
+) -> (TriggerJudgement, Option<DateTime<Utc>>) {
+    let samples = until(all, now);
+    let ahead = all.get(samples.len()).map(|s| s.at);
     let mut held = Duration::ZERO;
     let mut last_breach: Option<DateTime<Utc>> = None;
     let mut last: Option<Test> = None;
-    for s in samples {
-        let t = test(&trigger.condition, signal, &s.outcome);
+    for (k, s) in samples.iter().enumerate() {
+        // Only the latest sample's words are ever shown.
+        let t = test(
+            &trigger.condition,
+            signal,
+            &s.outcome,
+            words && k + 1 == samples.len(),
+        );
         if entered.is_some_and(|e| s.at < e) {
             // Seen, so the value shows; not counted toward the window.
             held = Duration::ZERO;
@@ -384,29 +520,34 @@ pub fn judge_trigger_in_phase(
     let fresh = latest.is_some_and(|s| age(now, s.at) <= signal.stale_after);
     let (value, why) = match &last {
         Some(Test::Pass(v)) => {
-            let why = match &trigger.condition {
+            let why = say(words, || match &trigger.condition {
                 // "down (status 503 …)" already says what breached.
                 Condition::Up(_) | Condition::Complete(_) => format!("breaching: {v}"),
                 c => format!("breaching: {v} ({c})"),
-            };
-            (Some(v.clone()), why)
+            });
+            (words.then(|| v.clone()), why)
         }
-        Some(Test::Fail(v, _)) => (Some(v.clone()), format!("clear: {v}")),
+        Some(Test::Fail(v, _)) => (
+            words.then(|| v.clone()),
+            say(words, || format!("clear: {v}")),
+        ),
         Some(Test::Unknown(r)) => (None, r.clone()),
-        None => (None, "no data yet".to_string()),
+        None => (None, say(words, || "no data yet".to_string())),
     };
     if !fresh {
-        let reason = match latest {
+        let reason = say(words, || match latest {
             Some(s) => format!("blind: last sample {} ago", fmt_age(age(now, s.at))),
             None => "blind: no data yet".to_string(),
-        };
-        return TriggerJudgement {
+        });
+        let j = TriggerJudgement {
             state: TriggerState::Blind,
             value,
             reason,
             held,
         };
+        return (j, ahead);
     }
+    let stale_at = earliest(latest.and_then(|s| past(s.at, signal.stale_after)), ahead);
     let window = trigger.window.unwrap_or_default();
     let state = match &last {
         // Breaching, but only on samples from before the phase entry: the
@@ -427,15 +568,28 @@ pub fn judge_trigger_in_phase(
         Some(Test::Fail(..)) => TriggerState::Clear,
         _ => TriggerState::Blind,
     };
+    let recheck = match &state {
+        // Held time grows with the clock until the window is full.
+        TriggerState::Holding { remaining } if last_breach.is_some() => earliest(
+            stale_at,
+            chrono::Duration::from_std(*remaining)
+                .ok()
+                .and_then(|r| now.checked_add_signed(r)),
+        ),
+        _ => stale_at,
+    };
     let reason = match &state {
-        TriggerState::Blind => format!("blind: {why}"),
-        TriggerState::Holding { remaining } => format!("{why}; fires in {}", fmt_age(*remaining)),
+        TriggerState::Blind => say(words, || format!("blind: {why}")),
+        TriggerState::Holding { remaining } => {
+            say(words, || format!("{why}; fires in {}", fmt_age(*remaining)))
+        }
         _ => why,
     };
-    TriggerJudgement {
+    let j = TriggerJudgement {
         state,
         value,
         reason,
         held,
-    }
+    };
+    (j, recheck)
 }

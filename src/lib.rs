@@ -42,6 +42,7 @@
 )]
 
 pub mod act;
+pub mod board;
 pub mod cli;
 pub mod demo;
 pub mod engine;
@@ -50,6 +51,7 @@ pub mod guard;
 pub mod journal;
 pub mod launch;
 pub mod layout;
+pub mod live;
 pub mod notify;
 pub mod session;
 pub mod signal;
