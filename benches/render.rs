@@ -30,11 +30,27 @@ use chrono::{DateTime, TimeZone, Utc};
 use criterion::{Criterion, criterion_group};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gonogo::launch::{Event, EventKind};
+use gonogo::runtime::Update;
 use gonogo::signal::{Checklist, Outcome, Sample};
 use gonogo::ui::app::{App, Msg};
 use gonogo::ui::render::render;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+/// Stands in for the runtime: folds journal events into the picture the
+/// screen reads, then tells the screen they were recorded.
+fn journal(app: &mut App, events: Vec<Event>) {
+    let now = app.now;
+    app.live.write().apply(&events, now);
+    app.update(Msg::Runtime(Update::Appended(events)));
+}
+
+/// A sample the runtime folded into the picture.
+fn sampled(app: &mut App, signal: usize, sample: Sample) {
+    let now = app.now;
+    app.live.write().record(signal, sample, now);
+    app.update(Msg::Runtime(Update::Sampled(signal)));
+}
 
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 60;
@@ -47,10 +63,12 @@ fn now() -> DateTime<Utc> {
 
 fn sample(app: &mut App, signal: &str, at: DateTime<Utc>, outcome: Outcome) {
     let i = app
-        .layout
-        .signal_index(signal)
+        .live
+        .read()
+        .board()
+        .index_of(signal)
         .unwrap_or_else(|| panic!("demo layout has no signal {signal}"));
-    app.update(Msg::Sample(i, Sample { at, outcome }));
+    sampled(app, i, Sample { at, outcome });
 }
 
 fn event(seq: i64, secs_ago: i64, actor: &str, kind: EventKind) -> Event {
@@ -189,7 +207,7 @@ fn demo_app() -> App {
             text: "webhook backlog draining".into(),
         },
     );
-    app.update(Msg::Journal(events));
+    journal(&mut app, events);
     app.update(Msg::Tick(now()));
     app
 }

@@ -53,6 +53,7 @@ pub mod launch;
 pub mod layout;
 pub mod live;
 pub mod notify;
+pub mod runtime;
 pub mod session;
 pub mod signal;
 pub mod text;

@@ -31,8 +31,13 @@ pub enum Change {
     /// The current phase's gates are another set (started, advanced,
     /// reopened elsewhere, a new layout): what was said of them is moot.
     Phase,
-    /// Gate `index` of the current phase is now `state`.
-    Gate { index: usize, state: GateState },
+    /// Gate `index` of the current phase went `from` (None: a new phase)
+    /// to `state`.
+    Gate {
+        index: usize,
+        from: Option<GateState>,
+        state: GateState,
+    },
     /// Rollback trigger `index` is now `state`.
     Trigger { index: usize, state: TriggerState },
     /// The phase's verdict is now this.
@@ -262,6 +267,11 @@ impl Live {
     pub fn relayout(&mut self, layout: Arc<Layout>, now: DateTime<Utc>) -> Vec<Change> {
         self.board = self.board.rekeyed(&self.layout, &layout);
         self.layout = layout;
+        // Before the start, the launch stands at the new layout's first
+        // phase.
+        if !self.state.started() {
+            self.state.phase.clone_from(&self.layout.phases[0].id);
+        }
         self.rebuild(now);
         let mut changes = vec![Change::Phase];
         changes.extend(self.all_changes());
@@ -318,6 +328,7 @@ impl Live {
             .enumerate()
             .map(|(index, a)| Change::Gate {
                 index,
+                from: None,
                 state: a.state,
             });
         let triggers = self
@@ -375,6 +386,7 @@ impl Live {
                     }
                     changes.push(Change::Gate {
                         index: i,
+                        from: Some(old.state),
                         state: new.state,
                     });
                 }

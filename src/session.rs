@@ -82,6 +82,42 @@ pub fn pin_event(layout: &Layout, before: Option<&str>) -> EventKind {
     }
 }
 
+/// The layout in force for a journal folded to `state`, and the proposal:
+/// the pinned layout (`current` when it is the pinned one already, `file`
+/// when the file is the pinned text, else parsed from the pinned text),
+/// and `file` when it differs from the pin. Installs the layout's secrets.
+///
+/// # Errors
+/// A pinned layout that does not validate with this gonogo.
+pub fn in_force(
+    state: &State,
+    current: &Layout,
+    file: Option<Layout>,
+) -> Result<(Layout, Option<Layout>), String> {
+    let mut layout = current.clone();
+    let mut proposed = None;
+    if let Some(pinned) = &state.pinned {
+        if pinned.digest != layout.digest() {
+            layout = if let Some(f) = file.as_ref().filter(|f| f.digest() == pinned.digest) {
+                f.clone()
+            } else {
+                crate::layout::parse(Path::new(&pinned.path), &pinned.text).map_err(|e| {
+                    let first = e.to_string();
+                    let first = first.lines().next().unwrap_or_default().to_string();
+                    format!(
+                        "the layout pinned in the journal (sha256 {}…) does not validate with this gonogo: {first}",
+                        &pinned.digest[..12.min(pinned.digest.len())]
+                    )
+                })?
+            };
+        }
+        proposed = file.filter(|f| f.digest() != pinned.digest);
+    }
+    // Its `${VAR}` values are secrets too.
+    crate::text::Secrets::from_layout(&layout, &crate::layout::template::ProcessEnv).install();
+    Ok((layout, proposed))
+}
+
 impl Session {
     /// Opens (creating if need be) the journal `file` names, replays it,
     /// and settles on the pinned layout. A new journal pins `file`, with
@@ -151,27 +187,9 @@ impl Session {
     /// proposal when it differs.
     fn follow_pin(&mut self, file: Option<Layout>) -> Result<(), String> {
         let file = file.or_else(|| self.proposed.take());
-        if let Some(pinned) = &self.state.pinned {
-            if pinned.digest != self.layout.digest() {
-                self.layout = if let Some(f) = file.as_ref().filter(|f| f.digest() == pinned.digest)
-                {
-                    f.clone()
-                } else {
-                    crate::layout::parse(Path::new(&pinned.path), &pinned.text).map_err(|e| {
-                        let first = e.to_string();
-                        let first = first.lines().next().unwrap_or_default().to_string();
-                        format!(
-                            "the layout pinned in the journal (sha256 {}…) does not validate with this gonogo: {first}",
-                            &pinned.digest[..12.min(pinned.digest.len())]
-                        )
-                    })?
-                };
-            }
-            self.proposed = file.filter(|f| f.digest() != pinned.digest);
-        }
-        // Its `${VAR}` values are secrets too.
-        crate::text::Secrets::from_layout(&self.layout, &crate::layout::template::ProcessEnv)
-            .install();
+        let (layout, proposed) = in_force(&self.state, &self.layout, file)?;
+        self.layout = layout;
+        self.proposed = proposed;
         // Before the start, the launch stands at the pinned layout's first
         // phase.
         if !self.state.started() {
@@ -202,14 +220,20 @@ impl Session {
     /// A note for the operator when the file they gave is not the layout in
     /// force.
     pub fn proposal_note(&self) -> Option<String> {
-        let file = self.proposed.as_ref()?;
-        let pinned = self.state.pinned.as_ref()?;
-        Some(format!(
-            "{} differs from the layout pinned in the journal (sha256 {}…, pinned by {}); acting on the pinned layout — an owner adopts the file with `gonogo adopt {}`",
-            file.path.display(),
-            &pinned.digest[..12.min(pinned.digest.len())],
-            pinned.by,
-            file.path.display()
-        ))
+        proposal_note(self.proposed.as_ref(), &self.state)
     }
+}
+
+/// A note for the operator when `file`, the layout they gave, is not the
+/// layout pinned in the journal folded to `state`.
+pub fn proposal_note(file: Option<&Layout>, state: &State) -> Option<String> {
+    let file = file?;
+    let pinned = state.pinned.as_ref()?;
+    Some(format!(
+        "{} differs from the layout pinned in the journal (sha256 {}…, pinned by {}); acting on the pinned layout — an owner adopts the file with `gonogo adopt {}`",
+        file.path.display(),
+        &pinned.digest[..12.min(pinned.digest.len())],
+        pinned.by,
+        file.path.display()
+    ))
 }

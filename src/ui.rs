@@ -1,14 +1,16 @@
 //! The control room screen (SPEC §4): a front end on the engine, like
 //! `check` and `watch`.
 //!
-//! [`app`] holds the model and its pure `update`; [`render`] only reads it;
-//! this module is the runtime: it owns the terminal (restored on every
-//! exit path), feeds keys, samples, ticks and journal events in as
-//! messages, performs the effects `update` returns, and redraws only when
-//! something changed, at most ten times a second.
+//! [`app`] holds the screen's model and its pure `update`; [`render`] only
+//! reads it and the runtime's picture; this module is the loop: it owns
+//! the terminal (restored on every exit path), runs the launch
+//! [`Runtime`] on a task of its own (every journal read and write, polling,
+//! the guard — a slow disk never freezes the screen), feeds keys, ticks
+//! and the runtime's updates in as messages, passes the acts `update`
+//! orders to the runtime, and redraws only when something changed, at
+//! most ten times a second.
 
 pub mod app;
-mod backstage;
 pub mod render;
 pub mod theme;
 
@@ -25,10 +27,11 @@ use tokio::sync::mpsc;
 
 use crate::act;
 use crate::layout::Layout;
+use crate::notify::Notifier;
+use crate::runtime::{self, Order, Runtime};
 use crate::session::Session;
 use crate::signal::Prober;
 use app::{App, Effect, Msg};
-use backstage::{Backstage, Order};
 
 /// Options from the command line.
 pub struct Options {
@@ -133,11 +136,8 @@ pub async fn run(
             return 1;
         }
     };
-    // The journal's pinned layout is the one in force; a differing file is
-    // only a proposal.
-    let proposal = session.proposal_note();
     let file = layout.path.clone();
-    let layout = Arc::new(session.layout.clone());
+    let history = session.journal.since(0).unwrap_or_default();
     // In raw mode Ctrl-C arrives as a key; a SIGINT from outside (`kill
     // -INT`) must give the terminal back like SIGTERM, not kill us with it.
     let (Ok(mut term_sig), Ok(mut hup), Ok(mut int)) = (
@@ -148,16 +148,28 @@ pub async fn run(
         eprintln!("gonogo: cannot install signal handlers");
         return 1;
     };
-    let mut app = App::new(Arc::clone(&layout), act::os_user(), Utc::now());
+    let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
+    let actor = act::os_user();
+    let (runtime, live, mut updates) = Runtime::new(
+        session,
+        prober,
+        runtime::Options {
+            actor: actor.clone(),
+            read_only: opts.read_only,
+            notifier: Box::new(move |cfg| screen_notifier(cfg, &term_tx)),
+            // Saved edits of the layout file become proposals to adopt.
+            watch_file: opts.watch_layout.then_some(file),
+        },
+    );
+    let proposal = runtime.proposal_note();
+    let mut app = App::on(live, actor, Utc::now());
     app.read_only = opts.read_only;
     app.presenter = opts.presenter;
     app.demo = opts.demo_url.is_some();
     app.colors = theme::Depth::detect(|k| std::env::var(k).ok());
-    if let Ok(events) = session.journal.since(0) {
-        app.update(Msg::History(events));
-    }
+    app.update(Msg::History(history));
     if let Some(note) = proposal {
-        app.update(Msg::Acted(Err(note)));
+        app.update(Msg::Status(Err(note)));
     }
 
     let mut terminal = match open_terminal() {
@@ -214,23 +226,9 @@ pub async fn run(
             }
         });
     }
-    // Every journal read and write happens backstage, on its own task.
-    let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
-    let (mut backstage, board) = Backstage::new(
-        session,
-        Arc::clone(&layout),
-        prober,
-        app.actor.clone(),
-        tx.clone(),
-        term_tx,
-        &opts,
-    );
-    if opts.watch_layout {
-        backstage.watch_file(&file);
-    }
-    app.board = board;
+    // Every journal read and write happens in the runtime, on its own task.
     let (orders, orders_rx) = mpsc::unbounded_channel();
-    let backstage = tokio::spawn(backstage.run(orders_rx));
+    let running = tokio::spawn(runtime.run(orders_rx));
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     'main: loop {
@@ -246,6 +244,9 @@ pub async fn run(
                 if input && draw(&mut terminal, &mut app).is_err() {
                     break 'main;
                 }
+            }
+            Some(u) = updates.recv() => {
+                effects = app.update(Msg::Runtime(u));
             }
             Some(bytes) = term_out.recv() => {
                 let mut out = std::io::stdout();
@@ -279,10 +280,10 @@ pub async fn run(
             }
         }
     }
-    // Backstage hands the lease over and lets a running rollback or
+    // The runtime hands the lease over and lets a running rollback or
     // on_enter finish: its command would die with us.
     let _ = orders.send(Order::Stop);
-    let _ = backstage.await;
+    let _ = running.await;
     0
 }
 
@@ -329,6 +330,47 @@ fn demo_fault(url: &str, on: bool, tx: &mpsc::UnboundedSender<Msg>) {
             Ok(r) => Err(format!("demo: the service answered {}", r.status())),
             Err(e) => Err(format!("demo: cannot reach the service: {e}")),
         };
-        let _ = tx.send(Msg::Acted(msg));
+        let _ = tx.send(Msg::Status(msg));
     });
+}
+
+/// The screen's notifier for a layout's `[notify]`: terminal sequences go
+/// to the screen's loop through `tx`, to be written between frames.
+fn screen_notifier(cfg: &crate::layout::Notify, tx: &mpsc::UnboundedSender<Vec<u8>>) -> Notifier {
+    let tx = tx.clone();
+    Notifier::builder(cfg)
+        .terminal_sink(move || {
+            Ok(Box::new(BetweenFrames {
+                tx: tx.clone(),
+                buf: Vec::new(),
+            }) as Box<dyn std::io::Write + Send>)
+        })
+        .build()
+}
+
+/// A terminal notification on its way to the screen's loop: sent whole
+/// when the notifier is done with it, so it is written between frames.
+struct BetweenFrames {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for BetweenFrames {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let _ = self.tx.send(std::mem::take(&mut self.buf));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for BetweenFrames {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
 }

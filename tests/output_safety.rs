@@ -550,6 +550,7 @@ async fn an_echoed_secret_is_redacted_in_the_sample_itself() {
 #[test]
 fn the_screen_shows_no_secret_and_no_escape() {
     use gonogo::launch::{Event, EventKind};
+    use gonogo::runtime::{CommandNews, Update};
     use gonogo::signal::Sample;
     use gonogo::ui::app::{App, Msg};
     use ratatui::Terminal;
@@ -562,14 +563,13 @@ fn the_screen_shows_no_secret_and_no_escape() {
     let mut app = App::new(Arc::new(layout), "alice".into(), now);
     app.colors = gonogo::ui::theme::Depth::None;
     let echoed = format!("prometheus bad_data: Authorization: Bearer {TOKEN} {EVIL}");
-    let i = app.layout.signal_index("error_rate").unwrap();
-    app.update(Msg::Sample(
-        i,
-        Sample {
-            at: now,
-            outcome: Outcome::Unknown(echoed),
-        },
-    ));
+    // The test stands in for the runtime, which keeps the picture.
+    let i = app.live.read().board().index_of("error_rate").unwrap();
+    let sample = Sample {
+        at: now,
+        outcome: Outcome::Unknown(echoed),
+    };
+    app.live.write().record(i, sample, now);
     let event = |seq: i64, kind: EventKind| Event {
         seq,
         at: now,
@@ -577,7 +577,7 @@ fn the_screen_shows_no_secret_and_no_escape() {
         kind,
         gates: Vec::new(),
     };
-    app.update(Msg::History(vec![
+    let events = vec![
         event(
             1,
             EventKind::Noted {
@@ -590,8 +590,12 @@ fn the_screen_shows_no_secret_and_no_escape() {
                 reason: format!("hold {EVIL}"),
             },
         ),
-    ]));
-    app.update(Msg::Output(format!("API_TOKEN={TOKEN} {EVIL}")));
+    ];
+    app.live.write().apply(&events, now);
+    app.update(Msg::History(events));
+    app.update(Msg::Runtime(Update::Command(CommandNews::Line(format!(
+        "API_TOKEN={TOKEN} {EVIL}"
+    )))));
     for presenter in [false, true] {
         app.presenter = presenter;
         let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();

@@ -9,11 +9,50 @@ use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gonogo::act::Act;
 use gonogo::launch::{Event, EventKind};
+use gonogo::runtime::{CommandNews, Update};
 use gonogo::signal::{Outcome, Sample};
 use gonogo::ui::app::{App, Effect, Focus, Mode, Msg, PromptKind};
 use gonogo::ui::render::render;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+/// Stands in for the runtime: folds journal events into the picture the
+/// screen reads, then tells the screen they were recorded.
+fn journal(app: &mut App, events: Vec<Event>) {
+    let now = app.now;
+    app.live.write().apply(&events, now);
+    app.update(Msg::Runtime(Update::Appended(events)));
+}
+
+/// Events recorded before the screen opened, folded by the runtime.
+fn history(app: &mut App, events: Vec<Event>) {
+    let now = app.now;
+    app.live.write().apply(&events, now);
+    app.update(Msg::History(events));
+}
+
+/// A sample the runtime folded into the picture.
+fn sampled(app: &mut App, signal: usize, sample: Sample) {
+    let now = app.now;
+    app.live.write().record(signal, sample, now);
+    app.update(Msg::Runtime(Update::Sampled(signal)));
+}
+
+fn run_started(argv: Vec<String>) -> Msg {
+    Msg::Runtime(Update::Command(CommandNews::Started(argv)))
+}
+
+fn output_line(line: String) -> Msg {
+    Msg::Runtime(Update::Command(CommandNews::Line(line)))
+}
+
+fn run_finished(outcome: gonogo::launch::CommandOutcome) -> Msg {
+    Msg::Runtime(Update::Command(CommandNews::Finished(outcome)))
+}
+
+fn refused(why: String) -> Msg {
+    Msg::Runtime(Update::Acted(Err(why)))
+}
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap()
@@ -22,15 +61,18 @@ fn now() -> chrono::DateTime<Utc> {
 /// The demo launch, started a minute ago.
 fn app() -> App {
     let mut app = not_started();
-    app.update(Msg::History(vec![Event {
-        seq: 0,
-        at: now() - chrono::Duration::seconds(61),
-        actor: "alice".into(),
-        kind: EventKind::Started {
-            phase: "preflight".into(),
-        },
-        gates: Vec::new(),
-    }]));
+    history(
+        &mut app,
+        vec![Event {
+            seq: 0,
+            at: now() - chrono::Duration::seconds(61),
+            actor: "alice".into(),
+            kind: EventKind::Started {
+                phase: "preflight".into(),
+            },
+            gates: Vec::new(),
+        }],
+    );
     app
 }
 
@@ -52,14 +94,15 @@ fn code(c: KeyCode) -> Msg {
 }
 
 fn sample(app: &mut App, signal: &str, secs_ago: i64, outcome: Outcome) {
-    let i = app.layout.signal_index(signal).unwrap();
-    app.update(Msg::Sample(
+    let i = app.live.read().board().index_of(signal).unwrap();
+    sampled(
+        app,
         i,
         Sample {
             at: now() - chrono::Duration::seconds(secs_ago),
             outcome,
         },
-    ));
+    );
 }
 
 fn healthy(app: &mut App) {
@@ -211,51 +254,60 @@ fn frames() {
     let mut a = app();
     healthy(&mut a);
     insta::assert_snapshot!("preflight_80x24", draw(&a, 80, 24));
-    a.update(Msg::Journal(vec![
-        event(
-            1,
-            EventKind::ItemChecked {
-                checklist: "preflight".into(),
-                item: "On-call engineer paged in".into(),
-            },
-        ),
-        event(
-            2,
-            EventKind::Advanced {
-                from: "preflight".into(),
-                to: "canary-10".into(),
-                waived: vec![],
-                reason: None,
-            },
-        ),
-        event(
-            3,
-            EventKind::SignedOff {
-                phase: "canary-10".into(),
-                role: "release".into(),
-                note: None,
-            },
-        ),
-    ]));
+    journal(
+        &mut a,
+        vec![
+            event(
+                1,
+                EventKind::ItemChecked {
+                    checklist: "preflight".into(),
+                    item: "On-call engineer paged in".into(),
+                },
+            ),
+            event(
+                2,
+                EventKind::Advanced {
+                    from: "preflight".into(),
+                    to: "canary-10".into(),
+                    waived: vec![],
+                    reason: None,
+                },
+            ),
+            event(
+                3,
+                EventKind::SignedOff {
+                    phase: "canary-10".into(),
+                    role: "release".into(),
+                    note: None,
+                },
+            ),
+        ],
+    );
     sample(&mut a, "error_rate", 0, Outcome::Number(0.05));
     insta::assert_snapshot!("canary_nogo_120x40", draw(&a, 120, 40));
-    a.update(Msg::Journal(vec![event(
-        4,
-        EventKind::Held {
-            reason: "waiting for DBA".into(),
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            4,
+            EventKind::Held {
+                reason: "waiting for DBA".into(),
+            },
+        )],
+    );
     a.update(key('?'));
     insta::assert_snapshot!("held_with_help_120x40", draw(&a, 120, 40));
     a.update(key('x'));
-    a.update(Msg::Journal(vec![event(
-        5,
-        EventKind::RollbackStarted {
-            reason: "errors".into(),
-            triggers: vec![],
-            command: vec!["echo".into()],
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            5,
+            EventKind::RollbackStarted {
+                reason: "errors".into(),
+                triggers: vec![],
+                command: vec!["echo".into()],
+            },
+        )],
+    );
     a.update(key('r'));
     insta::assert_snapshot!("rolled_back_confirm_120x40", draw(&a, 120, 40));
     insta::assert_snapshot!("too_small", draw(&a, 60, 10));
@@ -301,7 +353,7 @@ fn presenter_fits_the_longest_verdict_at_80x24() {
     let mut a = app();
     healthy(&mut a);
     a.presenter = true;
-    a.update(Msg::Journal(rollback_ended(1, true)));
+    journal(&mut a, rollback_ended(1, true));
     let frame = draw(&a, 80, 24);
     // Both in quadrant letters; the line below carries glyph and word.
     assert!(frame.contains("⟲ ROLLED BACK"), "{frame}");
@@ -312,7 +364,7 @@ fn presenter_fits_the_longest_verdict_at_80x24() {
     let mut a = app();
     healthy(&mut a);
     a.presenter = true;
-    a.update(Msg::Journal(rollback_ended(1, false)));
+    journal(&mut a, rollback_ended(1, false));
     let frame = draw(&a, 80, 24);
     assert!(frame.contains("✘ ROLLBACK FAILED"), "{frame}");
     assert!(frame.lines().next().unwrap().contains("▜▛▜▖"), "{frame}");
@@ -388,7 +440,7 @@ fn more_frames() {
     // All GO at 200×50: preflight items checked in the journal.
     let mut a = app();
     healthy(&mut a);
-    a.update(Msg::Journal(preflight_checked()));
+    journal(&mut a, preflight_checked());
     let frame = draw(&a, 200, 50);
     assert!(
         frame.contains("✔ GO") && !frame.contains("NO-GO"),
@@ -416,26 +468,29 @@ fn more_frames() {
     // A waiver: advanced past the windows with an override.
     let mut c = app();
     healthy(&mut c);
-    c.update(Msg::Journal(vec![
-        event(
-            1,
-            EventKind::Advanced {
-                from: "preflight".into(),
-                to: "canary-10".into(),
-                waived: vec![],
-                reason: None,
-            },
-        ),
-        event(
-            2,
-            EventKind::Advanced {
-                from: "canary-10".into(),
-                to: "canary-50".into(),
-                waived: vec!["error_rate < 1% for 20s".into()],
-                reason: Some("verified by hand".into()),
-            },
-        ),
-    ]));
+    journal(
+        &mut c,
+        vec![
+            event(
+                1,
+                EventKind::Advanced {
+                    from: "preflight".into(),
+                    to: "canary-10".into(),
+                    waived: vec![],
+                    reason: None,
+                },
+            ),
+            event(
+                2,
+                EventKind::Advanced {
+                    from: "canary-10".into(),
+                    to: "canary-50".into(),
+                    waived: vec!["error_rate < 1% for 20s".into()],
+                    reason: Some("verified by hand".into()),
+                },
+            ),
+        ],
+    );
     let frame = draw(&c, 120, 40);
     assert!(frame.contains("⚠ WAIVED Canary 10%"), "{frame}");
     insta::assert_snapshot!("waiver_120x40", frame);
@@ -475,9 +530,9 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
     let mut a = app();
     healthy(&mut a);
     let argv = vec!["./rollback.sh".to_string()];
-    a.update(Msg::RunStarted(argv.clone()));
+    a.update(run_started(argv.clone()));
     for i in 1..=30 {
-        a.update(Msg::Output(format!("step {i} of 30")));
+        a.update(output_line(format!("step {i} of 30")));
     }
     let frame = draw(&a, 120, 40);
     assert!(frame.contains("running ./rollback.sh"), "{frame}");
@@ -508,20 +563,20 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
             },
         )
     };
-    a.update(Msg::Journal(vec![finished(7, "alice", &outcome)]));
-    a.update(Msg::RunFinished(outcome.clone()));
+    journal(&mut a, vec![finished(7, "alice", &outcome)]);
+    a.update(run_finished(outcome.clone()));
     assert_eq!(a.output.len(), 1 + 30 + 1, "{:?}", a.output);
     assert_eq!(a.output.last().unwrap(), "→ exit status 0 after 1.5s");
-    a.update(Msg::RunStarted(argv.clone()));
-    a.update(Msg::RunFinished(outcome.clone()));
-    a.update(Msg::Journal(vec![finished(8, "alice", &outcome)]));
+    a.update(run_started(argv.clone()));
+    a.update(run_finished(outcome.clone()));
+    journal(&mut a, vec![finished(8, "alice", &outcome)]);
     assert_eq!(a.output.len(), 1 + 30 + 1 + 2, "{:?}", a.output);
     // Another process's run shows its recorded tail.
     let theirs = CommandOutcome {
         took_ms: 900,
         ..outcome.clone()
     };
-    a.update(Msg::Journal(vec![finished(9, "bob", &theirs)]));
+    journal(&mut a, vec![finished(9, "bob", &theirs)]);
     assert!(
         a.output.iter().any(|l| l.starts_with("#9 bob")),
         "{:?}",
@@ -541,7 +596,7 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
     let frame = draw(&a, 120, 40);
     assert!(frame.contains("scrolled back 2 lines"), "{frame}");
     // New output keeps a scrolled-back view where it is.
-    a.update(Msg::Output("late line".into()));
+    a.update(output_line("late line".into()));
     assert_eq!(a.output_scroll, 3);
     assert_eq!(a.output.len(), lines + 1);
     a.update(code(KeyCode::End));
@@ -555,21 +610,24 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
 fn history_does_not_replay_command_output() {
     use gonogo::launch::CommandOutcome;
     let mut a = app();
-    a.update(Msg::History(vec![event(
-        1,
-        EventKind::RollbackFinished {
-            outcome: CommandOutcome {
-                command: vec!["./rollback.sh".into()],
-                ending: "exit status 0".into(),
-                success: true,
-                took_ms: 10,
-                output_tail: "done\n".into(),
+    history(
+        &mut a,
+        vec![event(
+            1,
+            EventKind::RollbackFinished {
+                outcome: CommandOutcome {
+                    command: vec!["./rollback.sh".into()],
+                    ending: "exit status 0".into(),
+                    success: true,
+                    took_ms: 10,
+                    output_tail: "done\n".into(),
+                },
+                started: None,
             },
-            started: None,
-        },
-    )]));
+        )],
+    );
     assert!(a.output.is_empty());
-    assert!(a.state.rolled_back.is_some() || !a.log.is_empty());
+    assert!(a.live.read().state().rolled_back.is_some() || !a.log.is_empty());
     // With no output, Tab skips the output pane.
     for _ in 0..3 {
         a.update(code(KeyCode::Tab));
@@ -581,15 +639,18 @@ fn history_does_not_replay_command_output() {
 fn nogo_with_a_window_running() {
     let mut a = app();
     healthy(&mut a);
-    a.update(Msg::Journal(vec![event(
-        1,
-        EventKind::Advanced {
-            from: "preflight".into(),
-            to: "canary-10".into(),
-            waived: vec![],
-            reason: Some("preflight done".into()),
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            1,
+            EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: vec![],
+                reason: Some("preflight done".into()),
+            },
+        )],
+    );
     sample(&mut a, "error_rate", 0, Outcome::Number(0.05));
     // p95 recovered 8 s ago: its 20 s window is running, 12 s to go.
     for ago in (10..=30).rev().step_by(2) {
@@ -642,12 +703,15 @@ triggers = [{ signal = "api", up = false, for = "1m" }]
     let layout = gonogo::layout::parse(Path::new("two.toml"), text).unwrap();
     let mut a = App::new(Arc::new(layout), "alice".into(), now());
     a.colors = gonogo::ui::theme::Depth::None;
-    a.update(Msg::History(vec![event(
-        0,
-        EventKind::Started {
-            phase: "go-live".into(),
-        },
-    )]));
+    history(
+        &mut a,
+        vec![event(
+            0,
+            EventKind::Started {
+                phase: "go-live".into(),
+            },
+        )],
+    );
     a.update(key('s'));
     let frame = draw(&a, 100, 30);
     assert!(
@@ -664,12 +728,15 @@ triggers = [{ signal = "api", up = false, for = "1m" }]
             note: None,
         })]
     );
-    a.update(Msg::Journal(vec![event(
-        1,
-        EventKind::Disarmed {
-            reason: "planned maintenance".into(),
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            1,
+            EventKind::Disarmed {
+                reason: "planned maintenance".into(),
+            },
+        )],
+    );
     a.update(key('d'));
     let frame = draw(&a, 100, 30);
     assert!(frame.contains("Arm auto-rollback"), "{frame}");
@@ -695,41 +762,50 @@ fn demo_guides_a_first_time_viewer() {
     );
     // The advance key starts a launch that has not started.
     assert_eq!(a.update(key('a')), vec![Effect::Perform(Act::Start)]);
-    a.update(Msg::Journal(vec![event(
-        0,
-        EventKind::Started {
-            phase: "preflight".into(),
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            0,
+            EventKind::Started {
+                phase: "preflight".into(),
+            },
+        )],
+    );
     assert!(next(&a).contains("Tab to the checklist"), "{}", next(&a));
-    a.update(Msg::Journal(preflight_checked()));
+    journal(&mut a, preflight_checked());
     assert!(
         next(&a).contains("a advances to Canary 10%"),
         "{}",
         next(&a)
     );
-    a.update(Msg::Journal(vec![event(
-        4,
-        EventKind::Advanced {
-            from: "preflight".into(),
-            to: "canary-10".into(),
-            waived: vec![],
-            reason: None,
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            4,
+            EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: vec![],
+                reason: None,
+            },
+        )],
+    );
     assert!(
         next(&a).contains("s signs off Canary 10% as release"),
         "{}",
         next(&a)
     );
-    a.update(Msg::Journal(vec![event(
-        5,
-        EventKind::SignedOff {
-            phase: "canary-10".into(),
-            role: "release".into(),
-            note: None,
-        },
-    )]));
+    journal(
+        &mut a,
+        vec![event(
+            5,
+            EventKind::SignedOff {
+                phase: "canary-10".into(),
+                role: "release".into(),
+                note: None,
+            },
+        )],
+    );
     assert!(
         next(&a).contains("a advances to Canary 50%"),
         "{}",
@@ -743,13 +819,13 @@ fn demo_guides_a_first_time_viewer() {
         "{}",
         next(&a)
     );
-    a.update(Msg::Journal(rollback_ended(6, false)));
+    journal(&mut a, rollback_ended(6, false));
     assert!(
         next(&a).contains("ROLLBACK FAILED — r retries it"),
         "{}",
         next(&a)
     );
-    a.update(Msg::Journal(rollback_ended(8, true)));
+    journal(&mut a, rollback_ended(8, true));
     assert!(next(&a).contains("gonogo log"), "{}", next(&a));
 }
 
@@ -765,17 +841,20 @@ fn presenter_hides_urls_and_hosts_everywhere() {
         0,
         Outcome::Unknown("cannot connect to http://10.1.2.3:8443/healthz".into()),
     );
-    a.update(Msg::RunStarted(vec!["./rollback.sh".into()]));
-    a.update(Msg::Output("draining db1.prod.internal:5432".into()));
-    a.update(Msg::Journal(vec![event(
-        1,
-        EventKind::Noted {
-            text: "paged the owner of 10.9.8.7".into(),
-        },
-    )]));
-    a.update(Msg::Acted(Err(
+    a.update(run_started(vec!["./rollback.sh".into()]));
+    a.update(output_line("draining db1.prod.internal:5432".into()));
+    journal(
+        &mut a,
+        vec![event(
+            1,
+            EventKind::Noted {
+                text: "paged the owner of 10.9.8.7".into(),
+            },
+        )],
+    );
+    a.update(refused(
         "cannot reach https://deploy.example.com/api".into(),
-    )));
+    ));
     let plain = draw(&a, 200, 50);
     for secret in [
         "http://10.1.2.3:8443",
@@ -806,7 +885,7 @@ fn the_journal_pane_scrolls_back_and_follows_again() {
             },
         )
     };
-    a.update(Msg::Journal((1..=40).map(note).collect()));
+    journal(&mut a, (1..=40).map(note).collect());
     let newest = draw(&a, 120, 40);
     assert!(newest.contains("note number 40"), "{newest}");
     a.update(code(KeyCode::Tab));
@@ -820,7 +899,7 @@ fn the_journal_pane_scrolls_back_and_follows_again() {
     assert!(!back.contains("note number 30 "), "{back}");
     assert!(back.contains("scrolled back 11 events"), "{back}");
     // New events keep a scrolled-back view where it is.
-    a.update(Msg::Journal(vec![note(41)]));
+    journal(&mut a, vec![note(41)]);
     assert_eq!(a.log_scroll, 12);
     assert!(draw(&a, 120, 40).contains("note number 29 "));
     a.update(code(KeyCode::End));
@@ -839,7 +918,7 @@ fn not_started_and_rollback_failed_frames() {
     insta::assert_snapshot!("not_started_80x24", frame);
     let mut a = app();
     healthy(&mut a);
-    a.update(Msg::Journal(rollback_ended(1, false)));
+    journal(&mut a, rollback_ended(1, false));
     let frame = draw(&a, 120, 40);
     assert!(frame.contains("✘ ROLLBACK FAILED"), "{frame}");
     assert!(!frame.contains("ROLLED BACK"), "{frame}");

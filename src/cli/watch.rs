@@ -1,6 +1,7 @@
-//! `gonogo watch`: the headless guard. Same engine as the screen; one plain
-//! line per change (a gate flips, a signal starts or stops failing, a
-//! trigger starts holding), for logs, systemd units and non-TTY panes.
+//! `gonogo watch`: the headless guard. The same runtime as the screen;
+//! it prints one plain line per change the runtime reports (a gate flips,
+//! a signal starts or stops failing, a trigger starts holding, a journal
+//! event), for logs, systemd units and non-TTY panes.
 //!
 //! It stops on SIGINT, SIGTERM, and when its stdout's reader goes away
 //! (`gonogo watch … | head`, a closed log pipe; see [`super::out`]): a
@@ -8,6 +9,7 @@
 //! over on the way out so another guard takes over at once. That exit is
 //! quiet and returns 0.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,17 +17,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use std::path::Path;
-
 use super::out;
-use crate::act;
-use crate::engine::{self, Board};
-use crate::gate::{State, TriggerState, Verdict, verdict};
-use crate::guard::{self, Guard};
-use crate::launch::State as LaunchState;
+use crate::gate::{State, TriggerState, Verdict};
 use crate::layout::Layout;
-use crate::notify::{Notification, Notifier};
-use crate::session::Session;
+use crate::live::{Change, Live};
+use crate::notify::Notifier;
+use crate::runtime::{self, CommandNews, Order, Runtime, SharedLive, Update};
 use crate::signal::{Outcome, Prober};
 
 pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) -> i32 {
@@ -36,138 +33,70 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
         eprintln!("gonogo watch: cannot install signal handlers");
         return 1;
     };
-    let mut session = match super::open_session((*layout).clone(), journal) {
+    let session = match super::open_session((*layout).clone(), journal) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Some(note) = session.proposal_note() {
+    let opts = runtime::Options {
+        actor: crate::act::os_user(),
+        read_only: false,
+        notifier: Box::new(Notifier::new),
+        watch_file: None,
+    };
+    let (runtime, live, mut updates) = Runtime::new(session, prober, opts);
+    if let Some(note) = runtime.proposal_note() {
         say(&format!("note: {note}"));
     }
-    // The journal's pinned layout is the one in force.
-    let mut layout = Arc::new(session.layout.clone());
-    let notifier = Notifier::new(&layout.notify);
-    let (tx, mut rx) = mpsc::unbounded_channel::<engine::SampleTaken>();
-    let mut watcher = Watcher::new(&layout);
-    // One process polls the endpoints (the lease holder); the others follow
-    // its samples, so ten operators never put ten times the load on
-    // production, and a follower takes over within seconds if it dies.
-    let mut guard = Guard::new(
-        Arc::clone(&layout),
-        prober,
-        tx,
-        &session.journal,
-        &mut watcher.board,
-    );
-    // An auto-rollback's output is printed as it runs.
-    guard.show_output(Arc::new(|p: crate::act::Progress<'_>| match p {
-        crate::act::Progress::Started(argv) => say(&format!("$ {}", argv.join(" "))),
-        crate::act::Progress::Line(l) => say(&format!("  {l}")),
-        crate::act::Progress::Finished(_) => {}
-    }));
-    let phase = layout
-        .phase(&session.state.phase)
-        .unwrap_or(&layout.phases[0]);
-    say(&format!(
-        "watching \"{}\": phase {}/{} {} ({} gates, {} signals); journal {}",
-        layout.launch.name,
-        layout.phase_index(&phase.id).unwrap_or(0) + 1,
-        layout.phases.len(),
-        phase.id,
-        phase.gates.len(),
-        layout.signals.len(),
-        session.journal.path().display()
-    ));
-    // Staleness and windows change with time alone, not only with samples.
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    // Other processes' acts (and a leader's samples) show within a second.
-    let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
-    let mut retargeted: Option<tokio::time::Instant> = None;
+    let mut printer = Printer::new(&live.read());
+    {
+        // The journal's pinned layout is the one in force.
+        let l = live.read();
+        let layout = l.layout();
+        say(&format!(
+            "watching \"{}\": phase {}/{} {} ({} gates, {} signals); journal {}",
+            layout.launch.name,
+            l.phase_index() + 1,
+            layout.phases.len(),
+            l.phase().id,
+            l.phase().gates.len(),
+            layout.signals.len(),
+            runtime.journal_path().display()
+        ));
+    }
+    let (orders, orders_rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(runtime.run(orders_rx));
+    // Watch may say nothing for a long while: look for a reader that went
+    // away without waiting for a write to fail.
+    let mut reader_check = tokio::time::interval(Duration::from_millis(250));
     let why = loop {
         tokio::select! {
-            report = rx.recv() => match report {
-                // A poll begun for the layout before an adoption: its index
-                // may name another signal now.
-                Some(r) if retargeted.is_some_and(|t| r.started < t) => {}
-                Some(r) => {
-                    guard.sampled(r.signal, &r.sample);
-                    watcher.board.record(r.signal, r.sample);
-                    if let Some(line) = watcher.signal_change(&layout, r.signal) {
-                        say(&line);
-                    }
-                }
-                None => break "polling stopped",
+            u = updates.recv() => match u {
+                Some(Update::Stopped) | None => break "the runtime stopped",
+                Some(u) => printer.print(&live, u),
             },
-            _ = tick.tick() => {
-                for line in guard.tick(&mut session.journal) {
-                    say(&line);
-                }
-            },
-            _ = journal_poll.tick() => {
-                // Watch may say nothing for a long while: look for a
-                // reader that went away without waiting for a write to fail.
+            _ = reader_check.tick() => {
                 if out::reader_gone() {
                     break "stdout closed";
                 }
-                for (i, sample) in guard.follow(&session.journal) {
-                    watcher.board.record(i, sample);
-                    if let Some(line) = watcher.signal_change(&layout, i) {
-                        say(&line);
-                    }
-                }
-                refresh_and_say(&mut session, &layout, &notifier);
-                if session.layout.digest() != layout.digest() {
-                    let new = Arc::new(session.layout.clone());
-                    let board = watcher.board.rekeyed(&layout, &new);
-                    watcher = Watcher::new(&new);
-                    watcher.board = board;
-                    guard.retarget(Arc::clone(&new));
-                    retargeted = Some(tokio::time::Instant::now());
-                    say(&format!(
-                        "now running the adopted layout ({} signals, {} phases)",
-                        new.signals.len(),
-                        new.phases.len()
-                    ));
-                    layout = new;
-                }
-            },
+            }
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
         }
         if out::closed() {
             break "stdout closed";
         }
-        let now = Utc::now();
-        for line in watcher.changes(&layout, &session.state, now) {
-            say(&line);
-        }
-        for n in watcher.alerts.drain(..) {
-            notifier.send(&n);
-        }
-        if let Err(e) = guard.duties(&mut session.journal, &session.state, &watcher.board, now) {
-            say(&format!("journal error: {e}"));
-        }
     };
-    for line in guard.stop(&mut session.journal).await {
-        say(&line);
+    let _ = orders.send(Order::Stop);
+    // What the runtime says on its way out (a rollback it waits for).
+    while let Some(u) = updates.recv().await {
+        if matches!(u, Update::Stopped) {
+            break;
+        }
+        printer.print(&live, u);
     }
-    notifier.flush(Duration::from_secs(1));
+    let _ = task.await;
     say(&format!("watch stopped ({why})"));
     0
-}
-
-/// Folds in new journal events and says each one.
-fn refresh_and_say(session: &mut Session, layout: &Layout, notifier: &Notifier) {
-    match session.refresh() {
-        Ok(events) => {
-            for e in &events {
-                say(&format!("journal #{} {}", e.seq, e.summary()));
-                if let Some(n) = guard::notification(&layout.launch.name, e) {
-                    notifier.send(&n);
-                }
-            }
-        }
-        Err(e) => say(&format!("journal error: {e}")),
-    }
 }
 
 /// One line, cleaned ([`super::out`]); a failed write because the reader
@@ -180,36 +109,106 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// What was last said, so only changes are printed.
-pub(crate) struct Watcher {
-    pub board: Board,
+/// Turns the runtime's updates into lines, saying only what is news: what
+/// was last said of each gate, trigger, signal and the verdict.
+struct Printer {
     gates: Vec<Option<State>>,
-    /// Notifications owed for gate flips (GO → NO-GO), drained by the loop.
-    pub alerts: Vec<Notification>,
-    /// The phase `gates` tracks; a new phase starts fresh.
-    phase: Option<String>,
-    triggers: Vec<Option<std::mem::Discriminant<TriggerState>>>,
+    triggers: Vec<Option<TriggerState>>,
     errors: Vec<Option<String>>,
     verdict: Option<Verdict>,
+    /// Signals that have reported at least once: until then, "no data yet"
+    /// is not news.
+    reported: Vec<bool>,
+    /// Gates of the phase whose signal has not reported yet.
+    unreported: usize,
 }
 
-impl Watcher {
-    pub fn new(layout: &Layout) -> Watcher {
-        let triggers = layout.rollback.as_ref().map_or(0, |r| r.triggers.len());
-        Watcher {
-            board: Board::new(layout),
+impl Printer {
+    fn new(live: &Live) -> Printer {
+        let mut p = Printer {
             gates: Vec::new(),
-            phase: None,
-            alerts: Vec::new(),
-            triggers: vec![None; triggers],
-            errors: vec![None; layout.signals.len()],
+            triggers: Vec::new(),
+            errors: vec![None; live.layout().signals.len()],
             verdict: None,
+            reported: vec![false; live.layout().signals.len()],
+            unreported: 0,
+        };
+        p.reset(live);
+        p
+    }
+
+    /// A new phase (or layout): nothing has been said of its gates.
+    fn reset(&mut self, live: &Live) {
+        let layout = live.layout();
+        if self.reported.len() != layout.signals.len() {
+            self.errors = vec![None; layout.signals.len()];
+        }
+        self.reported = (0..layout.signals.len())
+            .map(|i| live.board().latest(i).is_some())
+            .collect();
+        self.gates = vec![None; live.phase().gates.len()];
+        self.triggers = vec![None; layout.rollback.as_ref().map_or(0, |r| r.triggers.len())];
+        self.verdict = None;
+        self.unreported = live
+            .phase()
+            .gates
+            .iter()
+            .filter(|g| !self.reported.get(g.signal).copied().unwrap_or(true))
+            .count();
+    }
+
+    fn print(&mut self, live: &SharedLive, u: Update) {
+        match u {
+            Update::Sampled(i) => self.sampled(&live.read(), i),
+            Update::Changed(changes) => {
+                let l = live.read();
+                let now = Utc::now();
+                for c in &changes {
+                    self.change(&l, c, now);
+                }
+                self.say_verdict(&l);
+            }
+            Update::Appended(events) => {
+                for e in &events {
+                    say(&format!("journal #{} {}", e.seq, e.summary()));
+                }
+            }
+            Update::Relayout(new) => {
+                say(&format!(
+                    "now running the adopted layout ({} signals, {} phases)",
+                    new.signals.len(),
+                    new.phases.len()
+                ));
+                self.reset(&live.read());
+            }
+            Update::Lease(news) => say(news.line()),
+            Update::Proposal(note) => say(&format!("note: {note}")),
+            Update::JournalError(e) => say(&format!("journal error: {e}")),
+            Update::Command(CommandNews::Started(argv)) => say(&format!("$ {}", argv.join(" "))),
+            Update::Command(CommandNews::Line(l)) => say(&format!("  {l}")),
+            Update::Waiting(why) => say(&why),
+            // Notifications went out; acts are not ordered from here.
+            Update::Command(CommandNews::Finished(_))
+            | Update::Alert(_)
+            | Update::Acted(_)
+            | Update::Stopped => {}
         }
     }
 
     /// A signal that starts failing, changes its failure, or recovers.
-    pub fn signal_change(&mut self, layout: &Layout, i: usize) -> Option<String> {
-        let latest = self.board.latest(i)?;
+    fn sampled(&mut self, live: &Live, i: usize) {
+        let layout = live.layout();
+        if let Some(r) = self.reported.get_mut(i)
+            && !*r
+        {
+            *r = true;
+            let waiting = live.phase().gates.iter().filter(|g| g.signal == i).count();
+            self.unreported = self.unreported.saturating_sub(waiting);
+            self.say_verdict(live);
+        }
+        let Some(latest) = live.board().latest(i) else {
+            return;
+        };
         let error = match &latest.outcome {
             Outcome::Unknown(r) => Some(r.clone()),
             Outcome::Health {
@@ -217,93 +216,101 @@ impl Watcher {
             } => Some(format!("down: {detail}")),
             _ => None,
         };
-        if error == self.errors[i] {
-            return None;
+        let Some(last) = self.errors.get_mut(i) else {
+            return;
+        };
+        if error == *last {
+            return;
         }
-        let was = std::mem::replace(&mut self.errors[i], error.clone());
+        let was = std::mem::replace(last, error.clone());
         let id = &layout.signals[i].id;
         match (error, was) {
-            (Some(e), _) => Some(format!("signal {id}: {e}")),
-            (None, Some(_)) => Some(format!("signal {id}: ok again")),
-            (None, None) => None,
+            (Some(e), _) => say(&format!("signal {id}: {e}")),
+            (None, Some(_)) => say(&format!("signal {id}: ok again")),
+            (None, None) => {}
         }
     }
 
-    pub fn changes(
-        &mut self,
-        layout: &Layout,
-        launch: &LaunchState,
-        now: DateTime<Utc>,
-    ) -> Vec<String> {
-        let mut lines = Vec::new();
-        let phase = layout.phase(&launch.phase).unwrap_or(&layout.phases[0]);
-        if self.phase.as_deref() != Some(phase.id.as_str()) {
-            self.phase = Some(phase.id.clone());
-            self.gates = vec![None; phase.gates.len()];
-            self.verdict = None;
-        }
-        let judged = act::judge_phase(layout, launch, &self.board, phase, now);
-        // Until a signal first reports, "no data yet" is not news.
-        let board = &self.board;
-        let has_data = |signal: usize| board.latest(signal).is_some();
-        for ((gate, j), last) in phase.gates.iter().zip(&judged).zip(&mut self.gates) {
-            if *last == Some(j.state) || !has_data(gate.signal) {
-                continue;
-            }
-            let from = last.map_or("—", State::word);
-            let mut line = format!("gate \"{}\" {from} → {}", gate.label(), j.state.word());
-            if let Some(v) = &j.value {
-                line.push_str(&format!(" [{v}]"));
-            }
-            if !j.reason.is_empty() {
-                line.push_str(&format!(": {}", j.reason));
-            }
-            lines.push(line);
-            if *last == Some(State::Go) && j.state == State::NoGo {
-                self.alerts.push(Notification::gate_no_go(
-                    &layout.launch.name,
-                    &gate.label(),
-                    &j.reason,
-                ));
-            }
-            *last = Some(j.state);
-        }
-        let v = verdict(phase.gates.iter().zip(judged.iter()));
-        let all_reported = phase.gates.iter().all(|g| has_data(g.signal));
-        if self.verdict != Some(v) && all_reported {
-            let from = self.verdict.map_or("—", Verdict::word);
-            lines.push(format!("phase {} verdict {from} → {}", phase.id, v.word()));
-            self.verdict = Some(v);
-        }
-        if let Some(rb) = &layout.rollback {
-            let judged = guard::judge_triggers(layout, launch, &self.board, now);
-            for ((t, j), last) in rb.triggers.iter().zip(&judged).zip(&mut self.triggers) {
-                let d = std::mem::discriminant(&j.state);
-                if *last == Some(d) || !has_data(t.signal) {
-                    continue;
+    fn change(&mut self, live: &Live, c: &Change, now: DateTime<Utc>) {
+        let reported = |signal: usize| self.reported.get(signal).copied().unwrap_or(false);
+        match c {
+            Change::Phase => self.reset(live),
+            Change::Gate { index, state, .. } => {
+                let Some(gate) = live.phase().gates.get(*index) else {
+                    return;
+                };
+                let last = self.gates.get(*index).copied().flatten();
+                if last == Some(*state) || !reported(gate.signal) {
+                    return;
                 }
-                *last = Some(d);
+                let Some(j) = live.judge(*index, now) else {
+                    return;
+                };
+                let from = last.map_or("—", State::word);
+                let mut line = format!("gate \"{}\" {from} → {}", gate.label(), j.state.word());
+                if let Some(v) = &j.value {
+                    line.push_str(&format!(" [{v}]"));
+                }
+                if !j.reason.is_empty() {
+                    line.push_str(&format!(": {}", j.reason));
+                }
+                say(&line);
+                if let Some(slot) = self.gates.get_mut(*index) {
+                    *slot = Some(j.state);
+                }
+            }
+            Change::Trigger { index, state } => {
+                let Some(t) = live
+                    .layout()
+                    .rollback
+                    .as_ref()
+                    .and_then(|r| r.triggers.get(*index))
+                else {
+                    return;
+                };
+                let last = self.triggers.get(*index).cloned().flatten();
+                if last.as_ref().is_some_and(|l| l.same_as(state)) || !reported(t.signal) {
+                    return;
+                }
+                let Some(j) = live.judge_trigger(*index, now) else {
+                    return;
+                };
                 let label = t.label();
-                lines.push(match j.state {
-                    TriggerState::Clear => {
-                        format!(
-                            "trigger \"{label}\" clear [{}]",
-                            j.value.as_deref().unwrap_or("—")
-                        )
-                    }
+                say(&match j.state {
+                    TriggerState::Clear => format!(
+                        "trigger \"{label}\" clear [{}]",
+                        j.value.as_deref().unwrap_or("—")
+                    ),
                     TriggerState::Holding { .. } => {
                         format!("trigger \"{label}\" HOLDING: {}", j.reason)
                     }
                     TriggerState::Fired => format!("trigger \"{label}\" FIRED: {}", j.reason),
-                    TriggerState::Blind => {
-                        format!(
-                            "trigger \"{label}\" BLIND (auto-rollback cannot see): {}",
-                            j.reason
-                        )
-                    }
+                    TriggerState::Blind => format!(
+                        "trigger \"{label}\" BLIND (auto-rollback cannot see): {}",
+                        j.reason
+                    ),
                 });
+                if let Some(slot) = self.triggers.get_mut(*index) {
+                    *slot = Some(j.state);
+                }
             }
+            Change::Verdict(_) => {}
         }
-        lines
+    }
+
+    /// The phase's verdict, once every gate's signal has reported, when
+    /// it differs from what was last said.
+    fn say_verdict(&mut self, live: &Live) {
+        let v = live.verdict();
+        if self.unreported > 0 || self.verdict == Some(v) {
+            return;
+        }
+        let from = self.verdict.map_or("—", Verdict::word);
+        say(&format!(
+            "phase {} verdict {from} → {}",
+            live.phase().id,
+            v.word()
+        ));
+        self.verdict = Some(v);
     }
 }

@@ -1,10 +1,13 @@
 //! The screen's model and its one `update` function.
 //!
-//! Everything the screen knows lives in [`App`]; everything that happens
-//! arrives as a [`Msg`] (a key, a paste, a tick, a sample, journal events);
-//! `update` folds it in and returns [`Effect`]s for the runtime to carry
-//! out (perform an act, quit). Time enters as a value, so the reducer is
-//! pure and tested without a terminal.
+//! What the screen alone knows lives in [`App`] (focus, prompts, the log
+//! and output panes, the status line); what the launch is — layout, state,
+//! board, judgements — is the runtime's [`SharedLive`], which the screen
+//! only reads ([`View`] pairs the two for one frame or one key).
+//! Everything that happens arrives as a [`Msg`] (a key, a paste, a tick, a
+//! runtime update); `update` folds it in and returns [`Effect`]s for the
+//! loop to carry out (order an act, quit). Time enters as a value, so the
+//! reducer is pure and tested without a terminal.
 
 use std::sync::Arc;
 
@@ -12,11 +15,13 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::act::{self, Act, Desk};
-use crate::engine::Board;
+use crate::board::Board;
 use crate::gate::Judgement;
 use crate::launch::{CommandOutcome, Event, EventKind, State as LaunchState};
 use crate::layout::{Layout, Phase, Probe};
-use crate::signal::{Outcome, Sample};
+use crate::live::Live;
+use crate::runtime::{CommandNews, SharedLive, Update};
+use crate::signal::Outcome;
 use crate::unit::format_duration;
 
 /// Journal events kept for the log pane.
@@ -103,22 +108,15 @@ pub enum Msg {
     /// Bracketed paste: text for a prompt, never key bindings.
     Paste(String),
     Tick(DateTime<Utc>),
-    Sample(usize, Sample),
-    Journal(Vec<Event>),
-    /// Journal events recorded before the screen opened: folded into the
-    /// state, but their command output is not replayed.
+    /// What the runtime did: the picture it keeps changed, events were
+    /// recorded, an act was done or refused, a command ran.
+    Runtime(Update),
+    /// Journal events recorded before the screen opened: listed in the
+    /// log pane, but their command output is not replayed.
     History(Vec<Event>),
-    /// The result of an act the runtime performed.
-    Acted(Result<String, String>),
-    /// A command (`on_enter`, rollback) started by this process began.
-    RunStarted(Vec<String>),
-    /// One line of its output, as printed.
-    Output(String),
-    /// It ended.
-    RunFinished(CommandOutcome),
-    /// A saved layout edit took effect: the new layout and its board
-    /// (samples of the signals that stayed).
-    Relayout(Arc<Layout>, Board),
+    /// A word for the status line from the screen's own errands (the demo
+    /// service's faults): done, or failed.
+    Status(Result<String, String>),
     /// The terminal went away (an SSH drop): quit without spinning.
     Hangup,
 }
@@ -132,9 +130,8 @@ pub enum Effect {
 }
 
 pub struct App {
-    pub layout: Arc<Layout>,
-    pub state: LaunchState,
-    pub board: Board,
+    /// The runtime's picture of the launch, read for each frame and key.
+    pub live: SharedLive,
     pub log: Vec<Event>,
     pub output: Vec<String>,
     /// Lines scrolled back from the newest output line (0: follow it).
@@ -167,13 +164,16 @@ pub struct App {
 }
 
 impl App {
+    /// A screen on a picture of its own: a launch with no journal yet (the
+    /// reducer's tests, benches).
     pub fn new(layout: Arc<Layout>, actor: String, now: DateTime<Utc>) -> App {
-        let state = LaunchState::new(&layout.phases[0].id);
-        let board = Board::new(&layout);
+        App::on(SharedLive::new(Live::fresh(layout, now)), actor, now)
+    }
+
+    /// A screen on the runtime's picture.
+    pub fn on(live: SharedLive, actor: String, now: DateTime<Utc>) -> App {
         App {
-            layout,
-            state,
-            board,
+            live,
             log: Vec::new(),
             output: Vec::new(),
             output_scroll: 0,
@@ -195,87 +195,13 @@ impl App {
         }
     }
 
-    pub fn phase(&self) -> &Phase {
-        self.layout
-            .phase(&self.state.phase)
-            .unwrap_or(&self.layout.phases[0])
-    }
-
-    pub fn phase_index(&self) -> usize {
-        self.layout.phase_index(&self.state.phase).unwrap_or(0)
-    }
-
-    pub fn desk(&self) -> Desk<'_> {
-        Desk {
-            layout: &self.layout,
-            state: &self.state,
-            board: &self.board,
-            now: self.now,
-            actor: &self.actor,
-        }
-    }
-
-    pub fn judged(&self) -> Vec<Judgement> {
-        self.desk().judge()
-    }
-
-    /// The checklist shown in the checklist pane: the first checklist
-    /// gated in this phase, else the first in the layout.
-    pub fn checklist_id(&self) -> Option<&str> {
-        let gated = self
-            .phase()
-            .gates
-            .iter()
-            .map(|g| g.signal)
-            .find(|&i| matches!(self.layout.signals[i].probe, Probe::Checklist(_)));
-        let any = || {
-            self.layout
-                .signals
-                .iter()
-                .position(|s| matches!(s.probe, Probe::Checklist(_)))
-        };
-        gated
-            .or_else(any)
-            .map(|i| self.layout.signals[i].id.as_str())
-    }
-
-    /// Items of the shown checklist: (text, done).
-    pub fn checklist_items(&self) -> Vec<(String, bool)> {
-        self.checklist_id()
-            .map(|id| self.items_of(id))
-            .unwrap_or_default()
-    }
-
-    /// Items of checklist `id`, with the journal's checked items applied.
-    pub fn items_of(&self, id: &str) -> Vec<(String, bool)> {
-        let Some(i) = self.layout.signal_index(id) else {
-            return Vec::new();
-        };
-        let samples = act::with_checked_items(id, &self.state, self.board.samples(i));
-        match samples.last().map(|s| &s.outcome) {
-            Some(Outcome::Checklist(c)) => {
-                c.items.iter().map(|i| (i.text.clone(), i.done)).collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Roles of this phase the operator may still sign.
-    fn open_roles(&self) -> Vec<String> {
-        let phase = self.phase();
-        phase
-            .signoff
-            .iter()
-            .filter(|r| self.state.signed(r).is_none())
-            .filter(|r| {
-                self.layout.roles.as_ref().is_none_or(|roles| {
-                    roles.iter().any(|(name, users)| {
-                        name == *r && users.iter().any(|u| *u == self.actor || u == "*")
-                    })
-                })
-            })
-            .cloned()
-            .collect()
+    /// Reads the picture once, for a frame or a key.
+    pub fn view<R>(&self, f: impl FnOnce(&View<'_>) -> R) -> R {
+        let live = self.live.read();
+        f(&View {
+            app: self,
+            live: &live,
+        })
     }
 
     /// Appends a line to the output pane, keeping the newest
@@ -289,11 +215,11 @@ impl App {
         );
     }
 
-    /// Applies journal events. A command another process ran shows its
-    /// recorded output tail; one this process ran was already streamed.
+    /// Lists journal events (the runtime has folded them into the state).
+    /// A command another process ran shows its recorded output tail; one
+    /// this process ran was already streamed.
     fn fold(&mut self, events: Vec<Event>, live: bool) {
         for e in events {
-            self.state.apply(&e);
             if live
                 && let EventKind::RollbackFinished { outcome, .. }
                 | EventKind::OnEnterRan { outcome, .. } = &e.kind
@@ -333,36 +259,61 @@ impl App {
                 self.now = now;
                 Vec::new()
             }
-            Msg::Sample(i, sample) => {
-                self.board.record(i, sample);
-                Vec::new()
-            }
             Msg::History(events) => {
                 self.fold(events, false);
                 Vec::new()
             }
-            Msg::Journal(events) => {
-                self.fold(events, true);
-                Vec::new()
-            }
-            Msg::Acted(Ok(done)) => {
+            Msg::Status(Ok(done)) => {
                 self.status = Some((done, Tone::Info));
                 Vec::new()
             }
-            Msg::Acted(Err(why)) => {
+            Msg::Status(Err(why)) => {
                 self.refuse(why);
                 Vec::new()
             }
-            Msg::RunStarted(argv) => {
+            Msg::Runtime(u) => {
+                self.runtime(u);
+                Vec::new()
+            }
+            Msg::Paste(text) => {
+                if let Mode::Prompt(p) = &mut self.mode {
+                    // One line only: a pasted newline must not submit.
+                    p.input.extend(text.chars().filter(|c| !c.is_control()));
+                }
+                Vec::new()
+            }
+            Msg::Key(key) => self.key(key),
+            Msg::Hangup => vec![Effect::Quit],
+        }
+    }
+
+    /// Folds in what the runtime did. The picture itself is the runtime's:
+    /// samples and changes only call for a new frame.
+    fn runtime(&mut self, u: Update) {
+        match u {
+            Update::Sampled(_)
+            | Update::Changed(_)
+            | Update::Lease(_)
+            | Update::Alert(_)
+            | Update::Stopped => {}
+            Update::Appended(events) => self.fold(events, true),
+            Update::Relayout(_) => {
+                let rows = self.view(|v| v.rows_in_focus());
+                self.cursor = self.cursor.min(rows.saturating_sub(1));
+            }
+            Update::Proposal(note) => self.refuse(note),
+            Update::JournalError(e) => self.refuse(format!("journal: {e}")),
+            Update::Acted(Ok(e)) => {
+                self.status = Some((format!("#{} {}", e.seq, e.summary()), Tone::Info));
+            }
+            Update::Acted(Err(why)) => self.refuse(why),
+            Update::Waiting(why) => self.status = Some((why, Tone::Info)),
+            Update::Command(CommandNews::Started(argv)) => {
                 self.say(format!("$ {}", argv.join(" ")));
                 self.running.push(argv);
-                Vec::new()
             }
-            Msg::Output(line) => {
-                self.say(format!("  {line}"));
-                Vec::new()
-            }
-            Msg::RunFinished(outcome) => {
+            Update::Command(CommandNews::Line(line)) => self.say(format!("  {line}")),
+            Update::Command(CommandNews::Finished(outcome)) => {
                 if let Some(i) = self.running.iter().position(|c| *c == outcome.command) {
                     self.running.remove(i);
                 }
@@ -378,23 +329,7 @@ impl App {
                 if self.finished_here.len() > 16 {
                     self.finished_here.remove(0);
                 }
-                Vec::new()
             }
-            Msg::Paste(text) => {
-                if let Mode::Prompt(p) = &mut self.mode {
-                    // One line only: a pasted newline must not submit.
-                    p.input.extend(text.chars().filter(|c| !c.is_control()));
-                }
-                Vec::new()
-            }
-            Msg::Relayout(layout, board) => {
-                self.layout = layout;
-                self.board = board;
-                self.cursor = self.cursor.min(self.rows_in_focus().saturating_sub(1));
-                Vec::new()
-            }
-            Msg::Key(key) => self.key(key),
-            Msg::Hangup => vec![Effect::Quit],
         }
     }
 
@@ -437,7 +372,7 @@ impl App {
                     return match pick {
                         Some(role) => vec![Effect::Perform(Act::SignOff {
                             role: role.clone(),
-                            phase: Some(self.state.phase.clone()),
+                            phase: Some(self.live.read().state().phase.clone()),
                             note: None,
                         })],
                         None => {
@@ -510,6 +445,11 @@ impl App {
     }
 
     fn normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // One read of the picture for the whole key: a cloned handle, so
+        // the screen's own fields stay free to change.
+        let shared = self.live.clone();
+        let guard = shared.read();
+        let live: &Live = &guard;
         match key.code {
             KeyCode::Char('q') => vec![Effect::Quit],
             KeyCode::Char('?') => {
@@ -544,7 +484,7 @@ impl App {
                 self.cursor = self
                     .cursor
                     .saturating_add(1)
-                    .min(self.rows_in_focus().saturating_sub(1));
+                    .min(self.with(live).rows_in_focus().saturating_sub(1));
                 Vec::new()
             }
             KeyCode::Char('k') | KeyCode::Up => {
@@ -554,7 +494,7 @@ impl App {
             // On a launch not yet started, advancing is starting: entering
             // the first phase.
             KeyCode::Char('a') if self.mutating("advance") => {
-                vec![Effect::Perform(if self.state.started() {
+                vec![Effect::Perform(if live.state().started() {
                     Act::Advance {
                         override_reason: None,
                     }
@@ -567,10 +507,10 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('s') if self.mutating("sign") => {
-                let roles = self.open_roles();
+                let roles = self.with(live).open_roles();
                 match roles.as_slice() {
                     [] => {
-                        let phase = self.phase();
+                        let phase = live.phase();
                         let why = if phase.signoff.is_empty() {
                             format!("cannot sign: phase {} needs no sign-off", phase.id)
                         } else {
@@ -586,7 +526,7 @@ impl App {
                     }
                     [role] => vec![Effect::Perform(Act::SignOff {
                         role: role.clone(),
-                        phase: Some(self.state.phase.clone()),
+                        phase: Some(live.state().phase.clone()),
                         note: None,
                     })],
                     _ => {
@@ -596,8 +536,8 @@ impl App {
                 }
             }
             KeyCode::Char('x') if self.mutating("revoke") => {
-                let mine = self
-                    .state
+                let mine = live
+                    .state()
                     .signoffs
                     .iter()
                     .find(|s| s.user == self.actor)
@@ -607,21 +547,22 @@ impl App {
                     None => {
                         self.refuse(format!(
                             "cannot revoke: {} has not signed {}",
-                            self.actor, self.state.phase
+                            self.actor,
+                            live.state().phase
                         ));
                         Vec::new()
                     }
                 }
             }
             KeyCode::Char('h') if self.mutating("hold") => {
-                if self.state.hold.is_some() {
+                if live.state().hold.is_some() {
                     vec![Effect::Perform(Act::Resume)]
                 } else {
                     self.open(PromptKind::Hold);
                     Vec::new()
                 }
             }
-            KeyCode::Char('r') if self.mutating("roll back") => match &self.layout.rollback {
+            KeyCode::Char('r') if self.mutating("roll back") => match &live.layout().rollback {
                 None => {
                     self.refuse("cannot roll back: the layout has no [rollback]");
                     Vec::new()
@@ -636,7 +577,7 @@ impl App {
                 }
             },
             KeyCode::Char('d') if self.mutating("arm or disarm") => {
-                if self.state.disarmed.is_some() {
+                if live.state().disarmed.is_some() {
                     self.open(PromptKind::Arm);
                 } else {
                     self.open(PromptKind::Disarm);
@@ -659,13 +600,14 @@ impl App {
                     self.refuse("cannot check an item: focus the checklist first (Tab)");
                     return Vec::new();
                 }
-                let items = self.checklist_items();
-                let (Some(id), Some((item, done))) = (self.checklist_id(), items.get(self.cursor))
+                let items = self.with(live).checklist_items();
+                let (Some(id), Some((item, done))) =
+                    (self.with(live).checklist_id(), items.get(self.cursor))
                 else {
                     self.refuse("cannot check an item: the checklist is empty");
                     return Vec::new();
                 };
-                let undo = *done && self.state.is_checked(id, item);
+                let undo = *done && live.state().is_checked(id, item);
                 vec![Effect::Perform(Act::CheckItem {
                     checklist: id.to_string(),
                     item: item.clone(),
@@ -691,6 +633,123 @@ impl App {
             _ => 0,
         }
         .min(len.saturating_sub(1));
+    }
+}
+
+/// The screen and the picture it shows, read once: what a frame draws and
+/// a key decides on.
+pub struct View<'a> {
+    pub app: &'a App,
+    pub live: &'a Live,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        self.app
+    }
+}
+
+impl App {
+    fn with<'a>(&'a self, live: &'a Live) -> View<'a> {
+        View { app: self, live }
+    }
+}
+
+impl<'a> View<'a> {
+    pub fn layout(&self) -> &'a Arc<Layout> {
+        self.live.layout()
+    }
+
+    pub fn state(&self) -> &'a LaunchState {
+        self.live.state()
+    }
+
+    pub fn board(&self) -> &'a Board {
+        self.live.board()
+    }
+
+    /// The current phase, else the first.
+    pub fn phase(&self) -> &'a Phase {
+        self.live.phase()
+    }
+
+    pub fn phase_index(&self) -> usize {
+        self.live.phase_index()
+    }
+
+    pub fn desk(&self) -> Desk<'_> {
+        Desk {
+            layout: self.live.layout(),
+            state: self.live.state(),
+            board: self.live.board(),
+            now: self.app.now,
+            actor: &self.app.actor,
+        }
+    }
+
+    /// The current phase's gates judged at the screen's `now`, words and all.
+    pub fn judged(&self) -> Vec<Judgement> {
+        self.live.judged(self.app.now)
+    }
+
+    /// The checklist shown in the checklist pane: the first checklist
+    /// gated in this phase, else the first in the layout.
+    pub fn checklist_id(&self) -> Option<&'a str> {
+        let layout = self.layout();
+        let gated = self
+            .phase()
+            .gates
+            .iter()
+            .map(|g| g.signal)
+            .find(|&i| matches!(layout.signals[i].probe, Probe::Checklist(_)));
+        let any = || {
+            layout
+                .signals
+                .iter()
+                .position(|s| matches!(s.probe, Probe::Checklist(_)))
+        };
+        gated.or_else(any).map(|i| layout.signals[i].id.as_str())
+    }
+
+    /// Items of the shown checklist: (text, done).
+    pub fn checklist_items(&self) -> Vec<(String, bool)> {
+        self.checklist_id()
+            .map(|id| self.items_of(id))
+            .unwrap_or_default()
+    }
+
+    /// Items of checklist `id`, with the journal's checked items applied.
+    pub fn items_of(&self, id: &str) -> Vec<(String, bool)> {
+        let Some(i) = self.board().index_of(id) else {
+            return Vec::new();
+        };
+        let samples = act::with_checked_items(id, self.state(), self.board().samples(i));
+        match samples.last().map(|s| &s.outcome) {
+            Some(Outcome::Checklist(c)) => {
+                c.items.iter().map(|i| (i.text.clone(), i.done)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Roles of this phase the operator may still sign.
+    fn open_roles(&self) -> Vec<String> {
+        let phase = self.phase();
+        phase
+            .signoff
+            .iter()
+            .filter(|r| self.state().signed(r).is_none())
+            .filter(|r| {
+                self.layout().roles.as_ref().is_none_or(|roles| {
+                    roles.iter().any(|(name, users)| {
+                        name == *r && users.iter().any(|u| *u == self.app.actor || u == "*")
+                    })
+                })
+            })
+            .cloned()
+            .collect()
     }
 
     fn rows_in_focus(&self) -> usize {

@@ -11,7 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, Focus, Mode, PromptKind, Tone};
+use super::app::{App, Focus, Mode, PromptKind, Tone, View};
 use super::theme::{Hue, Theme};
 use crate::gate::{State, Verdict, verdict};
 use crate::unit::format_duration;
@@ -32,6 +32,10 @@ impl Theme {
 }
 
 pub fn render(app: &App, f: &mut Frame) {
+    app.view(|v| draw(v, f));
+}
+
+fn draw(app: &View<'_>, f: &mut Frame) {
     let area = f.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         let msg = format!(
@@ -56,7 +60,7 @@ pub fn render(app: &App, f: &mut Frame) {
     draw_timeline(app, &theme, f, timeline);
     let [top, bottom] =
         Split::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
-    if let Some(screen) = app.layout.screen.as_ref().filter(|s| !s.rows.is_empty()) {
+    if let Some(screen) = app.layout().screen.as_ref().filter(|s| !s.rows.is_empty()) {
         draw_custom(app, &theme, &judged, screen, f, body);
         draw_status(app, &theme, f, status);
         draw_keys(app, &judged, f, keys);
@@ -94,7 +98,7 @@ pub fn render(app: &App, f: &mut Frame) {
     draw_modal(app, f, area);
 }
 
-fn draw_modal(app: &App, f: &mut Frame, area: Rect) {
+fn draw_modal(app: &View<'_>, f: &mut Frame, area: Rect) {
     match &app.mode {
         Mode::Help => draw_help(f, area),
         Mode::Prompt(p) => draw_prompt(app, &p.kind, &p.input, f, area),
@@ -103,8 +107,8 @@ fn draw_modal(app: &App, f: &mut Frame, area: Rect) {
 }
 
 /// T-/T+ from the launch's T0, if it has one.
-fn countdown(app: &App) -> Option<String> {
-    let t0 = app.layout.launch.t0?;
+fn countdown(app: &View<'_>) -> Option<String> {
+    let t0 = app.layout().launch.t0?;
     let (sign, d) = if app.now < t0 {
         ("T-", t0 - app.now)
     } else {
@@ -119,7 +123,7 @@ fn countdown(app: &App) -> Option<String> {
     ))
 }
 
-fn clock(app: &App) -> String {
+fn clock(app: &View<'_>) -> String {
     let now = app.now.format("%H:%M:%SZ").to_string();
     match countdown(app) {
         Some(c) => format!("{c} · {now}"),
@@ -127,9 +131,9 @@ fn clock(app: &App) -> String {
     }
 }
 
-fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) {
+fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) {
     use crate::launch::RollbackStatus;
-    let (word, style) = if let Some(status) = app.state.rollback_status() {
+    let (word, style) = if let Some(status) = app.state().rollback_status() {
         match status {
             RollbackStatus::Done => (
                 "⟲ ROLLED BACK",
@@ -147,9 +151,9 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
                     .add_modifier(Modifier::BOLD | Modifier::REVERSED),
             ),
         }
-    } else if app.state.hold.is_some() {
+    } else if app.state().hold.is_some() {
         ("⏸ HOLD", theme.fg(Hue::Hold).add_modifier(Modifier::BOLD))
-    } else if !app.state.started() {
+    } else if !app.state().started() {
         (
             "○ NOT STARTED",
             theme.fg(Hue::Info).add_modifier(Modifier::BOLD),
@@ -164,7 +168,7 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
             ),
         }
     };
-    let armed = if crate::guard::armed(&app.layout, &app.state) {
+    let armed = if crate::guard::armed(app.layout(), app.state()) {
         "auto-rollback ARMED"
     } else {
         "auto-rollback off"
@@ -185,19 +189,19 @@ fn draw_header(app: &App, theme: &Theme, v: Verdict, f: &mut Frame, area: Rect) 
     f.render_widget(Paragraph::new(vec![Line::from(first), second]), area);
 }
 
-fn launch_name(app: &App) -> Span<'static> {
+fn launch_name(app: &View<'_>) -> Span<'static> {
     Span::styled(
-        format!(" {} ", app.layout.launch.name),
+        format!(" {} ", app.layout().launch.name),
         Style::default().add_modifier(Modifier::BOLD),
     )
 }
 
 /// `phase k/n Title`.
-fn phase_label(app: &App) -> String {
+fn phase_label(app: &View<'_>) -> String {
     format!(
         "phase {}/{} {}",
         app.phase_index() + 1,
-        app.layout.phases.len(),
+        app.layout().phases.len(),
         app.phase().title
     )
 }
@@ -210,7 +214,7 @@ const PRESENTER_HEADER: u16 = 5;
 /// across a room or a shrunk video call; nothing that names a host or a
 /// header value. The line under them carries the glyph and word too.
 fn draw_presenter_header(
-    app: &App,
+    app: &View<'_>,
     word: &str,
     style: Style,
     armed: &str,
@@ -280,17 +284,17 @@ fn draw_presenter_header(
 
 /// The clock in big letters: T-/T+ when the launch has a T0, else the
 /// UTC time of day.
-fn big_clock(app: &App) -> String {
+fn big_clock(app: &View<'_>) -> String {
     countdown(app).unwrap_or_else(|| app.now.format("%H:%M:%S").to_string())
 }
 
-fn draw_timeline(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_timeline(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let current = app.phase_index();
     let mut spans = vec![Span::raw(" ")];
-    for (i, p) in app.layout.phases.iter().enumerate() {
+    for (i, p) in app.layout().phases.iter().enumerate() {
         let (mark, style) = match i.cmp(&current) {
             // Left past gates that were not GO: waived, never shown as passed.
-            std::cmp::Ordering::Less if app.state.waivers.contains_key(&p.id) => {
+            std::cmp::Ordering::Less if app.state().waivers.contains_key(&p.id) => {
                 ("⚠ WAIVED", theme.fg(Hue::Waived))
             }
             std::cmp::Ordering::Less => ("✔", theme.fg(Hue::Go)),
@@ -301,7 +305,7 @@ fn draw_timeline(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             std::cmp::Ordering::Greater => ("·", Style::default()),
         };
         spans.push(Span::styled(format!("{mark} {}", p.title), style));
-        if i + 1 < app.layout.phases.len() {
+        if i + 1 < app.layout().phases.len() {
             spans.push(Span::raw(" ─ "));
         }
     }
@@ -325,14 +329,14 @@ fn age(d: Option<Duration>) -> String {
 }
 
 fn draw_gates(
-    app: &App,
+    app: &View<'_>,
     theme: &Theme,
     judged: &[crate::gate::Judgement],
     f: &mut Frame,
     area: Rect,
 ) {
     let phase = app.phase();
-    let waived = app.state.waivers.get(&phase.id);
+    let waived = app.state().waivers.get(&phase.id);
     struct Cells {
         state: (String, Style),
         name: String,
@@ -509,7 +513,7 @@ pub(crate) fn redact(text: &str) -> std::borrow::Cow<'_, str> {
 /// What the screen may show of `text` from outside (an endpoint, a
 /// command, an operator): cleaned of escape sequences and secrets
 /// ([`crate::text::clean`]), and on a shared screen without URLs and hosts.
-fn shown<'a>(app: &App, text: &'a str) -> std::borrow::Cow<'a, str> {
+fn shown<'a>(app: &View<'_>, text: &'a str) -> std::borrow::Cow<'a, str> {
     let clean = crate::text::clean(text);
     if !app.presenter {
         return clean;
@@ -564,10 +568,10 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
 }
 
 /// A sparkline of the signal's recent numeric values.
-fn spark(app: &App, signal: usize) -> String {
+fn spark(app: &View<'_>, signal: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let values: Vec<f64> = app
-        .board
+        .board()
         .samples(signal)
         .iter()
         .rev()
@@ -604,12 +608,12 @@ fn short(t: DateTime<Utc>) -> String {
     t.format("%H:%M").to_string()
 }
 
-fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_signoffs(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let phase = app.phase();
     let mut lines: Vec<Line> = phase
         .signoff
         .iter()
-        .map(|role| match app.state.signed(role) {
+        .map(|role| match app.state().signed(role) {
             Some(s) => Line::from(vec![
                 Span::styled("✔ ", theme.fg(Hue::Go)),
                 Span::raw(format!("{role}: {} {}", shown(app, &s.user), short(s.at))),
@@ -623,7 +627,7 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     if lines.is_empty() {
         lines.push(Line::from("no sign-off needed"));
     }
-    if let Some(h) = &app.state.hold {
+    if let Some(h) = &app.state().hold {
         lines.push(Line::from(Span::styled(
             format!("⏸ HOLD by {}: {}", h.by, shown(app, &h.reason)),
             theme.fg(Hue::Hold),
@@ -640,7 +644,7 @@ fn draw_signoffs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
 /// The `[screen]` rows of the layout: each row a share of the height,
 /// its panes side by side.
 fn draw_custom(
-    app: &App,
+    app: &View<'_>,
     theme: &Theme,
     judged: &[crate::gate::Judgement],
     screen: &crate::layout::Screen,
@@ -664,7 +668,7 @@ fn draw_custom(
 
 /// One named pane into `area`; every pane copes with any size, even 0×0.
 pub(crate) fn draw_pane(
-    app: &App,
+    app: &View<'_>,
     theme: &Theme,
     judged: &[crate::gate::Judgement],
     pane: &crate::layout::Pane,
@@ -684,10 +688,10 @@ pub(crate) fn draw_pane(
     }
 }
 
-fn draw_phase_list(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_phase_list(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let current = app.phase_index();
     let lines: Vec<Line> = app
-        .layout
+        .layout()
         .phases
         .iter()
         .enumerate()
@@ -710,10 +714,10 @@ fn draw_phase_list(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
 
 /// Every signal with its latest value. Presenter mode hides where signals
 /// come from (URLs, hosts, queries): it is for a shared screen.
-fn draw_signals(app: &App, f: &mut Frame, area: Rect) {
+fn draw_signals(app: &View<'_>, f: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
-    for (i, s) in app.layout.signals.iter().enumerate() {
-        let latest = app.board.latest(i).map_or_else(
+    for (i, s) in app.layout().signals.iter().enumerate() {
+        let latest = app.board().latest(i).map_or_else(
             || "no data yet".to_string(),
             |x| match &x.outcome {
                 crate::signal::Outcome::Number(v) => s.unit.format(*v),
@@ -737,12 +741,12 @@ fn draw_signals(app: &App, f: &mut Frame, area: Rect) {
 }
 
 /// A signal's recent numeric history as a sparkline.
-fn draw_chart(app: &App, id: &str, f: &mut Frame, area: Rect) {
-    let Some(i) = app.layout.signal_index(id) else {
+fn draw_chart(app: &View<'_>, id: &str, f: &mut Frame, area: Rect) {
+    let Some(i) = app.board().index_of(id) else {
         return;
     };
     let values: Vec<f64> = app
-        .board
+        .board()
         .samples(i)
         .iter()
         .filter_map(|s| match &s.outcome {
@@ -764,7 +768,7 @@ fn draw_chart(app: &App, id: &str, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let unit = app.layout.signals[i].unit;
+    let unit = app.layout().signals[i].unit;
     let title = match values.last() {
         Some(v) => format!(" {id} {} (max {}) ", unit.format(*v), unit.format(hi)),
         None => format!(" {id}: no data yet "),
@@ -779,7 +783,7 @@ fn draw_chart(app: &App, id: &str, f: &mut Frame, area: Rect) {
     );
 }
 
-fn draw_checklist(app: &App, theme: &Theme, id: Option<&str>, f: &mut Frame, area: Rect) {
+fn draw_checklist(app: &View<'_>, theme: &Theme, id: Option<&str>, f: &mut Frame, area: Rect) {
     let items = id.map(|id| app.items_of(id)).unwrap_or_default();
     let done = items.iter().filter(|i| i.1).count();
     let title = match id {
@@ -811,7 +815,7 @@ fn draw_checklist(app: &App, theme: &Theme, id: Option<&str>, f: &mut Frame, are
 
 /// The journal tail, newest at the bottom; an event too long for one line
 /// continues on a second. Scrolled back when focused (k/j).
-fn draw_log(app: &App, f: &mut Frame, area: Rect) {
+fn draw_log(app: &View<'_>, f: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
     let width = usize::from(area.width.saturating_sub(2));
     const STAMP: usize = 9;
@@ -855,7 +859,7 @@ fn draw_log(app: &App, f: &mut Frame, area: Rect) {
 
 /// Output of `on_enter` and rollback commands as they print it: the newest
 /// lines that fit, or older ones when scrolled back (focus it, j/k).
-fn draw_output(app: &App, f: &mut Frame, area: Rect) {
+fn draw_output(app: &View<'_>, f: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
     let end = app.output.len().saturating_sub(app.output_scroll);
     let start = end.saturating_sub(height);
@@ -882,7 +886,7 @@ fn draw_output(app: &App, f: &mut Frame, area: Rect) {
     );
 }
 
-fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_status(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let line = match &app.status {
         Some((text, Tone::Refused)) => Line::from(Span::styled(
             format!(" ✘ {}", shown(app, text)),
@@ -894,7 +898,7 @@ fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(line), area);
 }
 
-fn draw_keys(app: &App, judged: &[crate::gate::Judgement], f: &mut Frame, area: Rect) {
+fn draw_keys(app: &View<'_>, judged: &[crate::gate::Judgement], f: &mut Frame, area: Rect) {
     if app.demo {
         let hint = format!(
             " DEMO · next: {} · ? all keys · q quit",
@@ -908,7 +912,7 @@ fn draw_keys(app: &App, judged: &[crate::gate::Judgement], f: &mut Frame, area: 
     }
     let keys = if app.read_only {
         " READ-ONLY viewer · ? help · tab focus · j/k move · p presenter · q quit"
-    } else if !app.state.started() {
+    } else if !app.state().started() {
         " a start · h hold · r rollback · d arm · n note · space check · ? help · q quit"
     } else {
         " a advance · A override · s sign · x revoke · h hold · r rollback · d arm · n note · space check · ? help · q quit"
@@ -921,12 +925,12 @@ fn draw_keys(app: &App, judged: &[crate::gate::Judgement], f: &mut Frame, area: 
 
 /// The demo's guide: the one thing to try next, read off the launch as it
 /// stands, so a first-time viewer walks the rollout without the README.
-fn demo_next_step(app: &App, judged: &[crate::gate::Judgement]) -> String {
+fn demo_next_step(app: &View<'_>, judged: &[crate::gate::Judgement]) -> String {
     let phase = app.phase();
-    let next = app.layout.phases.get(app.phase_index() + 1);
+    let next = app.layout().phases.get(app.phase_index() + 1);
     let pending = judged.iter().any(|j| j.state == State::Pending);
     let v = verdict(phase.gates.iter().zip(judged.iter()));
-    match app.state.rollback_status() {
+    match app.state().rollback_status() {
         Some(crate::launch::RollbackStatus::Failed) => {
             return "ROLLBACK FAILED — r retries it; the output pane shows why".into();
         }
@@ -938,13 +942,13 @@ fn demo_next_step(app: &App, judged: &[crate::gate::Judgement]) -> String {
         }
         None => {}
     }
-    if app.state.hold.is_some() {
+    if app.state().hold.is_some() {
         return "on hold — h resumes".into();
     }
-    if !app.state.started() {
+    if !app.state().started() {
         return format!(
             "NOT STARTED — a starts the launch (enters {})",
-            app.layout.phases[0].title
+            app.layout().phases[0].title
         );
     }
     // Red for a reason the fault explains, not an unchecked checklist.
@@ -967,7 +971,11 @@ fn demo_next_step(app: &App, judged: &[crate::gate::Judgement]) -> String {
     {
         return "Tab to the checklist, space checks each item".into();
     }
-    if let Some(role) = phase.signoff.iter().find(|r| app.state.signed(r).is_none()) {
+    if let Some(role) = phase
+        .signoff
+        .iter()
+        .find(|r| app.state().signed(r).is_none())
+    {
         return format!("s signs off {} as {role}", phase.title);
     }
     if pending {
@@ -1036,7 +1044,7 @@ fn draw_help(f: &mut Frame, area: Rect) {
     );
 }
 
-fn draw_prompt(app: &App, kind: &PromptKind, input: &str, f: &mut Frame, area: Rect) {
+fn draw_prompt(app: &View<'_>, kind: &PromptKind, input: &str, f: &mut Frame, area: Rect) {
     let (title, explain) = match kind {
         PromptKind::Override => (
             " Advance with override ",
@@ -1143,7 +1151,7 @@ mod tests {
             "alice".into(),
             Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap(),
         );
-        let judged = app.judged();
+        let judged = app.view(|v| v.judged());
         let panes = [
             Pane::Phases,
             Pane::Gates,
@@ -1162,16 +1170,18 @@ mod tests {
                 Rect::new(0, 0, 4, 1),
             ] {
                 t.draw(|f| {
-                    draw_pane(
-                        &app,
-                        &Theme {
-                            depth: crate::ui::theme::Depth::TrueColor,
-                        },
-                        &judged,
-                        pane,
-                        f,
-                        area,
-                    )
+                    app.view(|v| {
+                        draw_pane(
+                            v,
+                            &Theme {
+                                depth: crate::ui::theme::Depth::TrueColor,
+                            },
+                            &judged,
+                            pane,
+                            f,
+                            area,
+                        )
+                    })
                 })
                 .unwrap();
             }

@@ -1,0 +1,662 @@
+//! The one launch runtime: what a running gonogo does, whichever front end
+//! shows it.
+//!
+//! It owns the journal, the live picture ([`Live`]: layout, launch state,
+//! board, judgements), who polls ([`sampler`]), the guard's duties
+//! (timebox, auto-rollback, a lost rollback's record), the acts a front end
+//! orders, and notifications. It runs one loop on its own task — samples,
+//! a one-second tick, the journal every 250 ms, orders — and tells the
+//! front end what happened in typed [`Update`]s. `watch` prints them; the
+//! screen draws from the same [`SharedLive`] the runtime updates and hears
+//! the updates as messages. No front end keeps a copy of the state or the
+//! board, and nothing is learnt by reading a string.
+
+pub mod sampler;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::act::{self, Act, Desk, Performed};
+use crate::engine::SampleTaken;
+use crate::gate::{State as GateState, TriggerState};
+use crate::guard;
+use crate::journal::{Entry, Journal, JournalError};
+use crate::launch::{CommandOutcome, Event, EventKind};
+use crate::layout::{Layout, Notify};
+use crate::live::{Change, Live};
+use crate::notify::{Notification, Notifier};
+use crate::session::Session;
+use crate::signal::Prober;
+use sampler::{LeaseNews, Sampler};
+
+/// The live picture, shared: the runtime writes it, front ends read it.
+/// Locks are held for microseconds (a sample folded) or one frame.
+#[derive(Debug, Clone)]
+pub struct SharedLive(Arc<RwLock<Live>>);
+
+impl SharedLive {
+    pub fn new(live: Live) -> SharedLive {
+        SharedLive(Arc::new(RwLock::new(live)))
+    }
+
+    /// The picture as it stands. A panic elsewhere while writing leaves
+    /// the picture as it was written so far: still the best there is.
+    pub fn read(&self) -> RwLockReadGuard<'_, Live> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// For the runtime (and tests that stand in for it).
+    pub fn write(&self) -> RwLockWriteGuard<'_, Live> {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What a front end asks of the runtime.
+#[derive(Debug)]
+pub enum Order {
+    /// An act, decided and recorded through the same code as the CLI's.
+    Perform(Act),
+    /// Hand the lease over, let running commands finish, and end.
+    Stop,
+}
+
+/// A command this process runs (an `on_enter`, a rollback), as it runs.
+#[derive(Debug, Clone)]
+pub enum CommandNews {
+    Started(Vec<String>),
+    Line(String),
+    Finished(CommandOutcome),
+}
+
+/// What happened, for the front end to say or draw.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// A sample of signal `.0` was folded in (polled here, or followed).
+    Sampled(usize),
+    /// Gates, triggers or the verdict changed.
+    Changed(Vec<Change>),
+    /// Journal events folded in, from any process.
+    Appended(Vec<Event>),
+    /// The journal's newly pinned layout is in force.
+    Relayout(Arc<Layout>),
+    /// This process's part in polling changed.
+    Lease(LeaseNews),
+    /// A notification was sent.
+    Alert(Notification),
+    /// The layout file was edited: a proposal, or an edit refused.
+    Proposal(String),
+    /// A journal read or write failed (retried on the next turn).
+    JournalError(String),
+    /// An ordered act was recorded, or refused (why, in the words every
+    /// front end shows).
+    Acted(Result<Event, String>),
+    /// A command this process runs.
+    Command(CommandNews),
+    /// Stopping waits for a running command: it would die with us.
+    Waiting(String),
+    /// The loop ended; the lease is handed over.
+    Stopped,
+}
+
+/// Makes the notifier for a layout's `[notify]` (the screen's writes
+/// terminal sequences between frames).
+pub type MakeNotifier = Box<dyn Fn(&Notify) -> Notifier + Send>;
+
+pub struct Options {
+    /// Who orders acts here.
+    pub actor: String,
+    /// Never write the journal: follow the poller, or poll for itself.
+    pub read_only: bool,
+    pub notifier: MakeNotifier,
+    /// The layout file, watched for saved edits (each a proposal).
+    pub watch_file: Option<PathBuf>,
+}
+
+pub struct Runtime {
+    journal: Journal,
+    live: SharedLive,
+    /// The layout file, when it differs from the pinned layout.
+    proposed: Option<Layout>,
+    sampler: Sampler,
+    samples: mpsc::UnboundedReceiver<SampleTaken>,
+    updates: mpsc::UnboundedSender<Update>,
+    notifier: Notifier,
+    make_notifier: MakeNotifier,
+    actor: String,
+    /// Who the guard's own acts are recorded as.
+    guard_actor: String,
+    read_only: bool,
+    /// Acts ordered here: their author needs no notification of them.
+    done_here: Vec<i64>,
+    /// Commands started by acts ordered here.
+    follow_ups: Vec<JoinHandle<()>>,
+    /// An auto-rollback this guard runs.
+    rollback: Option<JoinHandle<()>>,
+    /// Polls begun before this instant belong to the previous layout.
+    retargeted: Option<tokio::time::Instant>,
+    layout_file: Option<LayoutFile>,
+}
+
+impl Runtime {
+    /// Prepares the runtime on `session`: loads recorded evidence, judges
+    /// everything once. Returns it with the picture it keeps and the
+    /// stream of its updates.
+    pub fn new(
+        session: Session,
+        prober: Prober,
+        opts: Options,
+    ) -> (Runtime, SharedLive, mpsc::UnboundedReceiver<Update>) {
+        let Session {
+            layout,
+            journal,
+            state,
+            proposed,
+        } = session;
+        let layout = Arc::new(layout);
+        let (sample_tx, samples) = mpsc::unbounded_channel();
+        let (updates, updates_rx) = mpsc::unbounded_channel();
+        let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
+        let mut board = crate::board::Board::new(&layout);
+        let mut sampler = Sampler::new(
+            Arc::clone(&layout),
+            prober,
+            sample_tx,
+            &journal,
+            &mut board,
+            &guard_actor,
+        );
+        if opts.read_only {
+            sampler.view_only();
+        }
+        let live = SharedLive::new(Live::new(Arc::clone(&layout), state, board, Utc::now()));
+        let notifier = (opts.notifier)(&layout.notify);
+        let runtime = Runtime {
+            journal,
+            live: live.clone(),
+            proposed,
+            sampler,
+            samples,
+            updates,
+            notifier,
+            make_notifier: opts.notifier,
+            actor: opts.actor,
+            guard_actor,
+            read_only: opts.read_only,
+            done_here: Vec::new(),
+            follow_ups: Vec::new(),
+            rollback: None,
+            retargeted: None,
+            layout_file: opts.watch_file.as_deref().map(LayoutFile::new),
+        };
+        (runtime, live, updates_rx)
+    }
+
+    /// The journal this runtime keeps.
+    pub fn journal_path(&self) -> &Path {
+        self.journal.path()
+    }
+
+    /// A note for the operator when the file given is not the layout in
+    /// force.
+    pub fn proposal_note(&self) -> Option<String> {
+        crate::session::proposal_note(self.proposed.as_ref(), self.live.read().state())
+    }
+
+    /// Runs until [`Order::Stop`] or the front end is gone.
+    pub async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order>) {
+        let mut clock = tokio::time::interval(Duration::from_secs(1));
+        // Other processes' acts (and a poller's samples) show within 250 ms.
+        let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                Some(r) = self.samples.recv() => self.sampled(r),
+                _ = clock.tick() => tokio::task::block_in_place(|| self.tick()),
+                _ = journal_poll.tick() => tokio::task::block_in_place(|| self.poll_journal()),
+                order = orders.recv() => match order {
+                    Some(Order::Perform(a)) => tokio::task::block_in_place(|| self.perform(&a)),
+                    Some(Order::Stop) | None => break,
+                },
+            }
+        }
+        self.sampler.stop(&mut self.journal);
+        if let Some(task) = self.rollback.take().filter(|t| !t.is_finished()) {
+            self.say(Update::Waiting(
+                "waiting for the running rollback command to finish".into(),
+            ));
+            let _ = task.await;
+        }
+        for task in std::mem::take(&mut self.follow_ups) {
+            // A rollback or on_enter started here finishes and is recorded;
+            // killing it with us would leave the record half-done.
+            let _ = task.await;
+        }
+        // Whatever the commands recorded, said before the end.
+        tokio::task::block_in_place(|| self.refresh());
+        let notifier = std::mem::replace(&mut self.notifier, Notifier::disabled());
+        tokio::task::block_in_place(|| notifier.flush(Duration::from_secs(1)));
+        self.say(Update::Stopped);
+    }
+
+    fn say(&self, u: Update) {
+        let _ = self.updates.send(u);
+    }
+
+    /// A sample polled here: evidence for the journal, folded into the
+    /// picture; only the gates and triggers on its signal are judged.
+    fn sampled(&mut self, r: SampleTaken) {
+        // A poll begun for the layout before an adoption: its index may
+        // name another signal now.
+        if self.retargeted.is_some_and(|t| r.started < t) {
+            return;
+        }
+        self.sampler.sampled(r.signal, &r.sample);
+        let now = Utc::now();
+        let changes = self.live.write().record(r.signal, r.sample, now);
+        self.say(Update::Sampled(r.signal));
+        self.changed(changes, now);
+    }
+
+    /// Reacts to changes (a gate gone red is worth a notification; a trigger
+    /// that fired, a rollback) and passes them on.
+    fn changed(&mut self, changes: Vec<Change>, now: DateTime<Utc>) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut fired = false;
+        for c in &changes {
+            match c {
+                Change::Gate {
+                    index,
+                    from: Some(GateState::Go),
+                    state: GateState::NoGo,
+                } => {
+                    let live = self.live.read();
+                    let (Some(gate), Some(j)) =
+                        (live.phase().gates.get(*index), live.judge(*index, now))
+                    else {
+                        continue;
+                    };
+                    let n = Notification::gate_no_go(
+                        &live.layout().launch.name,
+                        &gate.label(),
+                        &j.reason,
+                    );
+                    drop(live);
+                    self.alert(n);
+                }
+                Change::Trigger {
+                    state: TriggerState::Fired,
+                    ..
+                } => fired = true,
+                _ => {}
+            }
+        }
+        self.say(Update::Changed(changes));
+        if fired && let Err(e) = self.duties(now) {
+            self.say(Update::JournalError(e.to_string()));
+        }
+    }
+
+    fn alert(&self, n: Notification) {
+        self.notifier.send(&n);
+        self.say(Update::Alert(n));
+    }
+
+    /// Once a second: a saved layout edit, what time alone changed, the
+    /// lease and evidence, the guard's duties.
+    fn tick(&mut self) {
+        if let Some(file) = self.layout_file.as_mut()
+            && file.changed()
+        {
+            let path = file.path.clone();
+            match read_layout(&path) {
+                Ok(new) => self.propose(new),
+                Err(why) => self.say(Update::Proposal(why)),
+            }
+        }
+        let now = Utc::now();
+        let changes = self.live.write().tick(now);
+        self.changed(changes, now);
+        match self.sampler.tick(&mut self.journal) {
+            Ok(Some(news)) => self.say(Update::Lease(news)),
+            Ok(None) => {}
+            Err(e) => self.say(Update::JournalError(e.to_string())),
+        }
+        if let Err(e) = self.duties(now) {
+            self.say(Update::JournalError(e.to_string()));
+        }
+    }
+
+    /// Samples another process polled, and new journal events.
+    fn poll_journal(&mut self) {
+        let followed = {
+            let live = self.live.read();
+            self.sampler.follow(&self.journal, live.board())
+        };
+        let now = Utc::now();
+        for (i, sample) in followed {
+            let changes = self.live.write().record(i, sample, now);
+            self.say(Update::Sampled(i));
+            self.changed(changes, now);
+        }
+        self.refresh();
+    }
+
+    /// Folds in events recorded since the last look (by any process),
+    /// notifies of those not ordered here, and follows a newly pinned
+    /// layout.
+    fn refresh(&mut self) {
+        let seq = self.live.read().state().seq;
+        let events = match self.journal.since(seq) {
+            Ok(events) if events.is_empty() => return,
+            Ok(events) => events,
+            Err(e) => return self.say(Update::JournalError(e.to_string())),
+        };
+        let now = Utc::now();
+        let changes = self.live.write().apply(&events, now);
+        let name = self.live.read().layout().launch.name.clone();
+        for e in &events {
+            if !self.done_here.contains(&e.seq)
+                && let Some(n) = guard::notification(&name, e)
+            {
+                self.alert(n);
+            }
+        }
+        let pinned = events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::LayoutPinned { .. }));
+        self.say(Update::Appended(events));
+        self.changed(changes, now);
+        if pinned {
+            self.follow_pin(now);
+        }
+    }
+
+    /// Switches to the layout the journal now pins: polling restarts on
+    /// it, samples of the signals that stayed alike are kept.
+    fn follow_pin(&mut self, now: DateTime<Utc>) {
+        let found = {
+            let live = self.live.read();
+            crate::session::in_force(live.state(), live.layout(), self.proposed.take())
+        };
+        let (layout, proposed) = match found {
+            Ok(found) => found,
+            Err(why) => return self.say(Update::JournalError(why)),
+        };
+        self.proposed = proposed;
+        if layout.digest() == self.live.read().layout().digest() {
+            return;
+        }
+        let layout = Arc::new(layout);
+        let changes = self.live.write().relayout(Arc::clone(&layout), now);
+        self.retargeted = Some(tokio::time::Instant::now());
+        self.sampler.retarget(Arc::clone(&layout));
+        self.notifier = (self.make_notifier)(&layout.notify);
+        self.say(Update::Relayout(layout));
+        self.changed(changes, now);
+    }
+
+    /// The guard's duties, recorded once across every process sharing the
+    /// journal (claims): a lost rollback's end, a timebox overrun, and
+    /// auto-rollback when enough triggers fired. The rollback runs on its
+    /// own task with its own connection, so this loop stays live meanwhile.
+    fn duties(&mut self, now: DateTime<Utc>) -> Result<(), JournalError> {
+        if self.read_only {
+            return Ok(());
+        }
+        let live = self.live.read();
+        let (layout, state) = (live.layout(), live.state());
+        guard::reap_lost_rollback(&mut self.journal, state, &self.guard_actor, now)?;
+        if let Some(kind) = guard::timebox_overrun(layout, state, now) {
+            match self.journal.append(&Entry {
+                actor: self.guard_actor.clone(),
+                kind,
+                gates: act::snapshot(live.phase(), &live.judged(now)),
+                claim: Some(guard::timebox_claim(state)),
+            }) {
+                Ok(_) | Err(JournalError::Claimed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.rollback.as_ref().is_some_and(|t| !t.is_finished()) {
+            return Ok(());
+        }
+        let Some(fired) = fired_triggers(&live, now) else {
+            return Ok(());
+        };
+        let gates = act::snapshot(live.phase(), &live.judged(now));
+        let state = state.clone();
+        let layout = Arc::clone(layout);
+        drop(live);
+        let path = self.journal.path().to_path_buf();
+        let actor = self.guard_actor.clone();
+        let progress = command_news(&self.updates);
+        self.rollback = Some(tokio::spawn(async move {
+            if let Ok(mut journal) = Journal::open(&path, &layout.launch.id) {
+                // Failures here land in the journal or not at all; the
+                // journal poll shows whatever was recorded.
+                let _ = guard::fire_rollback(
+                    &mut journal,
+                    &layout,
+                    &state,
+                    &actor,
+                    fired,
+                    gates,
+                    Some(&*progress),
+                )
+                .await;
+            }
+        }));
+        Ok(())
+    }
+
+    /// Performs an act through the same code as the CLI, on every event
+    /// recorded so far, then runs its follow-up (rollback command,
+    /// `on_enter`) on a task with its own journal connection.
+    fn perform(&mut self, a: &Act) {
+        if self.read_only {
+            return self.say(Update::Acted(Err(format!(
+                "cannot {}: this process is read-only (--read-only)",
+                a.name()
+            ))));
+        }
+        self.refresh();
+        // The adopt key means the file on disk, as last read and trusted.
+        let filled;
+        let a = match a {
+            Act::Adopt { text, .. } if text.is_empty() => {
+                let Some(file) = &self.proposed else {
+                    return self.say(Update::Acted(Err(
+                        "cannot adopt: no edit of the layout file to adopt (it matches the layout in force, or its last edit was rejected)"
+                            .into(),
+                    )));
+                };
+                filled = Act::Adopt {
+                    path: file.path.display().to_string(),
+                    text: file.source.to_string(),
+                };
+                &filled
+            }
+            a => a,
+        };
+        let live = self.live.read();
+        let desk = Desk {
+            layout: live.layout(),
+            state: live.state(),
+            board: live.board(),
+            now: Utc::now(),
+            actor: &self.actor,
+        };
+        let gates = desk.snapshot();
+        let performed = act::perform(&mut self.journal, &desk, a);
+        let (layout, state) = (Arc::clone(live.layout()), live.state().clone());
+        drop(live);
+        let event = match performed {
+            Ok(Performed::Done(e)) => e,
+            Ok(Performed::Refused(why)) => return self.say(Update::Acted(Err(why))),
+            Err(e) => return self.say(Update::Acted(Err(format!("journal: {e}")))),
+        };
+        self.done_here.push(event.seq);
+        if self.done_here.len() > 64 {
+            self.done_here.remove(0);
+        }
+        self.say(Update::Acted(Ok(event.clone())));
+        // Folded in at once: the operator sees the act's effect now.
+        self.refresh();
+        if !matches!(
+            event.kind,
+            EventKind::Advanced { .. }
+                | EventKind::Started { .. }
+                | EventKind::RollbackStarted { .. }
+        ) {
+            return;
+        }
+        let actor = self.actor.clone();
+        let path = self.journal.path().to_path_buf();
+        let progress = command_news(&self.updates);
+        let updates = self.updates.clone();
+        self.follow_ups.push(tokio::spawn(async move {
+            let Ok(mut journal) = Journal::open(&path, &layout.launch.id) else {
+                return;
+            };
+            let progress = Some(&*progress);
+            let done = match &event.kind {
+                EventKind::RollbackStarted { .. } => guard::run_rollback(
+                    &mut journal,
+                    &layout,
+                    &state,
+                    &event,
+                    &actor,
+                    gates,
+                    progress,
+                )
+                .await
+                .map(Some),
+                _ => {
+                    guard::run_on_enter(&mut journal, &layout, &event, &actor, gates, progress)
+                        .await
+                }
+            };
+            if let Ok(Some(e)) = done {
+                let _ = updates.send(Update::Acted(Ok(e)));
+            }
+        }));
+    }
+
+    /// A saved edit of the layout file: only a proposal until an owner
+    /// adopts it, which is a journaled act.
+    fn propose(&mut self, new: Layout) {
+        let live = self.live.read();
+        let current = live.layout();
+        if new.digest() == current.digest() {
+            drop(live);
+            self.proposed = None;
+            return;
+        }
+        let changed = similar::TextDiff::from_lines(&*current.source, &*new.source)
+            .iter_all_changes()
+            .filter(|c| c.tag() != similar::ChangeTag::Equal)
+            .count();
+        let who = if current.may_adopt(&self.actor, live.state().creator.as_deref()) {
+            "L adopts it (journaled, with the diff)"
+        } else {
+            "an owner of the launch must adopt it"
+        };
+        let note = format!(
+            "the layout file changed ({changed} lines differ); still running the pinned layout — {who}"
+        );
+        drop(live);
+        self.proposed = Some(new);
+        self.say(Update::Proposal(note));
+    }
+}
+
+/// The labels (with why) of the triggers that fired, when at least the
+/// quorum did and auto-rollback is armed: from the picture's judgements,
+/// words only for the fired ones.
+fn fired_triggers(live: &Live, now: DateTime<Utc>) -> Option<Vec<String>> {
+    let rb = live.layout().rollback.as_ref()?;
+    if !guard::armed(live.layout(), live.state()) {
+        return None;
+    }
+    let fired: Vec<String> = rb
+        .triggers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| live.trigger_state(*i) == Some(&TriggerState::Fired))
+        .filter_map(|(i, t)| {
+            let j = live.judge_trigger(i, now)?;
+            Some(format!("{} ({})", t.label(), j.reason))
+        })
+        .collect();
+    (fired.len() >= rb.quorum).then_some(fired)
+}
+
+/// A command's output as updates, line by line as it is printed.
+fn command_news(tx: &mpsc::UnboundedSender<Update>) -> Arc<act::ProgressSink> {
+    let tx = tx.clone();
+    Arc::new(move |p: act::Progress<'_>| {
+        let news = match p {
+            act::Progress::Started(argv) => CommandNews::Started(argv.to_vec()),
+            act::Progress::Line(l) => CommandNews::Line(l.to_string()),
+            act::Progress::Finished(o) => CommandNews::Finished(o.clone()),
+        };
+        let _ = tx.send(Update::Command(news));
+    })
+}
+
+/// Notices a saved edit of the layout file (by size and mtime, once a
+/// second: cheap, and works on every filesystem a bastion may have).
+struct LayoutFile {
+    path: PathBuf,
+    seen: Option<(std::time::SystemTime, u64)>,
+}
+
+impl LayoutFile {
+    fn new(path: &Path) -> LayoutFile {
+        let mut f = LayoutFile {
+            path: path.to_path_buf(),
+            seen: None,
+        };
+        f.seen = f.stamp();
+        f
+    }
+
+    fn stamp(&self) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(&self.path).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    fn changed(&mut self) -> bool {
+        let now = self.stamp();
+        if now.is_some() && now != self.seen {
+            self.seen = now;
+            return true;
+        }
+        false
+    }
+}
+
+/// Reads a saved edit of the layout, or why it was rejected (the pinned
+/// layout keeps running).
+fn read_layout(path: &Path) -> Result<Layout, String> {
+    crate::layout::load(path).map_err(|e| {
+        let text = e.to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default().to_string();
+        let more = match lines.count() {
+            0 => String::new(),
+            n => format!(" (+{n} more)"),
+        };
+        format!("edit rejected, pinned layout runs: {first}{more}")
+    })
+}
