@@ -3,7 +3,7 @@
 //! record — and which events deserve a notification.
 //!
 //! Deciding is pure ([`auto_rollback_due`], [`timebox_overrun`]); firing
-//! goes through the journal with a claim ([`commands`]), so when several
+//! goes through the journal with a claim (the `commands` module), so when several
 //! processes share a journal exactly one of them runs the rollback for a
 //! breach. The runtime ([`crate::runtime`]) applies these rules.
 

@@ -5,28 +5,38 @@
 //! ```text
 //!  layouts/*.toml ──► layout (parse, validate) ──► Layout
 //!                                                    │
-//!  engine::start ── one tokio task per signal ──► SampleTaken ──► Board
-//!      (signal::Prober: http, json, prometheus,                    │
-//!       command, checklist; bounded time and memory)               ▼
-//!                                      gate::judge(gate, samples, now) → Judgement
-//!                                                    │
-//!  front ends:  cli (check, validate, watch, acts) ◄─┤
-//!               ui (the screen) ◄─────────────────────┘
-//!  act: every act decided and recorded the same way for both;
-//!  journal: SQLite, hash-chained; guard: lease, evidence, auto-rollback
+//!  engine: one tokio task per signal (signal::Prober: http, json,
+//!          prometheus, command, checklist; bounded time and memory)
+//!            │ SampleTaken
+//!            ▼
+//!  runtime ── the one loop, on its own task ─────────────────────────┐
+//!    owns: journal (SQLite, hash-chained) · sampler (who polls:     │
+//!          the lease; evidence recorded) · the guard's duties        │
+//!          (guard: timebox, auto-rollback, a lost rollback) · acts   │
+//!          ordered by a front end (act: decided the same way as the  │
+//!          CLI's) · notifications                                     │
+//!    keeps: live::Live — layout in force, launch::State (a fold of   │
+//!          journal events), board::Board (samples), every gate and    │
+//!          trigger judged incrementally (gate: pure judgement)        │
+//!            │ typed runtime::Update (sampled, changed, appended, …)  │
+//!            ▼                                                        │
+//!  front ends: cli::watch prints updates; ui (the screen) draws the  │
+//!              runtime's SharedLive and hears updates as messages ◄──┘
+//!              cli check/acts/log: one-shot, on the same pieces
+//!  session: a journal opened and the layout it pins
 //!  demo: an embedded simulated service for demos and tests
 //!  text: the one gate for outside text — escape sequences stripped and
 //!        `${VAR}` secrets redacted, at the source (samples, command
 //!        output) and at every printer (cli, screen, notifications)
 //!
-//!  ui: app (model, pure update) ──► render (reads only) ──► terminal
-//!       ▲ Msg (keys, samples, events, command output)
-//!       └── backstage task: journal reads/writes, guard, notifications
+//!  ui: app (screen model, pure update) ──► render (reads only) ──► terminal
+//!       ▲ Msg (keys, ticks, runtime updates)
 //! ```
 //!
-//! The engine (`layout`, `signal`, `gate`, `engine`) knows nothing of any
-//! screen: judgement is a pure function of samples and a given `now`, and
-//! the board is plain data a front end can read without waiting on I/O.
+//! The engine (`layout`, `signal`, `gate`, `board`, `live`) knows nothing of
+//! any screen or runtime: judgement is a pure function of samples and a
+//! given `now`, and the picture is plain data a front end reads without
+//! waiting on I/O.
 
 // Operator input never panics the control room: no unwrap/expect on what
 // can fail, and nothing left unfinished. (Tests may unwrap.)
