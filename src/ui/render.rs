@@ -2,11 +2,11 @@
 //! glyph and a word, so nothing depends on colour alone; colours come from
 //! [`super::theme`], colour-blind-safe, and vanish under `NO_COLOR`.
 //!
-//! This file composes the screen from its regions, one file each:
-//! [`header`] (verdict, clock, timeline), [`gates`] (gates and sign-offs),
-//! [`panes`] (checklist, journal, output, signals, charts, custom rows),
-//! [`footer`] (status line, key bar) and [`modals`] (help, prompts);
-//! [`text`] shapes outside text for all of them.
+//! This file composes the screen from its regions, one file each under
+//! `render/`: `header` (verdict, clock, timeline), `gates` (gates and
+//! sign-offs), `panes` (checklist, journal, output, signals, charts, custom
+//! rows), `footer` (status line, key bar) and `modals` (help, prompts);
+//! `text` shapes outside text for all of them.
 
 mod footer;
 mod gates;
