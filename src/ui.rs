@@ -9,6 +9,7 @@
 
 pub mod app;
 mod backstage;
+pub mod keys;
 pub mod render;
 pub mod theme;
 

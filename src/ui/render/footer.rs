@@ -1,6 +1,7 @@
 //! The bottom two lines: the status line (the last act's outcome or
 //! refusal, in one line) and the key bar (in the demo, a guide to the next
-//! step instead).
+//! step instead). The key bar's words come from the key map
+//! ([`crate::ui::keys`]), as the help overlay's lines do.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,6 +12,7 @@ use ratatui::widgets::Paragraph;
 use super::text::shown;
 use crate::gate::{Judgement, State, Verdict, verdict};
 use crate::ui::app::{App, Tone};
+use crate::ui::keys;
 use crate::ui::theme::{Hue, Theme};
 
 pub(super) fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -37,12 +39,16 @@ pub(super) fn draw_keys(app: &App, judged: &[Judgement], f: &mut Frame, area: Re
         );
         return;
     }
+    // From the key map, as the help overlay is: the bar cannot offer a
+    // key the handler does not take.
+    let entries: Vec<String> = keys::bar(app.read_only, app.state.started())
+        .into_iter()
+        .map(|(_, key, word)| format!("{key} {word}"))
+        .collect();
     let keys = if app.read_only {
-        " READ-ONLY viewer · ? help · tab focus · j/k move · p presenter · q quit"
-    } else if !app.state.started() {
-        " a start · h hold · r rollback · d arm · n note · space check · ? help · q quit"
+        format!(" READ-ONLY viewer · {}", entries.join(" · "))
     } else {
-        " a advance · A override · s sign · x revoke · h hold · r rollback · d arm · n note · space check · ? help · q quit"
+        format!(" {}", entries.join(" · "))
     };
     f.render_widget(
         Paragraph::new(keys).style(Style::default().add_modifier(Modifier::DIM)),

@@ -1,6 +1,6 @@
-//! What opens over the screen: the help overlay (every key) and the
-//! typed prompts (reason, note, sign-as, the rollback confirm word), each
-//! naming exactly what will happen.
+//! What opens over the screen: the help overlay (every key, from the key
+//! map) and the typed prompts (reason, note, sign-as, the rollback confirm
+//! word), each naming exactly what will happen.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,6 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::ui::app::{App, Mode, PromptKind};
+use crate::ui::keys;
 
 pub(super) fn draw(app: &App, f: &mut Frame, area: Rect) {
     match &app.mode {
@@ -28,44 +29,12 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-const HELP: &[(&str, &str)] = &[
-    ("?", "this help (any key closes it)"),
-    (
-        "a",
-        "advance to the next phase (on a launch NOT STARTED: start it)",
-    ),
-    (
-        "A",
-        "advance past gates that are not GO (typed reason, recorded as a waiver)",
-    ),
-    ("s", "sign off the current phase for your role"),
-    ("x", "revoke your sign-off"),
-    ("h", "hold (typed reason) / resume"),
-    ("r", "roll back (type the confirm word)"),
-    ("d", "arm / disarm auto-rollback (typed reason)"),
-    ("n", "add a note to the record"),
-    (
-        "L",
-        "adopt the edited layout file (owners only; journaled with the diff)",
-    ),
-    ("space", "check / uncheck the selected checklist item"),
-    ("tab", "focus the next pane"),
-    ("j k ↑ ↓", "move; in the output pane, scroll"),
-    (
-        "PgUp PgDn",
-        "scroll the output pane a page; End follows new output",
-    ),
-    ("p", "presenter mode"),
-    ("f", "demo only: inject / clear a fault in the demo service"),
-    ("q", "quit"),
-];
-
+/// Every key, one line each, from the key map the handler reads.
 fn draw_help(f: &mut Frame, area: Rect) {
-    let r = centered(area, 78, HELP.len() as u16 + 2);
-    let lines: Vec<Line> = HELP
-        .iter()
+    let lines: Vec<Line> = keys::help_lines()
         .map(|(k, what)| Line::from(format!(" {k:<8} {what}")))
         .collect();
+    let r = centered(area, 78, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
