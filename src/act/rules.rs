@@ -18,7 +18,7 @@ use crate::gate::State as GateState;
 use crate::launch::{EventKind, RollbackStatus, State};
 use crate::layout::{ChecklistSource, Layout, Probe};
 use crate::signal::{Checklist, Outcome};
-use crate::unit::format_duration;
+use crate::unit::{format_duration, format_seconds};
 
 /// An allowed act: the event to record, and a claim when only one process
 /// may ever record it.
@@ -378,7 +378,7 @@ fn advance(desk: &Desk<'_>, override_reason: Option<&str>) -> Result<Decision, S
                 "{} {} ({} left)",
                 g.label(),
                 j.state.word(),
-                format_duration(Duration::from_secs(left.as_secs()))
+                format_seconds(left)
             ),
             None if j.reason.is_empty() => format!("{} {}", g.label(), j.state.word()),
             None => format!("{} {} ({})", g.label(), j.state.word(), j.reason),

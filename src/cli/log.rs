@@ -12,7 +12,7 @@ use crate::journal::Verified;
 use crate::launch::{Event, EventKind};
 use crate::layout::Layout;
 use crate::session::Session;
-use crate::unit::format_duration;
+use crate::unit::format_seconds;
 
 pub(super) fn run(
     layout: &Path,
@@ -95,9 +95,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
-    format_duration(std::time::Duration::from_secs(
-        (to - from).num_seconds().max(0).unsigned_abs(),
-    ))
+    format_seconds((to - from).to_std().unwrap_or_default())
 }
 
 /// A phase's stay: id, entered, left.

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::unit::format_seconds;
+
 /// Longest title or body, in characters, after sanitising; longer text is
 /// cut and ends in `…`.
 pub const MAX_FIELD_CHARS: usize = 200;
@@ -71,7 +73,7 @@ impl Notification {
 
     /// A phase is past its timebox by `over`.
     pub fn timebox_overrun(launch: &str, phase: &str, over: Duration) -> Self {
-        let over = humantime::format_duration(Duration::from_secs(over.as_secs()));
+        let over = format_seconds(over);
         Self::new(
             format!("{launch} — timebox exceeded"),
             format!("{phase} is {over} over its timebox"),
@@ -176,7 +178,7 @@ mod tests {
         assert_eq!(n.urgency, Urgency::Critical);
         let n =
             Notification::timebox_overrun("Checkout", "Preflight", Duration::from_millis(90_500));
-        assert_eq!(n.body, "Preflight is 1m 30s over its timebox");
+        assert_eq!(n.body, "Preflight is 1m30s over its timebox");
         assert_eq!(n.urgency, Urgency::Normal);
         let n = Notification::rollback_finished("Checkout", false, "exit 1 after 12s");
         assert_eq!(n.title, "Checkout — rollback FAILED");

@@ -18,7 +18,7 @@ use crate::gate::Judgement;
 use crate::launch::{CommandOutcome, Event, EventKind, State as LaunchState};
 use crate::layout::{Layout, Phase, Probe};
 use crate::signal::{Outcome, Sample};
-use crate::unit::format_duration;
+use crate::unit::format_elapsed;
 
 /// Journal events kept for the log pane.
 const LOG_TAIL: usize = 200;
@@ -367,13 +367,7 @@ impl App {
                 if let Some(i) = self.running.iter().position(|c| *c == outcome.command) {
                     self.running.remove(i);
                 }
-                let took = if outcome.took_ms < 1000 {
-                    format!("{} ms", outcome.took_ms)
-                } else if outcome.took_ms < 10_000 {
-                    format!("{:.1}s", outcome.took_ms as f64 / 1000.0)
-                } else {
-                    format_duration(std::time::Duration::from_millis(outcome.took_ms))
-                };
+                let took = format_elapsed(std::time::Duration::from_millis(outcome.took_ms));
                 self.say(format!("→ {} after {took}", outcome.ending));
                 self.finished_here.push((outcome.command, outcome.took_ms));
                 if self.finished_here.len() > 16 {

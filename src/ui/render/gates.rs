@@ -17,13 +17,10 @@ use super::text::{shown, wrap};
 use crate::gate::Judgement;
 use crate::ui::app::{App, Focus};
 use crate::ui::theme::{Hue, Theme};
-use crate::unit::format_duration;
+use crate::unit::format_seconds;
 
 fn age(d: Option<Duration>) -> String {
-    d.map_or_else(
-        || "—".into(),
-        |d| format_duration(Duration::from_secs(d.as_secs())),
-    )
+    d.map_or_else(|| "—".into(), format_seconds)
 }
 
 pub(super) fn draw_gates(
