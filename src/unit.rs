@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
-use crate::layout::diag::cut;
+use crate::text::cut;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unit {
