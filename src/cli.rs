@@ -3,7 +3,7 @@
 //! 2 UNKNOWN, 3 layout or usage error.
 //!
 //! A command returns its outcome's exit code, or an [`Error`]; [`main`]
-//! prints the error once ([`error::report`]) and exits with its code.
+//! prints the error once (`error::report`) and exits with its code.
 
 mod acts;
 mod check;
