@@ -1,23 +1,31 @@
 //! The command line (SPEC §3): parse what was typed, then hand over to a
 //! front end on the engine. Exit codes: 0 GO, 1 NO-GO (or a refused act),
 //! 2 UNKNOWN, 3 layout or usage error.
+//!
+//! A command returns its outcome's exit code, or an [`Error`]; [`main`]
+//! prints the error once (`error::report`) and exits with its code.
 
 mod acts;
 mod check;
+mod error;
 mod log;
 mod out;
 mod watch;
 
-use std::io::Write;
+pub use error::Error;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
 use crate::layout::template::{Overlay, ProcessEnv, Vars};
-use crate::layout::{self, Layout, LoadError};
+use crate::layout::{self, Layout};
 use crate::signal::Prober;
 
+/// NO-GO, a refused act, a failed rollback, a broken hash chain, and any
+/// failure without a code of its own.
+pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_LAYOUT: i32 = 3;
 /// `check`: the gates may say GO, but the launch may not proceed: ON HOLD,
 /// ROLLED BACK, ROLLBACK FAILED or a rollback running.
@@ -184,16 +192,23 @@ pub(crate) enum LogFormat {
 
 /// Parses the command line, runs it, returns the exit code.
 pub fn main() -> i32 {
+    run().unwrap_or_else(|e| error::report(&e))
+}
+
+fn run() -> Result<i32, Error> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) if e.use_stderr() => {
-            // It quotes what was typed: cleaned, as every message is.
-            out::err(&e.render().to_string());
-            return EXIT_LAYOUT;
-        }
+        // It quotes what was typed: cleaned, as every message is.
+        Err(e) if e.use_stderr() => return Err(Error::Usage(e)),
         Err(e) => {
-            let _ = e.print();
-            return 0;
+            // `--help`, `--version`: into a pipe through `out`, like all
+            // output; on a terminal clap prints it, in its colours.
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let _ = e.print();
+            } else {
+                out::block(&e.render().to_string());
+            }
+            return Ok(0);
         }
     };
     let command = match (cli.command, cli.layout) {
@@ -203,10 +218,7 @@ pub fn main() -> i32 {
             read_only: false,
             presenter: false,
         },
-        (None, None) => {
-            eprintln!("gonogo: name a layout file, or try `gonogo demo` (see `gonogo --help`)");
-            return EXIT_LAYOUT;
-        }
+        (None, None) => return Err(Error::NoLayout),
     };
     let journal = cli.journal;
     if let Some((act, confirmed)) = acts::from_command(&command) {
@@ -227,9 +239,9 @@ pub fn main() -> i32 {
             json,
             wait,
         } => with_runtime(|| async move {
-            let layout = load_or_report(&layout)?;
+            let layout = load_layout(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
-            Ok(check::run(
+            check::run(
                 &layout,
                 journal.as_deref(),
                 &prober,
@@ -237,14 +249,14 @@ pub fn main() -> i32 {
                 json,
                 wait,
             )
-            .await)
+            .await
         }),
         Command::Run {
             layout,
             read_only,
             presenter,
         } if std::io::IsTerminal::is_terminal(&std::io::stdout()) => with_runtime(|| async move {
-            let layout = load_or_report(&layout)?;
+            let layout = load_layout(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
             let opts = crate::ui::Options {
                 read_only,
@@ -256,41 +268,34 @@ pub fn main() -> i32 {
         }),
         // Not a terminal: the plain-line guard.
         Command::Watch { layout } | Command::Run { layout, .. } => with_runtime(|| async move {
-            let layout = load_or_report(&layout)?;
+            let layout = load_layout(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
             Ok(watch::run(Arc::new(layout), journal.as_deref(), prober).await)
         }),
         Command::Demo { headless, port } => with_runtime(|| async move {
-            let service = crate::demo::serve(port).await.map_err(|e| {
-                eprintln!("gonogo demo: cannot listen on 127.0.0.1:{port}: {e}");
-                1
-            })?;
+            let service = crate::demo::serve(port)
+                .await
+                .map_err(|source| Error::Listen { port, source })?;
             let url = service.url();
             if headless {
                 // Whoever started us may stop reading after the URL line; a
-                // closed stdout must not take the service down.
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "gonogo demo service on {url}");
-                let _ = writeln!(out, "export DEMO_URL={url}   # for layouts/demo.toml");
-                let _ = writeln!(
-                    out,
+                // closed stdout must not take the service down (`out` notes
+                // it and writes no more).
+                out::line(&format!("gonogo demo service on {url}"));
+                out::line(&format!("export DEMO_URL={url}   # for layouts/demo.toml"));
+                out::line(&format!(
                     "faults: curl -X POST {url}/faults/errors?rate=0.05 | latency?ms=800 | down | up | queue?pending=5000 | clear"
-                );
-                let _ = out.flush();
-                drop(out);
+                ));
                 service.wait().await;
                 return Ok(0);
             }
-            let layout = crate::demo::layout().map_err(|e| {
-                out::err(&e.to_string());
-                EXIT_LAYOUT
-            })?;
+            let layout = crate::demo::layout()?;
             let vars = Overlay(vec![("DEMO_URL".into(), url.clone())]);
             crate::text::Secrets::from_layout(&layout, &vars).install();
             let prober = prober(Arc::new(vars))?;
-            eprintln!(
-                "gonogo demo: simulated service on {url}; inject a fault with `curl -X POST {url}/faults/errors?rate=0.05`"
-            );
+            out::notice(&format!(
+                "demo: simulated service on {url}; inject a fault with `curl -X POST {url}/faults/errors?rate=0.05`"
+            ));
             // Each demo starts a fresh launch unless told otherwise.
             let journal = journal.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("gonogo-demo-{}.sqlite", std::process::id()))
@@ -303,79 +308,55 @@ pub fn main() -> i32 {
                     watch_layout: false,
                 };
                 let code = crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await;
-                eprintln!(
-                    "gonogo demo: the record of this launch: gonogo log layouts/demo.toml --journal {}",
+                out::notice(&format!(
+                    "demo: the record of this launch: gonogo log layouts/demo.toml --journal {}",
                     journal.display()
-                );
+                ));
                 return Ok(code);
             }
-            eprintln!("gonogo demo: journal {}", journal.display());
+            out::notice(&format!("demo: journal {}", journal.display()));
             Ok(watch::run(Arc::new(layout), Some(&journal), prober).await)
         }),
-        _ => unreachable_act(),
+        _ => Err(Error::Undispatched),
     }
 }
 
-fn validate(path: &Path) -> i32 {
-    match layout::load(path) {
-        Ok(l) => {
-            out::line(&format!(
-                "{}: ok — {} signals, {} phases",
-                path.display(),
-                l.signals.len(),
-                l.phases.len()
-            ));
-            0
-        }
-        Err(e) => {
-            out::err(&e.to_string());
-            EXIT_LAYOUT
-        }
-    }
+fn validate(path: &Path) -> Result<i32, Error> {
+    let l = layout::load(path)?;
+    out::line(&format!(
+        "{}: ok — {} signals, {} phases",
+        path.display(),
+        l.signals.len(),
+        l.phases.len()
+    ));
+    Ok(0)
 }
 
-/// Loads the layout, or says why not. Once loaded, the values of the
-/// variables its templates name are secrets for the rest of the process
+/// Loads the layout. Once loaded, the values of the variables its
+/// templates name are secrets for the rest of the process
 /// ([`crate::text`]): redacted from everything printed, even before the
 /// first poll (a rollback command may print its environment).
-fn load_or_report(path: &Path) -> Result<Layout, i32> {
-    let layout = layout::load(path).map_err(|e: LoadError| {
-        out::err(&e.to_string());
-        EXIT_LAYOUT
-    })?;
+fn load_layout(path: &Path) -> Result<Layout, Error> {
+    let layout = layout::load(path)?;
     crate::text::Secrets::from_layout(&layout, &ProcessEnv).install();
     Ok(layout)
 }
 
-fn prober(vars: Arc<dyn Vars>) -> Result<Prober, i32> {
-    Prober::new(vars).map_err(|e| {
-        out::err(&format!("gonogo: {e}"));
-        1
-    })
+fn prober(vars: Arc<dyn Vars>) -> Result<Prober, Error> {
+    Prober::new(vars).map_err(Error::Prober)
 }
 
-fn with_runtime<F, Fut>(f: F) -> i32
+fn with_runtime<F, Fut>(f: F) -> Result<i32, Error>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<i32, i32>>,
+    Fut: std::future::Future<Output = Result<i32, Error>>,
 {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("gonogo: cannot start the runtime: {e}");
-            return 1;
-        }
-    };
-    rt.block_on(async move { f().await.unwrap_or_else(|code| code) })
-}
-
-fn unreachable_act() -> i32 {
-    eprintln!("gonogo: internal error: an act was not dispatched");
-    1
+        .map_err(Error::Runtime)?;
+    rt.block_on(f())
 }
 
 impl Command {
@@ -406,13 +387,11 @@ impl Command {
 
 pub(crate) use crate::session::journal_path;
 
-/// Opens a launch's session for an act or a guard, printing why not.
+/// Opens a launch's session for `watch`, which still returns bare exit
+/// codes: the error is reported here, through the one printer.
 pub(crate) fn open_session(
     layout: Layout,
     journal: Option<&Path>,
 ) -> Result<crate::session::Session, i32> {
-    crate::session::Session::open(layout, journal).map_err(|e| {
-        out::err(&format!("gonogo: {e}"));
-        1
-    })
+    crate::session::Session::open(layout, journal).map_err(|e| error::report(&Error::Journal(e)))
 }

@@ -9,6 +9,7 @@
 pub mod diag;
 pub mod model;
 mod reader;
+mod secrets;
 pub mod template;
 pub mod trust;
 

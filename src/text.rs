@@ -20,7 +20,8 @@
 //!   percent-encoded and JSON-escaped forms, with [`REDACTED`].
 //!
 //! The set of secrets is process-wide ([`Secrets::install`]): filled from
-//! the layout's templates once the layout and its variables are known, and
+//! the layout's templates once the layout and its variables are known
+//! (`Secrets::from_layout`, beside the templates in `layout/secrets.rs`), and
 //! by [`remember`] whenever a template is expanded (a layout edited live may
 //! name new variables). A value stays secret for the life of the process.
 //!
@@ -36,13 +37,16 @@
 //! Why not `strip-ansi-escapes`: it drops tabs, works on bytes rather than
 //! `&str`, and leaves the UTF-8 encoded C1 introducers (U+009B, U+009D) to
 //! the parser's mood. The state machine here is small and says what it does.
+//!
+//! Two text primitives live here too, so that this module depends on
+//! nothing else in gonogo and everything may depend on it: [`cut`] quotes
+//! what was typed in a message (at most [`QUOTE_CHARS`]), and
+//! [`percent_encode`] puts a `${VAR}` value into a URL — one of the forms
+//! a secret is then looked for in.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::{PoisonError, RwLock};
-
-use crate::layout::template::Vars;
-use crate::layout::{ChecklistSource, Layout, Probe, Template};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "‹redacted›";
@@ -180,38 +184,6 @@ impl Secrets {
         Secrets::default()
     }
 
-    /// The values of every variable the layout's templates name (URLs,
-    /// header values, checklist URLs), as `vars` gives them now.
-    pub fn from_layout(layout: &Layout, vars: &dyn Vars) -> Secrets {
-        let mut set = Secrets::new();
-        let mut add = |t: &Template| {
-            for name in t.var_names() {
-                if let Some(v) = vars.get(name) {
-                    set.add(&v);
-                }
-            }
-        };
-        for s in &layout.signals {
-            match &s.probe {
-                Probe::Http(p) => {
-                    add(&p.url);
-                    p.headers.iter().for_each(|(_, v)| add(v));
-                }
-                Probe::Json(p) => {
-                    add(&p.url);
-                    p.headers.iter().for_each(|(_, v)| add(v));
-                }
-                Probe::Prometheus(p) => {
-                    add(&p.url);
-                    p.headers.iter().for_each(|(_, v)| add(v));
-                }
-                Probe::Checklist(ChecklistSource::Url(u)) => add(u),
-                Probe::Command(_) | Probe::Checklist(_) => {}
-            }
-        }
-        set
-    }
-
     /// Adds these secrets to the process-wide set every [`clean`] uses.
     pub fn install(self) {
         let mut set = INSTALLED.write().unwrap_or_else(PoisonError::into_inner);
@@ -256,12 +228,54 @@ impl Secrets {
     }
 }
 
+/// Percent-encodes every byte but the unreserved ones of RFC 3986
+/// (`A-Z a-z 0-9 - . _ ~`), so the value is one opaque piece of a URL
+/// wherever it lands: path segment, query name or value, fragment.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The longest value quoted in a message, in characters: enough to
+/// recognise it, never a megabyte of it.
+pub const QUOTE_CHARS: usize = 60;
+
+/// `s` cut to [`QUOTE_CHARS`] characters, ending in `…` when cut.
+pub fn cut(s: &str) -> Cow<'_, str> {
+    cut_to(s, QUOTE_CHARS)
+}
+
+/// `s` cut to `max` characters, ending in `…` when cut.
+pub fn cut_to(s: &str, max: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => Cow::Borrowed(s),
+        Some(_) => {
+            let end = s
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(0, |(i, _)| i);
+            Cow::Owned(format!("{}…", &s[..end]))
+        }
+    }
+}
+
 /// The forms a value may be echoed in: as is, percent-encoded (both hex
 /// cases, and form-encoded with `+` for spaces), JSON-escaped (with `\/`
 /// and with `\uXXXX` for non-ASCII, as some encoders write them).
 fn forms(value: &str) -> Vec<String> {
     let mut out = vec![value.to_string()];
-    let pct = crate::layout::template::percent_encode(value);
+    let pct = percent_encode(value);
     out.push(lower_hex(&pct));
     out.push(pct);
     out.push(form_encode(value));

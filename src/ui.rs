@@ -11,6 +11,7 @@
 //! most ten times a second.
 
 pub mod app;
+pub mod keys;
 pub mod render;
 pub mod theme;
 

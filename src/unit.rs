@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
-use crate::layout::diag::cut;
+use crate::text::cut;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unit {
@@ -198,6 +198,9 @@ fn exact_f64(d: Decimal) -> Result<f64, ThresholdError> {
         .map_err(|_| ThresholdError(format!("`{d}` is out of range")))
 }
 
+/// A duration for people, the one wording on screen, in the CLI and in the
+/// record: `450ms` under a second, then whole units (`12s`, `4m32s`, `3h`,
+/// `1h05m`).
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if d.is_zero() {
@@ -214,6 +217,21 @@ pub fn format_duration(d: Duration) -> String {
         (h, 0, 0) => format!("{h}h"),
         (h, m, _) => format!("{h}h{m:02}m"),
     }
+}
+
+/// [`format_duration`] to the whole second, for ages, windows and time
+/// left, where milliseconds are noise: `0s`, not `450ms`.
+pub fn format_seconds(d: Duration) -> String {
+    format_duration(Duration::from_secs(d.as_secs()))
+}
+
+/// How long a run took, to the tenth of a second while that matters:
+/// `450ms`, `2.5s`, then as [`format_duration`] (`12s`, `1m05s`).
+pub fn format_elapsed(d: Duration) -> String {
+    if d >= Duration::from_secs(1) && d < Duration::from_secs(10) {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    format_duration(d)
 }
 
 #[cfg(test)]
@@ -263,5 +281,18 @@ mod tests {
         assert_eq!(Unit::Count.format(42.0), "42");
         assert_eq!(format_duration(Duration::from_secs(272)), "4m32s");
         assert_eq!(format_duration(Duration::from_secs(3 * 3600)), "3h");
+    }
+
+    #[test]
+    fn durations_read_alike_at_every_precision() {
+        assert_eq!(format_duration(Duration::from_millis(450)), "450ms");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(format_seconds(Duration::from_millis(450)), "0s");
+        assert_eq!(format_seconds(Duration::from_millis(90_500)), "1m30s");
+        assert_eq!(format_elapsed(Duration::from_millis(450)), "450ms");
+        assert_eq!(format_elapsed(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_elapsed(Duration::from_millis(9_999)), "10.0s");
+        assert_eq!(format_elapsed(Duration::from_millis(12_400)), "12s");
+        assert_eq!(format_elapsed(Duration::from_secs(65)), "1m05s");
     }
 }

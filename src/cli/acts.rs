@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{Command, load_or_report, open_session, out, prober};
+use super::{Command, Error, load_layout, out, prober};
 use crate::act::{self, Act, Desk, Performed};
 use crate::engine;
 use crate::guard;
 use crate::launch::EventKind;
 use crate::layout::template::ProcessEnv;
+use crate::session::Session;
 
 /// The act a command asks for, if it is one. `rollback` without `--yes`
 /// is still an act: [`run`] refuses it before anything runs.
@@ -83,8 +84,8 @@ pub(super) async fn run(
     journal: Option<PathBuf>,
     act: Act,
     confirmed: bool,
-) -> Result<i32, i32> {
-    let layout = load_or_report(&layout_path)?;
+) -> Result<i32, Error> {
+    let layout = load_layout(&layout_path)?;
     let act = match act {
         Act::Adopt { .. } => Act::Adopt {
             path: layout.path.display().to_string(),
@@ -92,11 +93,12 @@ pub(super) async fn run(
         },
         other => other,
     };
-    let mut session = open_session(layout, journal.as_deref().map(Path::new))?;
+    let mut session =
+        Session::open(layout, journal.as_deref().map(Path::new)).map_err(Error::Journal)?;
     if !matches!(act, Act::Adopt { .. })
         && let Some(note) = session.proposal_note()
     {
-        out::err(&format!("gonogo: note: {note}"));
+        out::notice(&format!("note: {note}"));
     }
     let prober = prober(Arc::new(ProcessEnv))?;
     // Evidence for the decision and for the record: what a running guard
@@ -117,10 +119,7 @@ pub(super) async fn run(
         if let Ok(Some(e)) = reaped {
             out::line(&format!("#{} {}", e.seq, e.summary()));
         }
-        session.refresh().map_err(|e| {
-            out::err(&format!("gonogo: {e}"));
-            1
-        })?;
+        session.refresh().map_err(Error::Journal)?;
     }
     if !confirmed {
         let argv = session
@@ -148,10 +147,10 @@ pub(super) async fn run(
             claim: None,
         });
         if let Err(e) = refused {
-            out::err(&format!("gonogo: {e}"));
+            // The refusal stands; only its record is missing.
+            out::notice(&e.to_string());
         }
-        out::err(&reason);
-        return Ok(1);
+        return Err(Error::Refused(reason));
     }
     let performed = {
         let desk = Desk {
@@ -163,26 +162,12 @@ pub(super) async fn run(
         };
         act::perform(&mut session.journal, &desk, &act)
     };
-    let event = match performed {
-        Ok(Performed::Done(e)) => e,
-        Ok(Performed::Refused(reason)) => {
-            out::err(&reason);
-            return Ok(1);
-        }
-        Err(e) => {
-            out::err(&format!("gonogo: {e}"));
-            return Ok(1);
-        }
+    let event = match performed? {
+        Performed::Done(e) => e,
+        Performed::Refused(reason) => return Err(Error::Refused(reason)),
     };
     out::line(&format!("#{} {}", event.seq, event.summary()));
-    let journal_err = |e: crate::journal::JournalError| {
-        out::err(&format!("gonogo: {e}"));
-        1
-    };
-    session.refresh().map_err(|e| {
-        out::err(&format!("gonogo: {e}"));
-        1
-    })?;
+    session.refresh().map_err(Error::Journal)?;
     // The operator sees the command's output as it runs, not after.
     let progress = |p: act::Progress<'_>| match p {
         act::Progress::Started(argv) => {
@@ -211,8 +196,7 @@ pub(super) async fn run(
                 gates,
                 Some(&progress),
             )
-            .await
-            .map_err(journal_err)?
+            .await?
             {
                 out::line(&format!("#{} {}", ran.seq, ran.summary()));
             }
@@ -227,8 +211,7 @@ pub(super) async fn run(
                 event.gates.clone(),
                 Some(&progress),
             )
-            .await
-            .map_err(journal_err)?;
+            .await?;
             out::line(&format!("#{} {}", finished.seq, finished.summary()));
             if let EventKind::RollbackFinished { outcome, .. } = &finished.kind
                 && !outcome.success

@@ -9,14 +9,14 @@ use tokio::sync::mpsc;
 
 use std::path::Path;
 
-use super::{EXIT_JOURNAL, EXIT_LAYOUT, out};
+use super::{Error, out};
 use crate::act;
 use crate::engine::{self, Board};
 use crate::gate::{Judgement, State, Verdict, verdict};
 use crate::launch::{RollbackStatus, State as LaunchState};
 use crate::layout::diag::did_you_mean;
 use crate::layout::{Layout, Phase};
-use crate::session::{Session, SessionError};
+use crate::session::Session;
 use crate::signal::Prober;
 use crate::signal::Sample;
 
@@ -27,11 +27,8 @@ pub async fn run(
     phase: Option<&str>,
     json: bool,
     wait: bool,
-) -> i32 {
-    let (pinned, state, recorded) = match current_state(layout, journal) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+) -> Result<i32, Error> {
+    let (pinned, state, recorded) = current_state(layout, journal)?;
     // The journal's pinned layout is the one in force.
     let layout = pinned.as_ref().unwrap_or(layout);
     let phase = match phase {
@@ -42,11 +39,11 @@ pub async fn run(
                 let hint = did_you_mean(id, layout.phases.iter().map(|p| p.id.as_str()))
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
-                out::err(&format!(
-                    "gonogo check: no phase `{id}` in {}{hint}",
-                    layout.path.display()
-                ));
-                return EXIT_LAYOUT;
+                return Err(Error::NoPhase {
+                    phase: id.to_string(),
+                    path: layout.path.clone(),
+                    hint,
+                });
             }
         },
     };
@@ -62,7 +59,7 @@ pub async fn run(
     } else {
         out::block(&table(layout, &state, phase, &judged, v));
     }
-    exit_code(&state, v)
+    Ok(exit_code(&state, v))
 }
 
 /// The gates' verdict, unless the launch may not proceed whatever they say
@@ -324,27 +321,19 @@ fn table(
 fn current_state(
     layout: &Layout,
     journal: Option<&Path>,
-) -> Result<(Option<Layout>, LaunchState, Vec<(String, Sample)>), i32> {
-    let session = match Session::open_read_only(layout.clone(), journal) {
-        Ok(Some(s)) => s,
-        Ok(None) => return Ok((None, LaunchState::new(&layout.phases[0].id), Vec::new())),
-        Err(e) => {
-            out::err(&format!("gonogo check: {e}"));
-            let damaged = matches!(&e, SessionError::Journal(j) if j.is_damaged());
-            return Err(if damaged { EXIT_JOURNAL } else { 1 });
-        }
+) -> Result<(Option<Layout>, LaunchState, Vec<(String, Sample)>), Error> {
+    let Some(session) = Session::open_read_only(layout.clone(), journal).map_err(Error::reading)?
+    else {
+        return Ok((None, LaunchState::new(&layout.phases[0].id), Vec::new()));
     };
     if let Some(note) = session.proposal_note() {
-        out::err(&format!("gonogo check: note: {note}"));
+        out::notice(&format!("note: {note}"));
     }
     let span = engine::evidence_span(&session.layout);
     let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
     let recorded = match session.journal.samples_since(since) {
         Ok(r) => r,
-        Err(e) if e.is_damaged() => {
-            out::err(&format!("gonogo check: {e}"));
-            return Err(EXIT_JOURNAL);
-        }
+        Err(e) if e.is_damaged() => return Err(Error::reading(e.into())),
         Err(_) => Vec::new(),
     };
     let pinned = (session.layout.digest() != layout.digest()).then(|| session.layout.clone());

@@ -7,12 +7,12 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{EXIT_JOURNAL, EXIT_LAYOUT, LogFormat, journal_path, load_or_report, out};
+use super::{Error, LogFormat, journal_path, load_layout, out};
 use crate::journal::Verified;
 use crate::launch::{Event, EventKind};
 use crate::layout::Layout;
-use crate::session::{Session, SessionError};
-use crate::unit::format_duration;
+use crate::session::Session;
+use crate::unit::format_seconds;
 
 pub(super) fn run(
     layout: &Path,
@@ -20,62 +20,44 @@ pub(super) fn run(
     format: LogFormat,
     verify: bool,
     head: Option<&str>,
-) -> i32 {
-    let Ok(layout) = load_or_report(layout) else {
-        return EXIT_LAYOUT;
-    };
+) -> Result<i32, Error> {
+    let layout = load_layout(layout)?;
     let path = journal_path(&layout, journal);
-    // Reading needs no write access, and never changes the journal.
-    let session = match Session::open_read_only(layout, journal) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            out::err(&format!(
-                "gonogo log: no journal at {} yet (nothing has been recorded)",
-                path.display()
-            ));
-            return 1;
-        }
-        Err(e) => {
-            out::err(&format!("gonogo log: {e}"));
-            return if matches!(&e, SessionError::Journal(j) if j.is_damaged()) {
-                if verify { 1 } else { EXIT_JOURNAL }
+    // Reading needs no write access, and never changes the journal. A
+    // damaged journal has its own exit code, but for `--verify` it is
+    // what was asked: tampering or damage, 1.
+    let session = Session::open_read_only(layout, journal)
+        .map_err(|e| {
+            if verify {
+                Error::Journal(e)
             } else {
-                1
-            };
-        }
-    };
+                Error::reading(e)
+            }
+        })?
+        .ok_or_else(|| Error::NoJournal(path.clone()))?;
     let verified = session.journal.verify(head);
     if verify {
-        return match verified {
-            Ok(v) => {
-                out::line(&format!(
-                    "{}: {} events, hash chain intact; head {}",
-                    path.display(),
-                    v.events,
-                    head_words(&v)
-                ));
-                if v.chain < 2 {
-                    out::line(
-                        "note: this journal predates chain v2: event kinds and claims are not covered by its hashes",
-                    );
-                }
-                0
-            }
-            Err(problems) => {
-                for p in problems {
-                    out::err(&format!("{}: {p}", path.display()));
-                }
-                1
-            }
-        };
-    }
-    let events = match session.journal.since(0) {
-        Ok(e) => e,
-        Err(e) => {
-            out::err(&format!("gonogo log: {e}"));
-            return if e.is_damaged() { EXIT_JOURNAL } else { 1 };
+        let v = verified.map_err(|problems| Error::Tampered {
+            path: path.clone(),
+            problems,
+        })?;
+        out::line(&format!(
+            "{}: {} events, hash chain intact; head {}",
+            path.display(),
+            v.events,
+            head_words(&v)
+        ));
+        if v.chain < 2 {
+            out::line(
+                "note: this journal predates chain v2: event kinds and claims are not covered by its hashes",
+            );
         }
-    };
+        return Ok(0);
+    }
+    let events = session
+        .journal
+        .since(0)
+        .map_err(|e| Error::reading(e.into()))?;
     // A reader that stops early (`gonogo log | head`) closes the pipe: stop
     // writing then, quietly, rather than panic as `println!` would. Every
     // string is cleaned on the way out (notes are what operators typed).
@@ -85,10 +67,10 @@ pub(super) fn run(
                 match serde_json::to_string(e) {
                     Ok(line) => {
                         if !out::json(&line) {
-                            return 0;
+                            return Ok(0);
                         }
                     }
-                    Err(err) => out::err(&format!("gonogo log: event #{}: {err}", e.seq)),
+                    Err(err) => out::notice(&format!("event #{}: {err}", e.seq)),
                 }
             }
         }
@@ -97,7 +79,7 @@ pub(super) fn run(
             out::block(&md);
         }
     }
-    0
+    Ok(0)
 }
 
 /// `#12 3f2a…` — what to note down and give `--verify --head` later.
@@ -113,9 +95,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
-    format_duration(std::time::Duration::from_secs(
-        (to - from).num_seconds().max(0).unsigned_abs(),
-    ))
+    format_seconds((to - from).to_std().unwrap_or_default())
 }
 
 /// A phase's stay: id, entered, left.

@@ -4,6 +4,9 @@
 //! - **Clean text.** Everything printed passes [`crate::text`]: no escape
 //!   sequence from a note, an endpoint or a command reaches the reader's
 //!   terminal, and no secret from `${VAR}` is shown.
+//! - **One voice on stderr.** Messages of gonogo's own start with
+//!   [`PREFIX`]: failures, printed once by [`super::error::report`], and
+//!   notices ([`notice`]).
 //! - **A reader that goes away.** When stdout is a pipe whose reader has
 //!   gone (`gonogo watch … | head -2`), writes fail with EPIPE (Rust ignores
 //!   SIGPIPE, and `println!` would panic). The first such failure is noted
@@ -19,6 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::text;
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// What every message of gonogo's own on stderr starts with.
+pub const PREFIX: &str = "gonogo: ";
 
 /// Prints one line of text (cleaned to one line). `false` once stdout is
 /// closed.
@@ -50,6 +56,12 @@ pub fn err(s: &str) {
     // Nowhere left to report a failure to report.
     let mut e = io::stderr().lock();
     let _ = e.write_all(cleaned.as_bytes()).and_then(|()| e.flush());
+}
+
+/// Prints a message of gonogo's own on stderr that is not a failure (a
+/// note, where the demo runs): `gonogo: ` and the text.
+pub fn notice(s: &str) {
+    err(&format!("{PREFIX}{s}"));
 }
 
 /// Whether stdout's reader is known to be gone.

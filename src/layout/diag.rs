@@ -4,12 +4,14 @@
 //! all of them before giving up, so one `validate` run shows everything
 //! wrong with a layout instead of making the operator fix errors one by one.
 
-use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::BinaryHeap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use crate::text::cut_to;
+pub use crate::text::{QUOTE_CHARS, cut};
 
 /// One problem in a layout file, located to the character.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +97,6 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// The longest value quoted in a message, in characters: enough to
-/// recognise it, never a megabyte of it.
-pub const QUOTE_CHARS: usize = 60;
-
 /// Messages and hints are cut at this many characters, whatever they quote.
 const MAX_MESSAGE_CHARS: usize = 400;
 
@@ -115,24 +113,6 @@ const SUGGESTION_BUDGET: usize = 100_000;
 /// Names longer than this are never suggested or matched (no id is that
 /// long, and comparing long strings costs their product).
 const MAX_SUGGESTED_LEN: usize = 64;
-
-/// `s` cut to [`QUOTE_CHARS`] characters, ending in `…` when cut.
-pub fn cut(s: &str) -> Cow<'_, str> {
-    cut_to(s, QUOTE_CHARS)
-}
-
-fn cut_to(s: &str, max: usize) -> Cow<'_, str> {
-    match s.char_indices().nth(max) {
-        None => Cow::Borrowed(s),
-        Some(_) => {
-            let end = s
-                .char_indices()
-                .nth(max.saturating_sub(1))
-                .map_or(0, |(i, _)| i);
-            Cow::Owned(format!("{}…", &s[..end]))
-        }
-    }
-}
 
 /// ``did you mean `x`?`` when a known name is close enough to what was typed.
 pub fn did_you_mean<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {

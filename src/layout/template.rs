@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+pub use crate::text::percent_encode;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),
@@ -147,25 +149,6 @@ impl Template {
         Ok(out)
     }
 }
-
-/// Percent-encodes every byte but the unreserved ones of RFC 3986
-/// (`A-Z a-z 0-9 - . _ ~`), so the value is one opaque piece of a URL
-/// wherever it lands: path segment, query name or value, fragment.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

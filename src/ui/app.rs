@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::keys::{self, Action, When};
 use crate::act::{self, Act, Desk};
 use crate::board::Board;
 use crate::gate::Judgement;
@@ -22,7 +23,7 @@ use crate::layout::{Layout, Phase, Probe};
 use crate::live::Live;
 use crate::runtime::{CommandNews, SharedLive, Update};
 use crate::signal::Outcome;
-use crate::unit::format_duration;
+use crate::unit::format_elapsed;
 
 /// Journal events kept for the log pane.
 const LOG_TAIL: usize = 200;
@@ -317,13 +318,7 @@ impl App {
                 if let Some(i) = self.running.iter().position(|c| *c == outcome.command) {
                     self.running.remove(i);
                 }
-                let took = if outcome.took_ms < 1000 {
-                    format!("{} ms", outcome.took_ms)
-                } else if outcome.took_ms < 10_000 {
-                    format!("{:.1}s", outcome.took_ms as f64 / 1000.0)
-                } else {
-                    format_duration(std::time::Duration::from_millis(outcome.took_ms))
-                };
+                let took = format_elapsed(std::time::Duration::from_millis(outcome.took_ms));
                 self.say(format!("→ {} after {took}", outcome.ending));
                 self.finished_here.push((outcome.command, outcome.took_ms));
                 if self.finished_here.len() > 16 {
@@ -343,10 +338,10 @@ impl App {
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Help => {
                 // Any key closes help; `q` still quits.
-                if key.code == KeyCode::Char('q') {
-                    return vec![Effect::Quit];
+                match keys::lookup(key.code, self.demo) {
+                    Some(b) if b.action == Action::Quit => vec![Effect::Quit],
+                    _ => Vec::new(),
                 }
-                Vec::new()
             }
             Mode::Prompt(p) => self.prompt_key(p, key),
             Mode::Normal => self.normal_key(key),
@@ -444,98 +439,75 @@ impl App {
         });
     }
 
+    /// A key of normal mode: looked up in the key map ([`keys::MAP`]),
+    /// which says what it does and whether a read-only screen refuses it.
     fn normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         // One read of the picture for the whole key: a cloned handle, so
         // the screen's own fields stay free to change.
         let shared = self.live.clone();
         let guard = shared.read();
         let live: &Live = &guard;
-        match key.code {
-            KeyCode::Char('q') => vec![Effect::Quit],
-            KeyCode::Char('?') => {
+        let Some(binding) = keys::lookup(key.code, self.demo) else {
+            return Vec::new();
+        };
+        if let When::Mutating(verb) = binding.when
+            && !self.mutating(verb)
+        {
+            return Vec::new();
+        }
+        match binding.action {
+            Action::Quit => vec![Effect::Quit],
+            Action::Help => {
                 self.mode = Mode::Help;
                 Vec::new()
             }
-            KeyCode::Char('f') if self.demo => {
+            Action::DemoFault => {
                 self.demo_fault = !self.demo_fault;
                 vec![Effect::DemoFault(self.demo_fault)]
             }
-            KeyCode::Char('p') => {
+            Action::Presenter => {
                 self.presenter = !self.presenter;
                 Vec::new()
             }
-            KeyCode::Tab => {
+            Action::FocusNext => {
                 self.focus = self.focus.next(!self.output.is_empty());
                 self.cursor = 0;
                 Vec::new()
             }
-            KeyCode::Char('j' | 'k')
-            | KeyCode::Down
-            | KeyCode::Up
-            | KeyCode::PageUp
-            | KeyCode::PageDown
-            | KeyCode::End
+            Action::Down | Action::Up | Action::PageUp | Action::PageDown | Action::Follow
                 if matches!(self.focus, Focus::Output | Focus::Log) =>
             {
-                self.scroll(key.code);
+                self.scroll(binding.action);
                 Vec::new()
             }
-            KeyCode::Char('j') | KeyCode::Down => {
+            Action::Down => {
                 self.cursor = self
                     .cursor
                     .saturating_add(1)
                     .min(self.with(live).rows_in_focus().saturating_sub(1));
                 Vec::new()
             }
-            KeyCode::Char('k') | KeyCode::Up => {
+            Action::Up => {
                 self.cursor = self.cursor.saturating_sub(1);
                 Vec::new()
             }
+            // Paging and following are for the scrolling panes only.
+            Action::PageUp | Action::PageDown | Action::Follow => Vec::new(),
             // On a launch not yet started, advancing is starting: entering
             // the first phase.
-            KeyCode::Char('a') if self.mutating("advance") => {
-                vec![Effect::Perform(if live.state().started() {
-                    Act::Advance {
-                        override_reason: None,
-                    }
-                } else {
-                    Act::Start
-                })]
-            }
-            KeyCode::Char('A') if self.mutating("advance") => {
+            Action::Advance => vec![Effect::Perform(if live.state().started() {
+                Act::Advance {
+                    override_reason: None,
+                }
+            } else {
+                Act::Start
+            })],
+            Action::Override => {
                 self.open(PromptKind::Override);
                 Vec::new()
             }
-            KeyCode::Char('s') if self.mutating("sign") => {
-                let roles = self.with(live).open_roles();
-                match roles.as_slice() {
-                    [] => {
-                        let phase = live.phase();
-                        let why = if phase.signoff.is_empty() {
-                            format!("cannot sign: phase {} needs no sign-off", phase.id)
-                        } else {
-                            format!(
-                                "cannot sign: no open role of {} is yours ({} may sign: {})",
-                                phase.id,
-                                self.actor,
-                                phase.signoff.join(", ")
-                            )
-                        };
-                        self.refuse(why);
-                        Vec::new()
-                    }
-                    [role] => vec![Effect::Perform(Act::SignOff {
-                        role: role.clone(),
-                        phase: Some(live.state().phase.clone()),
-                        note: None,
-                    })],
-                    _ => {
-                        self.open(PromptKind::Sign { roles });
-                        Vec::new()
-                    }
-                }
-            }
-            KeyCode::Char('x') if self.mutating("revoke") => {
+            Action::Sign => self.sign(),
+            Action::Revoke => {
                 let mine = live
                     .state()
                     .signoffs
@@ -554,7 +526,7 @@ impl App {
                     }
                 }
             }
-            KeyCode::Char('h') if self.mutating("hold") => {
+            Action::Hold => {
                 if live.state().hold.is_some() {
                     vec![Effect::Perform(Act::Resume)]
                 } else {
@@ -562,7 +534,7 @@ impl App {
                     Vec::new()
                 }
             }
-            KeyCode::Char('r') if self.mutating("roll back") => match &live.layout().rollback {
+            Action::Rollback => match &live.layout().rollback {
                 None => {
                     self.refuse("cannot roll back: the layout has no [rollback]");
                     Vec::new()
@@ -576,7 +548,7 @@ impl App {
                     Vec::new()
                 }
             },
-            KeyCode::Char('d') if self.mutating("arm or disarm") => {
+            Action::Arm => {
                 if live.state().disarmed.is_some() {
                     self.open(PromptKind::Arm);
                 } else {
@@ -584,52 +556,90 @@ impl App {
                 }
                 Vec::new()
             }
-            KeyCode::Char('n') if self.mutating("note") => {
+            Action::Note => {
                 self.open(PromptKind::Note);
                 Vec::new()
             }
-            // The edited layout file, as backstage last read and trusted it.
-            KeyCode::Char('L') if self.mutating("adopt the layout") => {
-                vec![Effect::Perform(Act::Adopt {
-                    path: String::new(),
-                    text: String::new(),
-                })]
-            }
-            KeyCode::Char(' ') if self.mutating("check an item") => {
-                if self.focus != Focus::Checklist {
-                    self.refuse("cannot check an item: focus the checklist first (Tab)");
-                    return Vec::new();
-                }
-                let items = self.with(live).checklist_items();
-                let (Some(id), Some((item, done))) =
-                    (self.with(live).checklist_id(), items.get(self.cursor))
-                else {
-                    self.refuse("cannot check an item: the checklist is empty");
-                    return Vec::new();
-                };
-                let undo = *done && live.state().is_checked(id, item);
-                vec![Effect::Perform(Act::CheckItem {
-                    checklist: id.to_string(),
-                    item: item.clone(),
-                    undo,
-                })]
-            }
-            _ => Vec::new(),
+            // The edited layout file, as the runtime last read and trusted it.
+            Action::Adopt => vec![Effect::Perform(Act::Adopt {
+                path: String::new(),
+                text: String::new(),
+            })],
+            Action::CheckItem => self.check_item(),
         }
+    }
+
+    /// `s`: signs the one open role, asks which when there are several.
+    fn sign(&mut self) -> Vec<Effect> {
+        let shared = self.live.clone();
+        let guard = shared.read();
+        let live: &Live = &guard;
+        let roles = self.with(live).open_roles();
+        match roles.as_slice() {
+            [] => {
+                let phase = live.phase();
+                let why = if phase.signoff.is_empty() {
+                    format!("cannot sign: phase {} needs no sign-off", phase.id)
+                } else {
+                    format!(
+                        "cannot sign: no open role of {} is yours ({} may sign: {})",
+                        phase.id,
+                        self.actor,
+                        phase.signoff.join(", ")
+                    )
+                };
+                self.refuse(why);
+                Vec::new()
+            }
+            [role] => vec![Effect::Perform(Act::SignOff {
+                role: role.clone(),
+                phase: Some(live.state().phase.clone()),
+                note: None,
+            })],
+            _ => {
+                self.open(PromptKind::Sign { roles });
+                Vec::new()
+            }
+        }
+    }
+
+    /// `space`: checks (or unchecks) the selected item of the focused
+    /// checklist.
+    fn check_item(&mut self) -> Vec<Effect> {
+        let shared = self.live.clone();
+        let guard = shared.read();
+        let live: &Live = &guard;
+        if self.focus != Focus::Checklist {
+            self.refuse("cannot check an item: focus the checklist first (Tab)");
+            return Vec::new();
+        }
+        let items = self.with(live).checklist_items();
+        let (Some(id), Some((item, done))) =
+            (self.with(live).checklist_id(), items.get(self.cursor))
+        else {
+            self.refuse("cannot check an item: the checklist is empty");
+            return Vec::new();
+        };
+        let undo = *done && live.state().is_checked(id, item);
+        vec![Effect::Perform(Act::CheckItem {
+            checklist: id.to_string(),
+            item: item.clone(),
+            undo,
+        })]
     }
 
     /// Scrolls the focused text pane (journal or output): back with k, ↑
     /// and PgUp, forward with j, ↓ and PgDn, End follows the newest line.
-    fn scroll(&mut self, code: KeyCode) {
+    fn scroll(&mut self, action: Action) {
         let (offset, len) = match self.focus {
             Focus::Log => (&mut self.log_scroll, self.log.len()),
             _ => (&mut self.output_scroll, self.output.len()),
         };
-        *offset = match code {
-            KeyCode::Char('k') | KeyCode::Up => *offset + 1,
-            KeyCode::PageUp => *offset + 10,
-            KeyCode::Char('j') | KeyCode::Down => offset.saturating_sub(1),
-            KeyCode::PageDown => offset.saturating_sub(10),
+        *offset = match action {
+            Action::Up => *offset + 1,
+            Action::PageUp => *offset + 10,
+            Action::Down => offset.saturating_sub(1),
+            Action::PageDown => offset.saturating_sub(10),
             _ => 0,
         }
         .min(len.saturating_sub(1));

@@ -1,0 +1,114 @@
+//! Judgement glue: the gates of a phase judged as acts see them, with the
+//! journal's checked-off items counted as done. [`Desk`] is everything a
+//! decision looks at; [`judge_phase`] and [`snapshot`] are shared by the
+//! screen, `check`, `watch` and the guard, so all judge alike.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::Board;
+use crate::gate::{self, Judgement};
+use crate::launch::{GateSnapshot, State};
+use crate::layout::{Layout, Phase};
+use crate::signal::{Checklist, Outcome, Sample};
+
+/// Everything a decision looks at.
+pub struct Desk<'a> {
+    pub layout: &'a Layout,
+    pub state: &'a State,
+    pub board: &'a Board,
+    pub now: DateTime<Utc>,
+    pub actor: &'a str,
+}
+
+impl Desk<'_> {
+    pub fn phase_index(&self) -> usize {
+        self.layout.phase_index(&self.state.phase).unwrap_or(0)
+    }
+
+    pub fn phase(&self) -> &Phase {
+        &self.layout.phases[self.phase_index()]
+    }
+
+    /// The current phase's gates, judged with checked-off items applied.
+    pub fn judge(&self) -> Vec<Judgement> {
+        judge_phase(self.layout, self.state, self.board, self.phase(), self.now)
+    }
+
+    /// The gates as they stand: evidence recorded with every event.
+    pub fn snapshot(&self) -> Vec<GateSnapshot> {
+        snapshot(self.phase(), &self.judge())
+    }
+}
+
+/// Gate judgements for `phase`, with checklist items checked off in the
+/// journal counted as done.
+pub fn judge_phase(
+    layout: &Layout,
+    state: &State,
+    board: &Board,
+    phase: &Phase,
+    now: DateTime<Utc>,
+) -> Vec<Judgement> {
+    // Windows of the current phase count from its entry; any other phase
+    // is a preview.
+    let entered = state.phase_entered.filter(|_| phase.id == state.phase);
+    phase
+        .gates
+        .iter()
+        .map(|g| {
+            let signal = &layout.signals[g.signal];
+            let samples = with_checked_items(signal.id.as_str(), state, board.samples(g.signal));
+            gate::judge_in_phase(g, signal, &samples, now, entered)
+        })
+        .collect()
+}
+
+/// Checklist samples with the journal's checked items applied.
+pub fn with_checked_items<'s>(
+    checklist: &str,
+    state: &State,
+    samples: &'s [Sample],
+) -> Cow<'s, [Sample]> {
+    let Some(checked) = state.checked.get(checklist).filter(|c| !c.is_empty()) else {
+        return Cow::Borrowed(samples);
+    };
+    if !samples
+        .iter()
+        .any(|s| matches!(s.outcome, Outcome::Checklist(_)))
+    {
+        return Cow::Borrowed(samples);
+    }
+    Cow::Owned(
+        samples
+            .iter()
+            .map(|s| match &s.outcome {
+                Outcome::Checklist(c) => {
+                    let mut c: Checklist = c.clone();
+                    for item in &mut c.items {
+                        item.done |= checked.contains(&item.text);
+                    }
+                    Sample {
+                        at: s.at,
+                        outcome: Outcome::Checklist(c),
+                    }
+                }
+                _ => s.clone(),
+            })
+            .collect(),
+    )
+}
+
+pub fn snapshot(phase: &Phase, judged: &[Judgement]) -> Vec<GateSnapshot> {
+    phase
+        .gates
+        .iter()
+        .zip(judged)
+        .map(|(g, j)| GateSnapshot {
+            gate: g.label(),
+            state: j.state.word().to_string(),
+            value: j.value.clone(),
+        })
+        .collect()
+}
