@@ -3,17 +3,16 @@
 //! 127.0.0.1:0 (or runs a real command) through the real `Prober`, then
 //! judges a gate on the sample.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use gonogo::gate::State;
 use gonogo::layout::template::Overlay;
 use gonogo::signal::Outcome;
-use support::{
-    Framing, MIB, Reply, Server, assert_one_line, judge_first, layout, ms, one_signal, poll_first,
-    prober_with, timed_poll, unknown_reason,
+
+use crate::util::{
+    self, Framing, MIB, Reply, Server, assert_one_line, judge_first, layout, ms, one_signal,
+    poll_first, prober_with, timed_poll, unknown_reason,
 };
 
 /// The network timeout used by these tests.
@@ -1005,7 +1004,7 @@ async fn unset_variable_is_unknown_and_nothing_is_sent() {
         &signals,
         "{ signal = \"h\", up = true },\n{ signal = \"j\", at_most = 100 },\n{ signal = \"p\", at_most = 100 }",
     );
-    let prober = support::prober();
+    let prober = util::prober();
     for (i, s) in l.signals.iter().enumerate() {
         let (sample, _) = timed_poll(&prober, s).await;
         assert_eq!(
@@ -1034,7 +1033,7 @@ fn http_with_trigger(signal_body: &str) -> gonogo::layout::Layout {
          [[phases]]\nid = \"p\"\ngates = [{{ signal = \"h\", up = true }}]\n\n\
          [rollback]\nrun = [\"true\"]\nauto_from = \"p\"\ntriggers = [{{ signal = \"h\", up = false }}]\n"
     );
-    gonogo::layout::parse(&support::layout_path(), &src).unwrap_or_else(|d| panic!("{d}"))
+    gonogo::layout::parse(&util::layout_path(), &src).unwrap_or_else(|d| panic!("{d}"))
 }
 
 fn assert_blind_not_fired(l: &gonogo::layout::Layout, sample: &gonogo::signal::Sample) {

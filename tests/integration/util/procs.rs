@@ -2,9 +2,6 @@
 //! demo service, `gonogo watch` guards whose output is read line by line,
 //! and raw journal reads. Every child is killed when its owner drops, so a
 //! failing test leaves nothing running.
-//!
-//! Included with `#[path = "support/procs.rs"] mod procs;`.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -5,14 +5,11 @@
 //! must be detected. A second process must see a new event within 1 s,
 //! and `${VAR}` secrets must reach neither the record nor the database.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::cell::RefCell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use procs::{Demo, Lines, demo_layout, gonogo_cmd, path_str, run, text};
+use crate::util::procs::{self, Demo, Lines, demo_layout, gonogo_cmd, path_str, run, text};
 
 /// One operator at a terminal: runs acts against one demo and journal.
 struct Desk<'a> {

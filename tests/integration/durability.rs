@@ -83,7 +83,7 @@ impl Writer {
         let exe = std::env::current_exe().expect("test binary");
         let mut child = Command::new(exe)
             .args([
-                "durability_writer_child",
+                "durability::durability_writer_child",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",

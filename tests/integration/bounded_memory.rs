@@ -2,12 +2,11 @@
 //! (SPEC §6 Reliability). Its own test binary, so its own process: the
 //! peak RSS (VmHWM) measured here is this test's alone.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use gonogo::signal::Outcome;
-use support::{Framing, MIB, Reply, Server, layout, peak_rss_bytes, prober, rss_bytes};
+
+use crate::util::{Framing, MIB, Reply, Server, layout, peak_rss_bytes, prober, rss_bytes};
 
 const ROUNDS: usize = 20;
 /// Rounds of polls started all at once.

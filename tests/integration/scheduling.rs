@@ -2,16 +2,15 @@
 //! 100 ms of schedule while others hang). Real local servers, the real
 //! engine and prober.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use gonogo::engine::{self, SampleTaken};
 use gonogo::signal::Outcome;
-use support::{Reply, Server, layout, prober};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+use crate::util::{Reply, Server, layout, prober};
 
 /// How long the engine runs.
 const RUN: Duration = Duration::from_secs(3);

@@ -2,16 +2,13 @@
 //! on the endpoints; the others follow its samples, and one of them takes
 //! over within seconds when the poller is killed.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use procs::{Lines, path_str, poll_until, watch};
+use crate::util::procs::{self, Lines, path_str, poll_until, watch};
 
 /// An HTTP endpoint on 127.0.0.1 that counts the requests it answers.
 fn counting_server() -> (String, Arc<AtomicUsize>) {

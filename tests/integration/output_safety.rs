@@ -11,8 +11,6 @@
 //! echo, refusals on stderr, `log` and `log --format json` are read as
 //! bytes, and so is the journal file (with its WAL).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -20,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use gonogo::layout::template::Overlay;
 use gonogo::signal::Outcome;
-use support::{Reply, Request, Server};
 use tokio::io::AsyncReadExt;
+
+use crate::util::{self, Reply, Request, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
 
@@ -500,7 +499,7 @@ async fn operator_text_is_stripped_in_every_output() {
 #[tokio::test]
 async fn url_variables_are_percent_encoded_but_a_leading_base_is_not() {
     let server = Server::fixed(Reply::ok_json(r#"{"v": 1}"#)).await;
-    let layout = support::one_signal(
+    let layout = util::one_signal(
         "kind = \"json\"\nurl = \"${OS_TEST_BASE}/q?x=${OS_TEST_Q}&y=1\"\npath = \"$.v\"",
         "below = 5",
     );
@@ -508,7 +507,7 @@ async fn url_variables_are_percent_encoded_but_a_leading_base_is_not() {
         ("OS_TEST_BASE".into(), server.url("")),
         ("OS_TEST_Q".into(), "a&b=c/d".into()),
     ]);
-    let prober = support::prober_with(Arc::new(vars));
+    let prober = util::prober_with(Arc::new(vars));
     let sample = prober.poll(&layout.signals[0]).await;
     assert_eq!(sample.outcome, Outcome::Number(1.0));
     let requests = server.requests();
@@ -521,7 +520,7 @@ async fn url_variables_are_percent_encoded_but_a_leading_base_is_not() {
 async fn an_echoed_secret_is_redacted_in_the_sample_itself() {
     let server = echo_server().await;
     let secret = "pr0be-s3cr3t/xyz";
-    let layout = support::layout(
+    let layout = util::layout(
         &format!(
             "[signals.prom]\nkind = \"prometheus\"\nurl = \"{}/prom\"\nquery = \"up\"\n\
              headers = {{ Authorization = \"Bearer ${{OS_TEST_TOKEN}}\" }}\n\n\
@@ -533,10 +532,10 @@ async fn an_echoed_secret_is_redacted_in_the_sample_itself() {
         "{ signal = \"prom\", below = 1 },\n{ signal = \"echo\", below = 1 }",
     );
     let vars = Overlay(vec![("OS_TEST_TOKEN".into(), secret.into())]);
-    let prober = support::prober_with(Arc::new(vars));
+    let prober = util::prober_with(Arc::new(vars));
     for signal in &layout.signals {
         let sample = prober.poll(signal).await;
-        let reason = support::unknown_reason(&sample.outcome);
+        let reason = util::unknown_reason(&sample.outcome);
         assert!(!reason.contains(secret), "{}: {reason}", signal.id);
         assert!(reason.contains(&format!("Bearer {MARK}")), "{reason}");
         assert!(!reason.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']));

@@ -13,13 +13,12 @@
 //!   files, and paths that cannot be journals are refused untouched;
 //! - readers need no write access to the journal.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use procs::{Demo, count_kind, gonogo_cmd, path_str, poll_until, run, text, watch};
+use crate::util::procs::{
+    self, Demo, count_kind, gonogo_cmd, path_str, poll_until, run, text, watch,
+};
 
 /// A small launch on the demo service: a one-item preflight, a canary whose
 /// error-rate gate must hold for `window`, and a rollback running

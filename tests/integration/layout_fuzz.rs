@@ -19,9 +19,9 @@
 //! `corpus_inputs_that_once_broke_gonogo_stay_fixed` replays on every run.
 //!
 //! To search harder, once: `FUZZ_SEED=123 FUZZ_CASES=5000 cargo test --test
-//! layout_fuzz -- --nocapture` (the default run stays fixed and bounded:
-//! a few thousand cases, cut off after `FUZZ_SECS`, default 25, on a slow
-//! machine).
+//! integration layout_fuzz:: -- --nocapture` (the default run stays fixed
+//! and bounded: a few thousand cases, cut off after `FUZZ_SECS`, default
+//! 25, on a slow machine).
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};

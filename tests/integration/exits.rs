@@ -4,17 +4,14 @@
 //! over), whether or not they had anything to print at that moment. A
 //! one-shot command writing into a closed pipe does not panic.
 //!
-//! (An outside SIGINT to the screen is in `tests/tmux.rs`.)
-
-#[path = "support/procs.rs"]
-mod procs;
+//! (An outside SIGINT to the screen is in `tmux.rs`.)
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use procs::{BIN, KillOnDrop, path_str, tempdir, text};
+use crate::util::procs::{BIN, KillOnDrop, path_str, tempdir, text};
 
 /// How soon after its reader goes a guard must be gone.
 const EXIT_BAR: Duration = Duration::from_secs(5);

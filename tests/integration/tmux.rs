@@ -7,18 +7,14 @@
 //! Each test runs its own tmux server and its own headless demo service, so
 //! they run in parallel. Without tmux each test says so on stderr and passes.
 
-#[path = "support/procs.rs"]
-mod procs;
-#[path = "support/tmux.rs"]
-mod tmux;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use procs::{BIN, Demo, demo_layout, path_str, tempdir};
-use tmux::{Tmux, sh_quote};
+
+use crate::util::procs::{self, BIN, Demo, demo_layout, path_str, tempdir};
+use crate::util::tmux::{self, Tmux, sh_quote};
 
 /// The first frame, a key's effect, an event reaching the screen.
 const SCREEN: Duration = Duration::from_secs(10);

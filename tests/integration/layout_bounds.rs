@@ -2,7 +2,7 @@
 //! bounded when the layout is read, every value an error quotes is cut,
 //! and validation stays linear with thousands of ids.
 //!
-//! The fuzzer (`tests/layout_fuzz.rs`) looks for what breaks; these pin
+//! The fuzzer (`layout_fuzz.rs`) looks for what breaks; these pin
 //! the rules down one by one, with the messages operators read.
 
 use std::path::Path;

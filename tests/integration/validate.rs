@@ -8,7 +8,7 @@
 //! message on purpose, regenerate the expectations and review the diff:
 //!
 //! ```text
-//! UPDATE_EXPECTED=1 cargo test --test validate
+//! UPDATE_EXPECTED=1 cargo test --test integration validate::
 //! git diff tests/bad_layouts
 //! ```
 
@@ -69,14 +69,14 @@ fn check_bad_layout(stem: &str) {
     }
     let expected = fs::read_to_string(&expected_path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}\n(run `UPDATE_EXPECTED=1 cargo test --test validate` to create it)",
+            "{}: {e}\n(run `UPDATE_EXPECTED=1 cargo test --test integration validate::` to create it)",
             expected_path.display()
         )
     });
     assert!(
         stderr == expected,
         "{toml}: stderr differs from {stem}.expected\n--- expected\n{expected}--- actual\n{stderr}---\n\
-         (if the change is intended: UPDATE_EXPECTED=1 cargo test --test validate)"
+         (if the change is intended: UPDATE_EXPECTED=1 cargo test --test integration validate::)"
     );
 
     // One broken rule, one error; the exception proves all are reported.

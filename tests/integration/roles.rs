@@ -7,14 +7,11 @@
 //! the way a team shares a launch on a bastion host — and removes them
 //! again, also when the test fails. Without root it says so and skips.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use procs::{BIN, text};
+use crate::util::procs::{self, BIN, text};
 
 /// Removes the users and group it created, whatever happens.
 struct Accounts {

@@ -4,13 +4,12 @@
 //! never fires on UNKNOWN (the metrics source gone), not even one that was
 //! already holding when the data went away.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::path::Path;
 use std::time::Duration;
 
-use procs::{Demo, count_kind, gonogo_cmd, path_str, poll_until, run, text, watch};
+use crate::util::procs::{
+    self, Demo, count_kind, gonogo_cmd, path_str, poll_until, run, text, watch,
+};
 
 /// A launch already in its auto-rollback phase: one error-rate trigger on
 /// the demo's `/api/stats`, a rollback that appends a line to `fired`.

@@ -3,13 +3,12 @@
 //! that overruns its timebox is recorded exactly once even with two guards
 //! watching, and soak time is enforced.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::path::Path;
 use std::time::Duration;
 
-use procs::{count_kind, gonogo_cmd, path_str, poll_until, raw_events, run, text, watch};
+use crate::util::procs::{
+    self, count_kind, gonogo_cmd, path_str, poll_until, raw_events, run, text, watch,
+};
 
 /// A two-phase launch with no network signals: an inline checklist gate.
 fn layout(dir: &Path, out: &Path, second: &str) -> String {

@@ -1,10 +1,11 @@
 //! Shared fixtures for the integration tests: a real HTTP/1.1 server on
 //! 127.0.0.1:0 that misbehaves on request (hand-written responses over a
 //! raw `TcpListener`, so nothing about our HTTP client is mocked), layouts
-//! built from TOML text, and one-poll helpers.
-//!
-//! Each test binary uses a different part of this module.
-#![allow(dead_code)]
+//! built from TOML text, and one-poll helpers; real processes in
+//! [`procs`], a real terminal in [`tmux`].
+
+pub mod procs;
+pub mod tmux;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

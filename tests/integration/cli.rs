@@ -6,10 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-#[path = "support/procs.rs"]
-mod procs;
-
-use procs::{BIN, demo_layout, text};
+use crate::util::procs::{self, BIN, demo_layout, text};
 
 /// The shared headless demo service, with a state directory of the test's
 /// own so gonogo never touches the operator's default journal.

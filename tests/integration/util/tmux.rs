@@ -12,9 +12,6 @@
 //! locale), so whatever the CI job exports (`NO_COLOR`, `COLORTERM`,
 //! `TMUX`) never leaks into the screen under test; each session gets its
 //! variables explicitly through `env`.
-//!
-//! Included with `#[path = "support/tmux.rs"] mod tmux;`.
-#![allow(dead_code)]
 
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
