@@ -78,7 +78,6 @@ impl Reply {
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub method: String,
     pub target: String,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
@@ -184,18 +183,13 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     };
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
     let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_string();
-    let target = first.next()?.to_string();
+    // `GET /path HTTP/1.1`: the method is not needed.
+    let target = lines.next()?.split(' ').nth(1)?.to_string();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Some(Request {
-        method,
-        target,
-        headers,
-    })
+    Some(Request { target, headers })
 }
 
 async fn answer(mut stream: TcpStream, reply: Reply) -> std::io::Result<()> {
