@@ -10,9 +10,10 @@ use gonogo::gate::State;
 use gonogo::layout::template::Overlay;
 use gonogo::signal::Outcome;
 
+use crate::util::server::{Framing, Reply, Server};
 use crate::util::{
-    self, Framing, MIB, Reply, Server, assert_one_line, judge_first, layout, ms, one_signal,
-    poll_first, prober_with, timed_poll, unknown_reason,
+    self, MIB, assert_one_line, judge_first, layout, ms, one_signal, poll_first, prober_with,
+    timed_poll, unknown_reason,
 };
 
 /// The network timeout used by these tests.

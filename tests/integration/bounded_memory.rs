@@ -1,12 +1,15 @@
 //! Memory stays bounded however much an endpoint or a command sends
-//! (SPEC §6 Reliability). Its own test binary, so its own process: the
-//! peak RSS (VmHWM) measured here is this test's alone.
+//! (SPEC §6 Reliability). The test runs [`alone`], in a process of its
+//! own: the peak RSS (VmHWM) measured here must be this test's, not that
+//! of whatever other tests run beside it.
 
 use std::time::{Duration, Instant};
 
 use gonogo::signal::Outcome;
 
-use crate::util::{Framing, MIB, Reply, Server, layout, peak_rss_bytes, prober, rss_bytes};
+use crate::util::procs::alone;
+use crate::util::server::{Framing, Reply, Server};
+use crate::util::{MIB, layout, prober};
 
 const ROUNDS: usize = 20;
 /// Rounds of polls started all at once.
@@ -22,8 +25,19 @@ fn is_cut_off(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Unknown(r) if r == "printed more than 1048576 bytes; process group killed")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_mib_bodies_and_100_mib_output_keep_memory_bounded() {
+#[test]
+fn ten_mib_bodies_and_100_mib_output_keep_memory_bounded() {
+    alone(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(polls_keep_memory_bounded());
+    });
+}
+
+async fn polls_keep_memory_bounded() {
     let started = Instant::now();
     let big = |framing| Reply::Big {
         len: 10 * MIB,
@@ -141,4 +155,22 @@ timeout = "10s"
         mib(burst_budget)
     );
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// Peak resident set size of this process so far, from /proc.
+fn peak_rss_bytes() -> u64 {
+    proc_status_kib("VmHWM:") * 1024
+}
+
+fn rss_bytes() -> u64 {
+    proc_status_kib("VmRSS:") * 1024
+}
+
+fn proc_status_kib(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/self/status"))
 }

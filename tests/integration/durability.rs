@@ -1,21 +1,24 @@
 //! `kill -9` at any moment loses no acknowledged event and never corrupts
 //! the journal (SPEC §6).
 //!
-//! Writers are this test binary re-executed with `GONOGO_DURABILITY_WRITER`
-//! set: they append notes in a tight loop through `gonogo::journal::Journal`
-//! and print `ack <seq> <text>` only after `append` has returned. The parent
+//! Writers are this test binary re-run for `durability_writer_child` alone
+//! (`procs::rerun`), the journal named in `GONOGO_DURABILITY_WRITER`: they
+//! append notes in a tight loop through `gonogo::journal::Journal` and
+//! print `ack <seq> <text>` only after `append` has returned. The parent
 //! SIGKILLs them at random moments, round after round on the same journal,
 //! and after each round checks the file with SQLite's own integrity check,
 //! the hash chain, and that every acknowledged event is there, unchanged.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gonogo::journal::{Entry, Journal};
 use gonogo::launch::{EventKind, GateSnapshot};
+
+use crate::util::procs;
 
 const WRITER_ENV: &str = "GONOGO_DURABILITY_WRITER";
 const LAUNCH: &str = "durability";
@@ -38,12 +41,18 @@ fn open(path: &Path) -> Result<Journal, gonogo::journal::JournalError> {
 /// Fewer rounds than this (a very slow machine) is a failure, not a pass.
 const MIN_ROUNDS: usize = 5;
 
-/// The writer's body, run only in a re-executed child (a no-op otherwise).
+/// The writer's test, as libtest names it.
+fn writer_test() -> String {
+    procs::test_name(module_path!(), "durability_writer_child")
+}
+
+/// The writer's body, run only in a re-run child (a no-op otherwise).
 #[test]
 fn durability_writer_child() {
-    let Some(path) = std::env::var_os(WRITER_ENV) else {
+    if !procs::is_rerun(&writer_test()) {
         return;
-    };
+    }
+    let path = std::env::var_os(WRITER_ENV).expect("the journal to write");
     let name = std::env::var("GONOGO_DURABILITY_NAME").unwrap_or_default();
     let mut journal = open(Path::new(&path)).expect("open journal");
     let mut out = std::io::stdout().lock();
@@ -80,14 +89,7 @@ struct Writer {
 
 impl Writer {
     fn start(journal: &Path, name: &str) -> Writer {
-        let exe = std::env::current_exe().expect("test binary");
-        let mut child = Command::new(exe)
-            .args([
-                "durability::durability_writer_child",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let mut child = procs::rerun(&writer_test())
             .env(WRITER_ENV, journal)
             .env("GONOGO_DURABILITY_NAME", name)
             .stdin(Stdio::piped())
@@ -165,9 +167,6 @@ impl Drop for Writer {
 
 #[test]
 fn kill_9_loses_no_acknowledged_event_and_never_corrupts() {
-    if std::env::var_os(WRITER_ENV).is_some() {
-        return;
-    }
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("durable.sqlite");
@@ -260,9 +259,6 @@ fn kill_9_loses_no_acknowledged_event_and_never_corrupts() {
 /// WAL.
 #[test]
 fn a_new_journal_opened_by_many_at_once_opens_for_all() {
-    if std::env::var_os(WRITER_ENV).is_some() {
-        return;
-    }
     for round in 0..20 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.sqlite");

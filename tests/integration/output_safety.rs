@@ -20,7 +20,8 @@ use gonogo::layout::template::Overlay;
 use gonogo::signal::Outcome;
 use tokio::io::AsyncReadExt;
 
-use crate::util::{self, Reply, Request, Server};
+use crate::util;
+use crate::util::server::{Reply, Request, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
 

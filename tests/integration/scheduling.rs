@@ -10,7 +10,9 @@ use gonogo::signal::Outcome;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::util::{Reply, Server, layout, prober};
+use crate::util::procs;
+use crate::util::server::{Reply, Server};
+use crate::util::{layout, prober};
 
 /// How long the engine runs.
 const RUN: Duration = Duration::from_secs(3);
@@ -114,17 +116,6 @@ async fn hanging_signals_never_delay_a_fast_one() {
     }
 }
 
-/// True when `pid` no longer runs (gone, or a zombie nobody reaped yet).
-fn is_dead(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => {
-            let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
-            matches!(state, Some('Z' | 'X'))
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_engine_kills_a_hanging_command_group() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,13 +140,13 @@ async fn stopping_the_engine_kills_a_hanging_command_group() {
         assert!(Instant::now() < deadline, "the command never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(!is_dead(pid));
+    assert!(!procs::exited(pid));
     drop(polling);
     let deadline = Instant::now() + Duration::from_secs(2);
-    while !is_dead(pid) && Instant::now() < deadline {
+    while !procs::exited(pid) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let alive = !is_dead(pid);
+    let alive = !procs::exited(pid);
     if alive {
         // Do not leave it behind whatever the outcome.
         let _ = nix::sys::signal::kill(

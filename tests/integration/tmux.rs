@@ -117,7 +117,7 @@ impl Screen {
     fn pid(&self) -> i32 {
         let shell = self.tmux.pane_pid();
         let found = procs::poll_until(SCREEN, || {
-            let kids = tmux::children(shell, BIN);
+            let kids = procs::children(shell, BIN);
             (kids.len() == 1).then(|| kids[0])
         });
         found.unwrap_or_else(|| panic!("no gonogo under the pane's shell {shell}"))
@@ -350,7 +350,7 @@ fn stop_and_check(stop: &str, how: impl FnOnce(&Screen)) {
     );
     let pid = s.pid();
     let exit = std::thread::scope(|scope| {
-        let watch = scope.spawn(|| tmux::watch_exit(pid, SCREEN));
+        let watch = scope.spawn(|| procs::watch_exit(pid, SCREEN));
         how(&s);
         watch.join().expect("watch")
     });
@@ -437,7 +437,7 @@ fn terminal_restored_after_an_outside_sigint() {
     );
     let shell = tmux.pane_pid();
     let pid = procs::poll_until(SCREEN, || {
-        let kids = tmux::children(shell, BIN);
+        let kids = procs::children(shell, BIN);
         (kids.len() == 1).then(|| kids[0])
     })
     .unwrap_or_else(|| panic!("no gonogo under the pane's shell {shell}"));
@@ -517,7 +517,7 @@ fn quit_during_a_rollback_lets_it_finish() {
 /// no SIGHUP reaches gonogo (the shell that got it ignores it, as one that
 /// does not forward it would). Returns how long gonogo took to go, the CPU
 /// it burned meanwhile, and its exit status.
-fn drop_the_tty() -> Option<(tmux::Exit, i32)> {
+fn drop_the_tty() -> Option<(procs::Exit, i32)> {
     if !tmux::available() {
         return None;
     }
@@ -546,10 +546,10 @@ fn drop_the_tty() -> Option<(tmux::Exit, i32)> {
     let at_first = clock(&first);
     t.wait_for("the clock to tick", SCREEN, |s| clock(s) != at_first);
     let shell = t.pane_pid();
-    let pid = procs::poll_until(SCREEN, || tmux::children(shell, BIN).first().copied())
+    let pid = procs::poll_until(SCREEN, || procs::children(shell, BIN).first().copied())
         .expect("gonogo under the pane's shell");
     let exit = std::thread::scope(|scope| {
-        let watch = scope.spawn(|| tmux::watch_exit(pid, SCREEN));
+        let watch = scope.spawn(|| procs::watch_exit(pid, SCREEN));
         // The only pane: killing it closes the tty and ends the server.
         let _ = t.run(&["kill-pane"]);
         watch.join().expect("watch")
@@ -689,7 +689,7 @@ fn pasted_q_is_text_not_quit() {
     t.wait_text("> q▏", SCREEN);
     t.keys(&["Enter"]);
     t.wait_text("noted: q", SCREEN);
-    assert_eq!(tmux::children(t.pane_pid(), BIN).len(), 1, "gonogo quit");
+    assert_eq!(procs::children(t.pane_pid(), BIN).len(), 1, "gonogo quit");
     t.keys(&["q"]);
     assert_eq!(s.wait_exit(), 0);
 }

@@ -1,7 +1,13 @@
 //! Real processes for the end-to-end tests: the `gonogo` binary, a headless
 //! demo service, `gonogo watch` guards whose output is read line by line,
-//! and raw journal reads. Every child is killed when its owner drops, so a
-//! failing test leaves nothing running.
+//! raw journal reads, what `/proc` says about a process, and this test
+//! binary re-run for one test. Every child is killed when its owner drops,
+//! so a failing test leaves nothing running.
+//!
+//! All tests share one process, each on a thread of its own. A test that
+//! measures the whole process (its peak RSS) or leaves process-wide state
+//! behind runs [`alone`]: the test binary re-runs just that test in a
+//! child.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -17,6 +23,68 @@ pub fn demo_layout() -> String {
 
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// Set in a child started by [`rerun`]: the name of the one test it runs.
+const RERUN_ENV: &str = "GONOGO_TEST_RERUN";
+
+/// The name libtest gives the test `test` of the module at `module`
+/// (`module_path!()`, whose first part, the crate, libtest leaves out):
+/// `durability::durability_writer_child`.
+pub fn test_name(module: &str, test: &str) -> String {
+    let module = module.split_once("::").map_or("", |(_, m)| m);
+    if module.is_empty() {
+        test.to_string()
+    } else {
+        format!("{module}::{test}")
+    }
+}
+
+/// This test binary, set to run the one test `name` (as libtest names it),
+/// on one thread with its output uncaptured, and knowing it is that re-run
+/// ([`is_rerun`]).
+pub fn rerun(name: &str) -> Command {
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut cmd = Command::new(exe);
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(RERUN_ENV, name);
+    cmd
+}
+
+/// Whether this process is the re-run of the test `name` ([`rerun`]).
+pub fn is_rerun(name: &str) -> bool {
+    std::env::var_os(RERUN_ENV).is_some_and(|v| v == name)
+}
+
+/// Runs `body` in a process of its own: the calling test re-runs itself
+/// ([`rerun`]) and passes when that child ran it and passed; in the child,
+/// `body` runs. The child's output is shown as the test's own.
+pub fn alone(body: impl FnOnce()) {
+    // libtest runs each test on a thread named after it.
+    let name = std::thread::current()
+        .name()
+        .expect("a test thread is named after its test")
+        .to_string();
+    if is_rerun(&name) {
+        body();
+        return;
+    }
+    // Never a re-run of a re-run, whatever went wrong with the name.
+    assert!(
+        std::env::var_os(RERUN_ENV).is_none(),
+        "{name} is not the test this process was re-run for"
+    );
+    let out = rerun(&name)
+        .stdin(Stdio::null())
+        .output()
+        .expect("re-run the test binary");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name}, run alone: {}\n{stdout}{stderr}",
+        out.status
+    );
+    eprint!("{stderr}");
 }
 
 /// A child process killed (SIGKILL) and reaped on drop.
@@ -273,4 +341,70 @@ pub fn tempdir() -> tempfile::TempDir {
 
 pub fn path_str(p: &Path) -> String {
     p.to_str().expect("utf-8 path").to_string()
+}
+
+/// `/proc/<pid>/stat` fields after the command name: state, ppid, … .
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// The children of `parent` whose command line contains `needle`.
+pub fn children(parent: i32, needle: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            stat_fields(pid).is_some_and(|f| f.get(1).is_some_and(|p| *p == parent.to_string()))
+        })
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+/// Whether `pid` has exited (gone, or a zombie waiting to be reaped).
+pub fn exited(pid: i32) -> bool {
+    stat_fields(pid).is_none_or(|f| f.first().is_some_and(|s| s == "Z" || s == "X"))
+}
+
+/// CPU time `pid` has used so far (all threads), if it is still there.
+pub fn cpu_time(pid: i32) -> Option<Duration> {
+    // utime and stime are fields 14 and 15 of stat: 11 and 12 after the name.
+    let f = stat_fields(pid)?;
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // Linux reports these in USER_HZ, which is 100 everywhere.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// How a process went away: how long it took from the call, and the CPU
+/// time it used meanwhile (as last seen before it went).
+pub struct Exit {
+    pub took: Duration,
+    pub cpu: Duration,
+}
+
+/// Polls `pid` every 10 ms until it has exited; `None` after `limit`.
+pub fn watch_exit(pid: i32, limit: Duration) -> Option<Exit> {
+    let start = Instant::now();
+    let before = cpu_time(pid)?;
+    let mut last = before;
+    loop {
+        if let Some(cpu) = cpu_time(pid) {
+            last = cpu;
+        }
+        if exited(pid) {
+            return Some(Exit {
+                took: start.elapsed(),
+                cpu: last.saturating_sub(before),
+            });
+        }
+        if start.elapsed() >= limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
