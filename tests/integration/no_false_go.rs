@@ -16,6 +16,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::util;
 use crate::util::procs::{
     self, Demo, count_kind, gonogo_cmd, path_str, poll_until, run, text, watch,
 };
@@ -529,8 +530,7 @@ fn the_journal_integrity_claims_hold() {
 /// writing to it meanwhile and without one.
 #[test]
 fn readers_need_no_write_access() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIPPED readers_need_no_write_access: needs root to run as `nobody`");
+    if !util::require_root("to run as `nobody`") || util::require("runuser").is_none() {
         return;
     }
     let demo = Demo::start();

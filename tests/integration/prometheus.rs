@@ -4,12 +4,11 @@
 //! are injected; a histogram quantile is a finite number; bad PromQL is
 //! UNKNOWN with Prometheus's own reason.
 //!
-//! `build.rs` sets `cfg(have_prometheus)` when `$PROMETHEUS` or `prometheus`
-//! on `PATH` exists; without it the test is reported as ignored, with how to
-//! run it, never silently passed.
+//! The binary is `$PROMETHEUS` (a path, or a name on `PATH`), else
+//! `prometheus` on `PATH`. Without one the test is skipped, saying how to
+//! get it; under CI it fails (`util::require`).
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -21,37 +20,31 @@ use gonogo::layout::template::ProcessEnv;
 use gonogo::layout::{Layout, Phase};
 use gonogo::signal::{Outcome, Prober, Sample};
 
+use crate::util;
+
 const ERROR_RATE: &str = r#"(sum(rate(http_requests_total{code=~"5.."}[10s])) or vector(0)) / sum(rate(http_requests_total[10s]))"#;
 const P95: &str =
     "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[10s])))";
 const BAD: &str = "sum(rate(http_requests_total[10s])";
 
-/// `$PROMETHEUS`, else `prometheus` on `PATH` (the lookup `build.rs` does).
-fn prometheus_binary() -> PathBuf {
-    let name = std::env::var_os("PROMETHEUS")
+/// `$PROMETHEUS`, else `prometheus` on `PATH`; else [`util::missing`].
+fn prometheus_binary() -> Option<PathBuf> {
+    let name = std::env::var("PROMETHEUS")
+        .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "prometheus".into());
-    let name = PathBuf::from(name);
-    if name.components().count() > 1 {
-        return name;
+    let found = util::find_program(&name);
+    if found.is_none() {
+        util::missing(&format!(
+            "`{name}` is not installed (Debian: apt-get install prometheus; \
+             or PROMETHEUS=/path/to/prometheus)"
+        ));
     }
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(&name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "built with cfg(have_prometheus) but `{}` is no longer on PATH; \
-                 reinstall it or `touch build.rs`",
-                name.display()
-            )
-        })
+    found
 }
 
-/// A Prometheus server on a loopback port, stopped on drop (SIGTERM, then
-/// SIGKILL if it lingers).
+/// A Prometheus server on a loopback port of its choosing, stopped on drop
+/// (SIGTERM, then SIGKILL if it lingers).
 struct Prometheus {
     child: Child,
     url: String,
@@ -60,9 +53,9 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts Prometheus scraping `target` (host:port) every second.
-    fn start(target: &str) -> Prometheus {
-        let bin = prometheus_binary();
+    /// Starts Prometheus scraping `target` (host:port) every second, and
+    /// waits for it to say which port it listens on.
+    fn start(bin: &Path, target: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
@@ -74,33 +67,65 @@ impl Prometheus {
         )
         .expect("write config");
         let log = dir.path().join("prometheus.log");
-        let port = free_port();
-        let child = Command::new(&bin)
+        let child = Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.path().join("data").display()
             ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Port 0: the kernel picks a free one; the log says which.
+            .arg("--web.listen-address=127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        Prometheus {
+        let mut prom = Prometheus {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             log,
             _dir: dir,
-        }
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        prom.url = loop {
+            if let Some(addr) = prom.listening_on() {
+                break format!("http://{addr}");
+            }
+            assert!(
+                prom.exited().is_none() && Instant::now() < deadline,
+                "Prometheus is not listening (exited: {:?}); log:\n{}",
+                prom.exited(),
+                prom.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        prom
     }
 
-    /// The tail of Prometheus's log, for failure messages.
-    fn log_tail(&self) -> String {
+    fn log_text(&self) -> String {
         let mut text = String::new();
         if let Ok(mut f) = std::fs::File::open(&self.log) {
             let _ = f.read_to_string(&mut text);
         }
+        text
+    }
+
+    /// The address Prometheus says it listens on: `msg="Listening on"
+    /// … address=127.0.0.1:PORT` in its log.
+    fn listening_on(&self) -> Option<String> {
+        self.log_text()
+            .lines()
+            .filter(|l| l.contains("msg=\"Listening on\""))
+            .find_map(|l| {
+                let addr = l.split("address=").nth(1)?.split_whitespace().next()?;
+                let addr = addr.trim_matches('"');
+                (!addr.ends_with(":0")).then(|| addr.to_string())
+            })
+    }
+
+    /// The tail of Prometheus's log, for failure messages.
+    fn log_tail(&self) -> String {
+        let text = self.log_text();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
@@ -130,11 +155,6 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 fn layout(prometheus: &str) -> Layout {
@@ -216,14 +236,15 @@ async fn poll_until(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(have_prometheus),
-    ignore = "needs Debian's prometheus binary: apt-get install prometheus, then rerun cargo test"
-)]
 async fn error_rate_gate_follows_a_real_prometheus() {
+    let Some(bin) = prometheus_binary() else {
+        return;
+    };
     let t0 = Instant::now();
     let demo = gonogo::demo::serve(0).await.expect("demo service");
-    let mut prom = Prometheus::start(&demo.addr().to_string());
+    // Starting waits on Prometheus's log: not on a runtime thread.
+    let mut prom =
+        tokio::task::block_in_place(|| Prometheus::start(&bin, &demo.addr().to_string()));
     let layout = layout(&prom.url);
     let prober = Prober::new(Arc::new(ProcessEnv)).expect("prober");
     let (error_rate, p95, broken) = (0, 1, 2);

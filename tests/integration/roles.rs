@@ -5,12 +5,14 @@
 //! Needs root: it creates two throwaway users (and a group for them) with
 //! `useradd`, runs `gonogo` as each of them on one group-shared journal —
 //! the way a team shares a launch on a bastion host — and removes them
-//! again, also when the test fails. Without root it says so and skips.
+//! again, also when the test fails. Without root it is skipped, saying so;
+//! under CI it fails (`util::require_root`).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::util;
 use crate::util::procs::{self, BIN, text};
 
 /// Removes the users and group it created, whatever happens.
@@ -89,23 +91,20 @@ enum Become {
 }
 
 impl Become {
+    /// The first of the tools that is installed; else [`util::missing`].
     fn find() -> Option<Become> {
-        let has = |tool: &str| {
-            Command::new(tool)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok()
-        };
-        [
+        let found = [
             ("setpriv", Become::Setpriv),
             ("runuser", Become::Runuser),
             ("su", Become::Su),
         ]
         .into_iter()
-        .find(|(tool, _)| has(tool))
-        .map(|(_, b)| b)
+        .find(|(tool, _)| util::find_program(tool).is_some())
+        .map(|(_, b)| b);
+        if found.is_none() {
+            util::missing("none of setpriv, runuser, su is installed");
+        }
+        found
     }
 
     /// `argv` run as `user`, with that user's groups (the team group
@@ -174,16 +173,10 @@ fn runnable_binary(dir: &Path) -> PathBuf {
 
 #[test]
 fn roles_are_enforced_by_os_identity() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!(
-            "SKIPPED roles_are_enforced_by_os_identity: this test needs root (it creates OS users with useradd)"
-        );
+    if !util::require_root("(it creates OS users with useradd)") {
         return;
     }
     let Some(become_user) = Become::find() else {
-        eprintln!(
-            "SKIPPED roles_are_enforced_by_os_identity: none of setpriv, runuser, su is installed"
-        );
         return;
     };
     let (accounts, alice, bob, gid) = team("r");
@@ -322,14 +315,10 @@ id = "done"
 /// adopts a changed file — a journaled act whose record keeps the diff.
 #[test]
 fn a_private_copy_cannot_widen_roles_and_only_an_owner_adopts_a_change() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!(
-            "SKIPPED a_private_copy_cannot_widen_roles_and_only_an_owner_adopts_a_change: this test needs root (it creates OS users with useradd)"
-        );
+    if !util::require_root("(it creates OS users with useradd)") {
         return;
     }
     let Some(become_user) = Become::find() else {
-        eprintln!("SKIPPED: none of setpriv, runuser, su is installed");
         return;
     };
     let (accounts, alice, bob, gid) = team("p");

@@ -5,7 +5,8 @@
 //! same pane show the terminal was given back.
 //!
 //! Each test runs its own tmux server and its own headless demo service, so
-//! they run in parallel. Without tmux each test says so on stderr and passes.
+//! they run in parallel. Without tmux each test is skipped, saying so; under
+//! CI it fails (`util::require`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::util;
 use crate::util::procs::{self, BIN, Demo, demo_layout, path_str, tempdir};
 use crate::util::tmux::{self, Tmux, sh_quote};
 
@@ -205,7 +207,7 @@ fn gate_row<'a>(screen: &'a str, gate: &str) -> Option<&'a str> {
 /// launch record then holds the rollback.
 #[test]
 fn demo_launch_from_preflight_to_rollback() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let t0 = Instant::now();
@@ -299,7 +301,7 @@ fn demo_launch_from_preflight_to_rollback() {
 /// screen, so the operator never drops to a shell to see it.
 #[test]
 fn rollback_output_streams_while_it_runs() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     // A rollback that prints, works for a while, then prints again: the
@@ -340,7 +342,7 @@ fn rollback_output_streams_while_it_runs() {
 }
 
 fn stop_and_check(stop: &str, how: impl FnOnce(&Screen)) {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start(100, 30, &[], &[]);
@@ -375,9 +377,12 @@ fn stop_and_check(stop: &str, how: impl FnOnce(&Screen)) {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "the panic seam (GONOGO_DEBUG_PANIC) exists in debug builds only"
+)]
 fn terminal_restored_after_a_panic() {
-    // The panic seam exists in debug builds only.
-    if !tmux::available() || !cfg!(debug_assertions) {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start_on(
@@ -418,7 +423,7 @@ fn terminal_restored_after_sigterm() {
 /// the terminal is given back.
 #[test]
 fn terminal_restored_after_an_outside_sigint() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let state = tempdir();
@@ -480,7 +485,7 @@ confirm = "rollback"
 /// die with us"), as `gonogo rollback` and the guard's auto-rollback do.
 #[test]
 fn quit_during_a_rollback_lets_it_finish() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let dir = tempdir();
@@ -518,9 +523,7 @@ fn quit_during_a_rollback_lets_it_finish() {
 /// does not forward it would). Returns how long gonogo took to go, the CPU
 /// it burned meanwhile, and its exit status.
 fn drop_the_tty() -> Option<(procs::Exit, i32)> {
-    if !tmux::available() {
-        return None;
-    }
+    util::require("tmux")?;
     let demo = Demo::start();
     let state = tempdir();
     let journal = path_str(&state.path().join("j.sqlite"));
@@ -605,7 +608,7 @@ fn dead_tty_exits_cleanly_without_spinning() {
 /// redraws the full screen, live.
 #[test]
 fn too_small_then_resized_back() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start(100, 30, &[], &[]);
@@ -632,7 +635,7 @@ fn too_small_then_resized_back() {
 /// line, and the journal gets no event.
 #[test]
 fn read_only_refuses_and_records_nothing() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start(100, 30, &["--read-only"], &[]);
@@ -667,7 +670,7 @@ fn read_only_refuses_and_records_nothing() {
 /// is text.
 #[test]
 fn pasted_q_is_text_not_quit() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start(100, 30, &[], &[]);
@@ -699,7 +702,7 @@ fn pasted_q_is_text_not_quit() {
 /// it does colour its gate states, so the check can fail.
 #[test]
 fn colour_depth_follows_colorterm_and_no_color() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let plain = Screen::start(100, 30, &[], &[("COLORTERM", "")]);
@@ -758,7 +761,7 @@ fn colour_depth_follows_colorterm_and_no_color() {
 /// layout keeps running.
 #[test]
 fn layout_edits_apply_live_and_bad_edits_are_shown() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let dir = tempdir();
@@ -835,7 +838,7 @@ fn layout_edits_apply_live_and_bad_edits_are_shown() {
 #[test]
 fn another_operators_act_is_a_terminal_notification() {
     use gonogo::notify::{Notification, terminal_sequence};
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start(100, 30, &[], &[]);
@@ -900,7 +903,7 @@ fn another_operators_act_is_a_terminal_notification() {
 /// evidence writes must wait for it), keys are still answered at once.
 #[test]
 fn a_locked_journal_does_not_freeze_the_screen() {
-    if !tmux::available() {
+    if util::require("tmux").is_none() {
         return;
     }
     let s = Screen::start(100, 30, &[], &[]);

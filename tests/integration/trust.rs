@@ -6,7 +6,8 @@
 //! Layouts live in temporary directories under `/tmp`: those are the
 //! operator's own, mode 0700, under the sticky, root-owned `/tmp`, so they
 //! are trusted until a test makes them not. The cases that hand a file to
-//! another user need root (as CI runs); without it they say SKIPPED.
+//! another user need root (as CI runs); without it they are skipped, saying
+//! so, and under CI they fail (`util::require_root`).
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -16,6 +17,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use gonogo::layout;
+
+use crate::util;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
 const EXIT_LAYOUT: i32 = 3;
@@ -53,10 +56,6 @@ fn write_layout(dir: &Path) -> PathBuf {
     path
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 fn operator() -> String {
     nix::unistd::User::from_uid(nix::unistd::geteuid())
         .ok()
@@ -91,10 +90,7 @@ fn refusal(path: &Path) -> String {
 
 #[test]
 fn layout_owned_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!(
-            "SKIPPED layout_owned_by_another_user_is_refused: needs root to chown a file to uid {OTHER_UID}"
-        );
+    if !util::require_root(&format!("to chown a file to uid {OTHER_UID}")) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -116,10 +112,7 @@ fn layout_owned_by_another_user_is_refused() {
 
 #[test]
 fn layout_in_a_directory_owned_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!(
-            "SKIPPED layout_in_a_directory_owned_by_another_user_is_refused: needs root to chown a directory to uid {OTHER_UID}"
-        );
+    if !util::require_root(&format!("to chown a directory to uid {OTHER_UID}")) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -275,13 +268,13 @@ fn symlink_to_an_untrusted_layout_is_refused() {
 
 #[test]
 fn a_fifo_in_place_of_a_layout_is_refused_without_hanging() {
+    let Some(mkfifo) = util::require("mkfifo") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("launch.toml");
-    let made = Command::new("mkfifo").arg(&fifo).status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED a_fifo_in_place_of_a_layout_is_refused_without_hanging: no mkfifo");
-        return;
-    }
+    let made = Command::new(mkfifo).arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", fifo.display());
     let (tx, rx) = mpsc::channel();
     let path = fifo.clone();
     std::thread::spawn(move || {

@@ -19,21 +19,6 @@ use std::time::{Duration, Instant};
 
 static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
-/// Whether tmux can be run here. When it cannot, a test says so on stderr
-/// and returns: the CI image installs tmux (`.ci/run`), a laptop may not.
-pub fn available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: tmux is not installed; the real-terminal tests did not run");
-    }
-    ok
-}
-
 /// Quotes a word for `sh -c`.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
