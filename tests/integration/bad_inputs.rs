@@ -10,7 +10,7 @@ use gonogo::gate::State;
 use gonogo::layout::template::Overlay;
 use gonogo::signal::Outcome;
 
-use crate::util::server::{Framing, Reply, Server};
+use crate::util::server::{Framing, Refused, Reply, Server};
 use crate::util::{
     self, MIB, assert_one_line, judge_first, layout, ms, one_signal, poll_first, prober_with,
     timed_poll, unknown_reason,
@@ -222,12 +222,8 @@ async fn connection_closed_without_a_word_is_down() {
 
 #[tokio::test]
 async fn connection_refused_is_down() {
-    // Bind, learn the port, close: nothing listens there now.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let l = one_signal(&http(&format!("http://127.0.0.1:{port}/healthz")), UP);
+    let refused = Refused::new();
+    let l = one_signal(&http(&refused.url("/healthz")), UP);
     let (sample, _) = poll_first(&l).await;
     assert_down_no_answer(&l, &sample, "connection refused");
 }
@@ -906,16 +902,13 @@ async fn secret_in_the_url_never_reaches_a_failure_reason() {
             .to_vec(),
     ))
     .await;
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    let refused = Refused::new();
     let bases = [
         hang.url(""),
         reset.url(""),
         status.url(""),
         redirect.url(""),
-        refused,
+        refused.url(""),
     ];
     let mut signals = String::new();
     let mut gates = Vec::new();

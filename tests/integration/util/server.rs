@@ -1,13 +1,14 @@
 //! A real HTTP/1.1 server on 127.0.0.1:0 that misbehaves on request:
 //! hand-written responses over a raw `TcpListener`, so nothing about our
 //! HTTP client is mocked. It answers from a [`Reply`] (or a handler that
-//! picks one per request) and records every request it read.
+//! picks one per request) and records every request it read. [`Refused`]
+//! is the opposite: an address where nothing answers.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// Bytes written per write when streaming a large body: the server never
@@ -244,4 +245,31 @@ async fn answer(mut stream: TcpStream, reply: Reply) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A loopback port where a connection is refused, held for as long as
+/// this lives: bound but never listening, so the kernel answers a connect
+/// with a reset and gives the port to no other socket meanwhile (binding
+/// a port and closing it would leave it free for any test to take).
+pub struct Refused {
+    addr: SocketAddr,
+    _socket: TcpSocket,
+}
+
+impl Refused {
+    pub fn new() -> Refused {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("address"))
+            .expect("bind");
+        Refused {
+            addr: socket.local_addr().expect("local addr"),
+            _socket: socket,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
 }
