@@ -504,15 +504,20 @@ async fn url_variables_are_percent_encoded_but_a_leading_base_is_not() {
         "kind = \"json\"\nurl = \"${OS_TEST_BASE}/q?x=${OS_TEST_Q}&y=1\"\npath = \"$.v\"",
         "below = 5",
     );
+    // Every value a template expands to is a secret for the rest of the
+    // process (`gonogo::text::remember`), and every test shares this one:
+    // a bare `http://127.0.0.1:PORT` would be redacted from whatever a
+    // later test's server, given the same port, puts in a reason. With a
+    // path of its own the base matches nothing but this test's URL.
     let vars = Overlay(vec![
-        ("OS_TEST_BASE".into(), server.url("")),
+        ("OS_TEST_BASE".into(), server.url("/os-test-base")),
         ("OS_TEST_Q".into(), "a&b=c/d".into()),
     ]);
     let prober = util::prober_with(Arc::new(vars));
     let sample = prober.poll(&layout.signals[0]).await;
     assert_eq!(sample.outcome, Outcome::Number(1.0));
     let requests = server.requests();
-    assert_eq!(requests[0].target, "/q?x=a%26b%3Dc%2Fd&y=1");
+    assert_eq!(requests[0].target, "/os-test-base/q?x=a%26b%3Dc%2Fd&y=1");
 }
 
 /// At the source: the sample leaving the prober is already redacted, so
