@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use gonogo::layout::{self, Probe};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
+use crate::util::procs::BIN;
 
 fn layouts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("layouts")

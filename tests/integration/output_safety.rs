@@ -21,9 +21,8 @@ use gonogo::signal::Outcome;
 use tokio::io::AsyncReadExt;
 
 use crate::util;
+use crate::util::procs::{BIN, text};
 use crate::util::server::{Reply, Request, Server};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
 
 /// The secret: `/` and `+` so its percent-encoded form differs.
 const TOKEN: &str = "s3cr3t/tok3n+9f8e7d";
@@ -71,10 +70,6 @@ fn assert_no_secret(what: &str, bytes: &[u8]) {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The journal as stored: the database file and its write-ahead log.

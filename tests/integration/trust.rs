@@ -19,8 +19,8 @@ use std::time::Duration;
 use gonogo::layout;
 
 use crate::util;
+use crate::util::procs::BIN;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
 const EXIT_LAYOUT: i32 = 3;
 /// `nobody` on Debian and most systems; the uid is what matters.
 const OTHER_UID: u32 = 65534;

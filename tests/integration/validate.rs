@@ -17,7 +17,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gonogo");
+use crate::util::procs::{BIN, text};
+
 /// `validate`'s exit status for a layout that cannot be used.
 const EXIT_LAYOUT: i32 = 3;
 
@@ -32,10 +33,6 @@ fn validate(dir: &Path, layout: &Path) -> Output {
         .current_dir(dir)
         .output()
         .expect("run gonogo validate")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn updating() -> bool {
