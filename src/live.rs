@@ -220,6 +220,26 @@ impl Live {
         changes
     }
 
+    /// Folds in a batch of samples (followed from another process's
+    /// record) and judges what reads them once, after the last.
+    pub fn record_all(&mut self, samples: Vec<(usize, Sample)>, now: DateTime<Utc>) -> Vec<Change> {
+        let mut touched = Vec::new();
+        for (signal, sample) in samples {
+            self.board.record(signal, sample);
+            if let Some(r) = self.readers.get(signal) {
+                touched.extend(r.iter().copied());
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let mut changes = Vec::new();
+        for r in touched {
+            self.reassess(r, now, &mut changes);
+        }
+        self.settle(&mut changes);
+        changes
+    }
+
     /// Folds in journal events. Rare, and any of them may move the phase,
     /// its entry or a checklist: everything is judged again.
     pub fn apply(&mut self, events: &[Event], now: DateTime<Utc>) -> Vec<Change> {
@@ -573,6 +593,24 @@ triggers = [
                     }
                     1..=4 => {
                         live.tick(now);
+                    }
+                    5 => {
+                        // A batch followed from another process's record.
+                        let batch = (0..rng.usize(1..5))
+                            .map(|k| {
+                                let signal = rng.usize(..3);
+                                let back = chrono::Duration::milliseconds(300 * k as i64);
+                                let o = outcome(&mut rng, signal);
+                                (
+                                    signal,
+                                    Sample {
+                                        at: now - back,
+                                        outcome: o,
+                                    },
+                                )
+                            })
+                            .collect();
+                        live.record_all(batch, now);
                     }
                     _ => {
                         let signal = rng.usize(..3);

@@ -82,8 +82,12 @@ pub enum CommandNews {
 pub enum Update {
     /// A sample of signal `.0` was folded in (polled here, or followed).
     Sampled(usize),
-    /// Gates, triggers or the verdict changed.
-    Changed(Vec<Change>),
+    /// Gates, triggers or the verdict changed, as judged `at`: judging
+    /// again at `at` gives the words for what changed.
+    Changed {
+        at: DateTime<Utc>,
+        changes: Vec<Change>,
+    },
     /// Journal events folded in, from any process.
     Appended(Vec<Event>),
     /// The journal's newly pinned layout is in force.
@@ -271,6 +275,7 @@ impl Runtime {
         if changes.is_empty() {
             return;
         }
+        let mut alerts = Vec::new();
         let mut fired = false;
         for c in &changes {
             match c {
@@ -280,18 +285,15 @@ impl Runtime {
                     state: GateState::NoGo,
                 } => {
                     let live = self.live.read();
-                    let (Some(gate), Some(j)) =
+                    if let (Some(gate), Some(j)) =
                         (live.phase().gates.get(*index), live.judge(*index, now))
-                    else {
-                        continue;
-                    };
-                    let n = Notification::gate_no_go(
-                        &live.layout().launch.name,
-                        &gate.label(),
-                        &j.reason,
-                    );
-                    drop(live);
-                    self.alert(n);
+                    {
+                        alerts.push(Notification::gate_no_go(
+                            &live.layout().launch.name,
+                            &gate.label(),
+                            &j.reason,
+                        ));
+                    }
                 }
                 Change::Trigger {
                     state: TriggerState::Fired,
@@ -300,7 +302,11 @@ impl Runtime {
                 _ => {}
             }
         }
-        self.say(Update::Changed(changes));
+        // The change first, then what it calls for.
+        self.say(Update::Changed { at: now, changes });
+        for n in alerts {
+            self.alert(n);
+        }
         if fired && let Err(e) = self.duties(now) {
             self.say(Update::JournalError(e.to_string()));
         }
@@ -342,10 +348,15 @@ impl Runtime {
             let live = self.live.read();
             self.sampler.follow(&self.journal, live.board())
         };
-        let now = Utc::now();
-        for (i, sample) in followed {
-            let changes = self.live.write().record(i, sample, now);
-            self.say(Update::Sampled(i));
+        if !followed.is_empty() {
+            let now = Utc::now();
+            let signals: Vec<usize> = followed.iter().map(|(i, _)| *i).collect();
+            // A batch judged once: its oldest samples may be stale by now,
+            // its newest are not, and only the end of the batch is news.
+            let changes = self.live.write().record_all(followed, now);
+            for i in signals {
+                self.say(Update::Sampled(i));
+            }
             self.changed(changes, now);
         }
         self.refresh();
@@ -509,9 +520,10 @@ impl Runtime {
         if self.done_here.len() > 64 {
             self.done_here.remove(0);
         }
-        self.say(Update::Acted(Ok(event.clone())));
-        // Folded in at once: the operator sees the act's effect now.
+        // Folded in before it is announced: whoever hears the act done
+        // finds the picture showing it.
         self.refresh();
+        self.say(Update::Acted(Ok(event.clone())));
         if !matches!(
             event.kind,
             EventKind::Advanced { .. }

@@ -160,11 +160,10 @@ impl Printer {
     fn print(&mut self, live: &SharedLive, u: Update) {
         match u {
             Update::Sampled(i) => self.sampled(&live.read(), i),
-            Update::Changed(changes) => {
+            Update::Changed { at, changes } => {
                 let l = live.read();
-                let now = Utc::now();
                 for c in &changes {
-                    self.change(&l, c, now);
+                    self.change(&l, c, at);
                 }
                 self.say_verdict(&l);
             }

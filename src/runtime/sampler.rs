@@ -86,8 +86,12 @@ impl Sampler {
                 board.record(i, sample);
             }
         }
+        // One holder per sampler, not per process: two runtimes in one
+        // process (tests, a future multi-launch screen) must not both poll.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Sampler {
-            holder: format!("{actor}:{}", std::process::id()),
+            holder: format!("{actor}:{}:{n}", std::process::id()),
             seen_samples: journal.last_sample_id().unwrap_or(0),
             layout,
             prober,

@@ -293,7 +293,7 @@ impl App {
     fn runtime(&mut self, u: Update) {
         match u {
             Update::Sampled(_)
-            | Update::Changed(_)
+            | Update::Changed { .. }
             | Update::Lease(_)
             | Update::Alert(_)
             | Update::Stopped => {}

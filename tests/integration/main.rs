@@ -46,6 +46,7 @@ mod output_safety;
 mod phases;
 mod prometheus;
 mod roles;
+mod runtime;
 mod scheduling;
 mod screen;
 mod tmux;
