@@ -18,8 +18,10 @@ mod command;
 mod judging;
 mod rules;
 
+pub use crate::live::with_checked_items;
+pub use crate::session::os_user;
 pub use command::{CommandContext, OUTPUT_TAIL, Progress, ProgressSink, run_command};
-pub use judging::{Desk, judge_phase, snapshot, with_checked_items};
+pub use judging::{Desk, judge_phase, snapshot};
 pub use rules::{Decision, decide, rollback_claim};
 
 use crate::journal::{Entry, Journal, JournalError};
@@ -93,15 +95,6 @@ impl Act {
             Act::Start => "start",
             Act::Adopt { .. } => "adopt",
         }
-    }
-}
-
-/// The name of the user this process runs as (the effective uid's).
-pub fn os_user() -> String {
-    let uid = nix::unistd::geteuid();
-    match nix::unistd::User::from_uid(uid) {
-        Ok(Some(u)) => u.name,
-        _ => format!("uid{}", uid.as_raw()),
     }
 }
 

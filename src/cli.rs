@@ -264,13 +264,13 @@ fn run() -> Result<i32, Error> {
                 demo_url: None,
                 watch_layout: true,
             };
-            Ok(crate::ui::run(Arc::new(layout), journal.as_deref(), prober, opts).await)
+            Ok(crate::ui::run(Arc::new(layout), journal.as_deref(), prober, opts).await?)
         }),
         // Not a terminal: the plain-line guard.
         Command::Watch { layout } | Command::Run { layout, .. } => with_runtime(|| async move {
             let layout = load_layout(&layout)?;
             let prober = prober(Arc::new(ProcessEnv))?;
-            Ok(watch::run(Arc::new(layout), journal.as_deref(), prober).await)
+            watch::run(Arc::new(layout), journal.as_deref(), prober).await
         }),
         Command::Demo { headless, port } => with_runtime(|| async move {
             let service = crate::demo::serve(port)
@@ -307,7 +307,7 @@ fn run() -> Result<i32, Error> {
                     demo_url: Some(url.clone()),
                     watch_layout: false,
                 };
-                let code = crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await;
+                let code = crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await?;
                 out::notice(&format!(
                     "demo: the record of this launch: gonogo log layouts/demo.toml --journal {}",
                     journal.display()
@@ -315,7 +315,7 @@ fn run() -> Result<i32, Error> {
                 return Ok(code);
             }
             out::notice(&format!("demo: journal {}", journal.display()));
-            Ok(watch::run(Arc::new(layout), Some(&journal), prober).await)
+            watch::run(Arc::new(layout), Some(&journal), prober).await
         }),
         _ => Err(Error::Undispatched),
     }
@@ -386,12 +386,3 @@ impl Command {
 }
 
 pub(crate) use crate::session::journal_path;
-
-/// Opens a launch's session for `watch`, which still returns bare exit
-/// codes: the error is reported here, through the one printer.
-pub(crate) fn open_session(
-    layout: Layout,
-    journal: Option<&Path>,
-) -> Result<crate::session::Session, i32> {
-    crate::session::Session::open(layout, journal).map_err(|e| error::report(&Error::Journal(e)))
-}

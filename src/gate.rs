@@ -192,7 +192,7 @@ fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
 }
 
 fn fmt_age(d: Duration) -> String {
-    format_duration(Duration::from_secs(d.as_secs()))
+    crate::unit::format_seconds(d)
 }
 
 /// Judges a gate from the signal's samples (oldest first) at `now`, with

@@ -217,18 +217,18 @@ impl Event {
             EventKind::RollbackFinished { outcome, .. } if outcome.success => format!(
                 "ROLLED BACK: the rollback command ended with {} after {}",
                 outcome.ending,
-                crate::unit::format_duration(std::time::Duration::from_millis(outcome.took_ms))
+                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms))
             ),
             EventKind::RollbackFinished { outcome, .. } => format!(
                 "ROLLBACK FAILED: {} after {}; the rollback may be retried",
                 outcome.ending,
-                crate::unit::format_duration(std::time::Duration::from_millis(outcome.took_ms))
+                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms))
             ),
             EventKind::OnEnterRan { phase, outcome } => format!(
-                "on_enter of {phase} ({}) ended: {} after {} ms",
+                "on_enter of {phase} ({}) ended: {} after {}",
                 outcome.command.join(" "),
                 outcome.ending,
-                outcome.took_ms
+                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms))
             ),
             EventKind::TimeboxOverrun { phase, timebox_s } => {
                 format!(

@@ -11,6 +11,7 @@
 //! gates times the samples. Judging here builds no words: the words (value,
 //! reason) are made by [`Live::judge`] only for what is shown.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -23,7 +24,43 @@ use crate::gate::{
 };
 use crate::launch::{Event, State};
 use crate::layout::{Layout, Phase};
-use crate::signal::Sample;
+use crate::signal::{Checklist, Outcome, Sample};
+
+/// Checklist samples with the journal's checked items applied: an item
+/// checked off on the screen counts as done wherever it is judged.
+pub fn with_checked_items<'s>(
+    checklist: &str,
+    state: &State,
+    samples: &'s [Sample],
+) -> Cow<'s, [Sample]> {
+    let Some(checked) = state.checked.get(checklist).filter(|c| !c.is_empty()) else {
+        return Cow::Borrowed(samples);
+    };
+    if !samples
+        .iter()
+        .any(|s| matches!(s.outcome, Outcome::Checklist(_)))
+    {
+        return Cow::Borrowed(samples);
+    }
+    Cow::Owned(
+        samples
+            .iter()
+            .map(|s| match &s.outcome {
+                Outcome::Checklist(c) => {
+                    let mut c: Checklist = c.clone();
+                    for item in &mut c.items {
+                        item.done |= checked.contains(&item.text);
+                    }
+                    Sample {
+                        at: s.at,
+                        outcome: Outcome::Checklist(c),
+                    }
+                }
+                _ => s.clone(),
+            })
+            .collect(),
+    )
+}
 
 /// What changed in the picture; front ends say or draw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,8 +205,7 @@ impl Live {
     pub fn judge(&self, index: usize, now: DateTime<Utc>) -> Option<Judgement> {
         let g = self.phase().gates.get(index)?;
         let signal = &self.layout.signals[g.signal];
-        let samples =
-            crate::act::with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
+        let samples = with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
         Some(gate::judge_in_phase(
             g,
             signal,
@@ -190,8 +226,7 @@ impl Live {
     pub fn judge_trigger(&self, index: usize, now: DateTime<Utc>) -> Option<TriggerJudgement> {
         let t = self.layout.rollback.as_ref()?.triggers.get(index)?;
         let signal = &self.layout.signals[t.signal];
-        let samples =
-            crate::act::with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
+        let samples = with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
         Some(gate::judge_trigger_in_phase(
             t,
             signal,
@@ -368,8 +403,7 @@ impl Live {
     fn assess_gate(&self, index: usize, now: DateTime<Utc>) -> Assessment {
         let g = &self.phase().gates[index];
         let signal = &self.layout.signals[g.signal];
-        let samples =
-            crate::act::with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
+        let samples = with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
         gate::assess_in_phase(g, signal, &samples, now, self.entered())
     }
 
@@ -386,8 +420,7 @@ impl Live {
             };
         };
         let signal = &self.layout.signals[t.signal];
-        let samples =
-            crate::act::with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
+        let samples = with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
         gate::assess_trigger_in_phase(t, signal, &samples, now, self.state.phase_entered)
     }
 

@@ -49,6 +49,16 @@ impl From<JournalError> for SessionError {
     }
 }
 
+/// The name of the user this process runs as (the effective uid's): who
+/// opens a session, and so who acts in it.
+pub fn os_user() -> String {
+    let uid = nix::unistd::geteuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => u.name,
+        _ => format!("uid{}", uid.as_raw()),
+    }
+}
+
 /// The journal `layout` names: `--journal`, else the layout's `journal`,
 /// else the default path for its launch id.
 pub fn journal_path(layout: &Layout, flag: Option<&Path>) -> PathBuf {
@@ -127,7 +137,7 @@ impl Session {
     /// Journal failures; a pinned layout that does not validate.
     pub fn open(file: Layout, journal: Option<&Path>) -> Result<Session, SessionError> {
         let path = journal_path(&file, journal);
-        let actor = crate::act::os_user();
+        let actor = os_user();
         let first = Entry {
             actor: actor.clone(),
             kind: pin_event(&file, None),

@@ -110,13 +110,30 @@ fn tty_state(ms: u16) -> Tty {
     }
 }
 
-/// Runs the screen until `q`, SIGTERM, SIGINT, SIGHUP or a dead terminal.
+/// Why the screen could not start; it is reported before the alternate
+/// screen opens, or after it is given back.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenError {
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error("cannot open the terminal: {0}")]
+    Terminal(#[source] std::io::Error),
+}
+
+/// Runs the screen until `q`, SIGTERM, SIGINT, SIGHUP or a dead terminal;
+/// `Ok(0)` then.
+///
+/// # Errors
+/// The journal cannot be opened; the terminal or the signal handlers
+/// cannot be set up.
 pub async fn run(
     layout: Arc<Layout>,
     journal: Option<&Path>,
     prober: Prober,
     opts: Options,
-) -> i32 {
+) -> Result<i32, ScreenError> {
     // Everything that can fail plainly happens before the alternate screen.
     // A viewer never writes: it needs only read access to the journal.
     let opened = if opts.read_only {
@@ -130,25 +147,14 @@ pub async fn run(
     } else {
         Session::open((*layout).clone(), journal)
     };
-    let session = match opened {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gonogo: {e}");
-            return 1;
-        }
-    };
+    let session = opened?;
     let file = layout.path.clone();
     let history = session.journal.since(0).unwrap_or_default();
     // In raw mode Ctrl-C arrives as a key; a SIGINT from outside (`kill
     // -INT`) must give the terminal back like SIGTERM, not kill us with it.
-    let (Ok(mut term_sig), Ok(mut hup), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        eprintln!("gonogo: cannot install signal handlers");
-        return 1;
-    };
+    let mut term_sig = signal(SignalKind::terminate()).map_err(ScreenError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(ScreenError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ScreenError::Signals)?;
     let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
     let actor = act::os_user();
     let (runtime, live, mut updates) = Runtime::new(
@@ -173,13 +179,7 @@ pub async fn run(
         app.update(Msg::Status(Err(note)));
     }
 
-    let mut terminal = match open_terminal() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("gonogo: cannot open the terminal: {e}");
-            return 1;
-        }
-    };
+    let mut terminal = open_terminal().map_err(ScreenError::Terminal)?;
     let _guard = TerminalGuard;
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
 
@@ -285,7 +285,7 @@ pub async fn run(
     // on_enter finish: its command would die with us.
     let _ = orders.send(Order::Stop);
     let _ = running.await;
-    0
+    Ok(0)
 }
 
 /// Debug builds only: `GONOGO_DEBUG_PANIC=1` panics once a frame is up,

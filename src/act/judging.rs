@@ -3,15 +3,13 @@
 //! decision looks at; [`judge_phase`] and [`snapshot`] are shared by the
 //! screen, `check`, `watch` and the guard, so all judge alike.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 
-use crate::engine::Board;
+use crate::board::Board;
 use crate::gate::{self, Judgement};
 use crate::launch::{GateSnapshot, State};
 use crate::layout::{Layout, Phase};
-use crate::signal::{Checklist, Outcome, Sample};
+use crate::live::with_checked_items;
 
 /// Everything a decision looks at.
 pub struct Desk<'a> {
@@ -63,41 +61,6 @@ pub fn judge_phase(
             gate::judge_in_phase(g, signal, &samples, now, entered)
         })
         .collect()
-}
-
-/// Checklist samples with the journal's checked items applied.
-pub fn with_checked_items<'s>(
-    checklist: &str,
-    state: &State,
-    samples: &'s [Sample],
-) -> Cow<'s, [Sample]> {
-    let Some(checked) = state.checked.get(checklist).filter(|c| !c.is_empty()) else {
-        return Cow::Borrowed(samples);
-    };
-    if !samples
-        .iter()
-        .any(|s| matches!(s.outcome, Outcome::Checklist(_)))
-    {
-        return Cow::Borrowed(samples);
-    }
-    Cow::Owned(
-        samples
-            .iter()
-            .map(|s| match &s.outcome {
-                Outcome::Checklist(c) => {
-                    let mut c: Checklist = c.clone();
-                    for item in &mut c.items {
-                        item.done |= checked.contains(&item.text);
-                    }
-                    Sample {
-                        at: s.at,
-                        outcome: Outcome::Checklist(c),
-                    }
-                }
-                _ => s.clone(),
-            })
-            .collect(),
-    )
 }
 
 pub fn snapshot(phase: &Phase, judged: &[Judgement]) -> Vec<GateSnapshot> {

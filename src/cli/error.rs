@@ -66,6 +66,12 @@ pub enum Error {
     },
     #[error("internal error: an act was not dispatched")]
     Undispatched,
+    /// Signal handlers cannot be installed (SIGTERM, SIGINT, SIGHUP).
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] io::Error),
+    /// The screen cannot start.
+    #[error(transparent)]
+    Screen(#[from] crate::ui::ScreenError),
 }
 
 fn tampered_lines(path: &std::path::Path, problems: &[String]) -> String {
@@ -103,7 +109,9 @@ impl Error {
             | Error::Prober(_)
             | Error::Runtime(_)
             | Error::Listen { .. }
-            | Error::Undispatched => EXIT_FAILED,
+            | Error::Undispatched
+            | Error::Signals(_)
+            | Error::Screen(_) => EXIT_FAILED,
         }
     }
 

@@ -17,26 +17,27 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::out;
+use super::{Error, out};
 use crate::gate::{State, TriggerState, Verdict};
 use crate::layout::Layout;
 use crate::live::{Change, Live};
 use crate::notify::Notifier;
 use crate::runtime::{self, CommandNews, Order, Runtime, SharedLive, Update};
+use crate::session::Session;
 use crate::signal::{Outcome, Prober};
 
-pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) -> i32 {
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        eprintln!("gonogo watch: cannot install signal handlers");
-        return 1;
-    };
-    let session = match super::open_session((*layout).clone(), journal) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+/// Runs until a signal or a closed stdout; `Ok(0)` then.
+///
+/// # Errors
+/// The journal cannot be opened; signal handlers cannot be installed.
+pub async fn run(
+    layout: Arc<Layout>,
+    journal: Option<&Path>,
+    prober: Prober,
+) -> Result<i32, Error> {
+    let mut term = signal(SignalKind::terminate()).map_err(Error::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
+    let session = Session::open((*layout).clone(), journal).map_err(Error::Journal)?;
     let opts = runtime::Options {
         actor: crate::act::os_user(),
         read_only: false,
@@ -96,7 +97,7 @@ pub async fn run(layout: Arc<Layout>, journal: Option<&Path>, prober: Prober) ->
     }
     let _ = task.await;
     say(&format!("watch stopped ({why})"));
-    0
+    Ok(0)
 }
 
 /// One line, cleaned ([`super::out`]); a failed write because the reader

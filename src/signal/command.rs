@@ -65,7 +65,7 @@ impl Finished {
             Ending::Signalled(s) => format!("killed by signal {s}"),
             Ending::TimedOut => format!(
                 "timed out after {}; process group killed",
-                humantime::format_duration(limits.timeout)
+                crate::unit::format_duration(limits.timeout)
             ),
             Ending::TooMuchOutput => format!(
                 "printed more than {} bytes; process group killed",

@@ -283,7 +283,7 @@ fn cleaned(outcome: Outcome) -> Outcome {
 }
 
 fn timed_out(probe: &Probe, timeout: Duration) -> Outcome {
-    let detail = format!("no answer within {}", humantime::format_duration(timeout));
+    let detail = format!("no answer within {}", crate::unit::format_duration(timeout));
     match probe {
         Probe::Http(_) => Outcome::Health {
             up: false,
@@ -321,7 +321,7 @@ async fn read_capped(resp: &mut Response, timeout: Duration) -> Result<Vec<u8>, 
 /// an expanded secret).
 fn request_error(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
-        return format!("no answer within {}", humantime::format_duration(timeout));
+        return format!("no answer within {}", crate::unit::format_duration(timeout));
     }
     let root = chain(e);
     let lower = root.to_lowercase();
