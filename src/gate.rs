@@ -50,6 +50,17 @@ impl State {
     }
 }
 
+impl State {
+    /// What one blocking gate in this state says of its phase.
+    pub fn verdict(self) -> Verdict {
+        match self {
+            State::Go => Verdict::Go,
+            State::NoGo => Verdict::NoGo,
+            State::Pending | State::Unknown | State::Stale => Verdict::Unknown,
+        }
+    }
+}
+
 /// The overall answer for a set of gates (and the exit code of `check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
@@ -94,11 +105,7 @@ pub fn verdict<'a>(judged: impl IntoIterator<Item = (&'a Gate, &'a Judgement)>) 
     judged
         .into_iter()
         .filter(|(g, _)| g.blocking)
-        .map(|(_, j)| match j.state {
-            State::Go => Verdict::Go,
-            State::NoGo => Verdict::NoGo,
-            State::Pending | State::Unknown | State::Stale => Verdict::Unknown,
-        })
+        .map(|(_, j)| j.state.verdict())
         .max()
         .unwrap_or(Verdict::Go)
 }

@@ -704,6 +704,14 @@ impl<'a> View<'a> {
         self.live.judged(self.app.now)
     }
 
+    /// The first `n` gates of the current phase judged at the screen's
+    /// `now`: words are built only for what can be shown.
+    pub fn judged_first(&self, n: usize) -> Vec<Judgement> {
+        (0..self.phase().gates.len().min(n))
+            .filter_map(|i| self.live.judge(i, self.app.now))
+            .collect()
+    }
+
     /// The checklist shown in the checklist pane: the first checklist
     /// gated in this phase, else the first in the layout.
     pub fn checklist_id(&self) -> Option<&'a str> {

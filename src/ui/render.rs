@@ -67,8 +67,20 @@ fn draw(app: &View<'_>, f: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let judged = app.judged();
-    let v = verdict(app.phase().gates.iter().zip(judged.iter()));
+    // Words only for the gates a pane can show: no pane is taller than the
+    // body. The verdict counts every gate: those judged here, and the rest
+    // as the runtime last judged them.
+    let shown = usize::from(body.height);
+    let judged = app.judged_first(shown);
+    let gates = &app.phase().gates;
+    let v = verdict(gates.iter().zip(judged.iter())).max(
+        (judged.len()..gates.len())
+            .filter(|&i| gates[i].blocking)
+            .filter_map(|i| app.live.gate_state(i))
+            .map(crate::gate::State::verdict)
+            .max()
+            .unwrap_or(crate::gate::Verdict::Go),
+    );
     header::draw_header(app, &theme, v, f, header_area);
     header::draw_timeline(app, &theme, f, timeline_area);
     let [top, bottom] =
