@@ -49,7 +49,7 @@ fn journal(app: &mut App, events: Vec<Event>) {
 fn sampled(app: &mut App, signal: usize, sample: Sample) {
     let now = app.now;
     app.live.write().record(signal, sample, now);
-    app.update(Msg::Runtime(Update::Sampled(signal)));
+    app.dirty = true;
 }
 
 const WIDTH: u16 = 200;

@@ -31,23 +31,40 @@ use crate::layout::{Layout, Notify};
 use crate::live::{Change, Live};
 use crate::notify::{Notification, Notifier};
 use crate::session::Session;
-use crate::signal::Prober;
+use crate::signal::{Outcome, Prober};
 use sampler::{LeaseNews, Sampler};
 
 /// The live picture, shared: the runtime writes it, front ends read it.
 /// Locks are held for microseconds (a sample folded) or one frame.
 #[derive(Debug, Clone)]
-pub struct SharedLive(Arc<RwLock<Live>>);
+pub struct SharedLive(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    live: RwLock<Live>,
+    /// Bumped by every write: a front end redraws when it moved, without a
+    /// message per sample.
+    version: std::sync::atomic::AtomicU64,
+}
 
 impl SharedLive {
     pub fn new(live: Live) -> SharedLive {
-        SharedLive(Arc::new(RwLock::new(live)))
+        SharedLive(Arc::new(Shared {
+            live: RwLock::new(live),
+            version: std::sync::atomic::AtomicU64::new(0),
+        }))
+    }
+
+    /// How many times the picture was written to.
+    pub fn version(&self) -> u64 {
+        self.0.version.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The picture as it stands. A panic elsewhere while writing leaves
     /// the picture as it was written so far: still the best there is.
     pub fn read(&self) -> RwLockReadGuard<'_, Live> {
         self.0
+            .live
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -55,6 +72,10 @@ impl SharedLive {
     /// For the runtime (and tests that stand in for it).
     pub fn write(&self) -> RwLockWriteGuard<'_, Live> {
         self.0
+            .version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.0
+            .live
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -80,8 +101,14 @@ pub enum CommandNews {
 /// What happened, for the front end to say or draw.
 #[derive(Debug, Clone)]
 pub enum Update {
-    /// A sample of signal `.0` was folded in (polled here, or followed).
-    Sampled(usize),
+    /// Signal `index` reported for the first time, or started failing,
+    /// failed another way, or recovered: `failure` says how it fails now
+    /// (`down: status 503`, a reason it has no value), `None` when it
+    /// does not. Every sample is in the picture; only this is news.
+    Signal {
+        index: usize,
+        failure: Option<String>,
+    },
     /// Gates, triggers or the verdict changed, as judged `at`: judging
     /// again at `at` gives the words for what changed.
     Changed {
@@ -148,6 +175,9 @@ pub struct Runtime {
     /// Polls begun before this instant belong to the previous layout.
     retargeted: Option<tokio::time::Instant>,
     layout_file: Option<LayoutFile>,
+    /// How each signal last failed: `None` until it reports, then
+    /// `Some(None)` while it does not fail.
+    failures: Vec<Option<Option<String>>>,
 }
 
 impl Runtime {
@@ -200,6 +230,7 @@ impl Runtime {
             rollback: None,
             retargeted: None,
             layout_file: opts.watch_file.as_deref().map(LayoutFile::new),
+            failures: Vec::new(),
         };
         (runtime, live, updates_rx)
     }
@@ -254,19 +285,67 @@ impl Runtime {
         let _ = self.updates.send(u);
     }
 
-    /// A sample polled here: evidence for the journal, folded into the
-    /// picture; only the gates and triggers on its signal are judged.
-    fn sampled(&mut self, r: SampleTaken) {
-        // A poll begun for the layout before an adoption: its index may
-        // name another signal now.
-        if self.retargeted.is_some_and(|t| r.started < t) {
-            return;
-        }
-        self.sampler.sampled(r.signal, &r.sample);
+    /// Samples polled here (this one and any already waiting, folded in
+    /// one turn): evidence for the journal, folded into the picture; only
+    /// the gates and triggers on their signals are judged.
+    fn sampled(&mut self, first: SampleTaken) {
         let now = Utc::now();
-        let changes = self.live.write().record(r.signal, r.sample, now);
-        self.say(Update::Sampled(r.signal));
+        let mut changes = Vec::new();
+        let mut signals = Vec::new();
+        let mut next = Some(first);
+        while let Some(r) = next {
+            // A poll begun for the layout before an adoption: its index
+            // may name another signal now.
+            if self.retargeted.is_none_or(|t| r.started >= t) {
+                self.sampler.sampled(r.signal, &r.sample);
+                signals.push(r.signal);
+                changes.extend(self.live.write().record(r.signal, r.sample, now));
+            }
+            next = self.samples.try_recv().ok();
+        }
+        self.signals_reported(&signals);
         self.changed(changes, now);
+    }
+
+    /// Says which of `signals` first reported, or started, changed or
+    /// stopped failing. Nothing is allocated for a signal that is well.
+    fn signals_reported(&mut self, signals: &[usize]) {
+        let live = self.live.read();
+        let n = live.layout().signals.len();
+        if self.failures.len() != n {
+            self.failures = vec![None; n];
+        }
+        let mut news = Vec::new();
+        for &i in signals {
+            let (Some(latest), Some(slot)) = (live.board().latest(i), self.failures.get_mut(i))
+            else {
+                continue;
+            };
+            let failing = match &latest.outcome {
+                Outcome::Unknown(r) => Some(("", r.as_str())),
+                Outcome::Health {
+                    up: false, detail, ..
+                } => Some(("down: ", detail.as_str())),
+                _ => None,
+            };
+            let same = match (&*slot, failing) {
+                (Some(None), None) => true,
+                (Some(Some(was)), Some((prefix, why))) => {
+                    was.strip_prefix(prefix).is_some_and(|rest| rest == why)
+                }
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let failure = failing.map(|(prefix, why)| format!("{prefix}{why}"));
+            *slot = Some(failure.clone());
+            news.push(Update::Signal { index: i, failure });
+        }
+        drop(live);
+        for u in news {
+            self.say(u);
+        }
     }
 
     /// Reacts to changes (a gate gone red is worth a notification; a trigger
@@ -354,9 +433,7 @@ impl Runtime {
             // A batch judged once: its oldest samples may be stale by now,
             // its newest are not, and only the end of the batch is news.
             let changes = self.live.write().record_all(followed, now);
-            for i in signals {
-                self.say(Update::Sampled(i));
-            }
+            self.signals_reported(&signals);
             self.changed(changes, now);
         }
         self.refresh();
@@ -410,6 +487,8 @@ impl Runtime {
         let layout = Arc::new(layout);
         let changes = self.live.write().relayout(Arc::clone(&layout), now);
         self.retargeted = Some(tokio::time::Instant::now());
+        // Indices name other signals now: each is news again.
+        self.failures.clear();
         self.sampler.retarget(Arc::clone(&layout));
         self.notifier = (self.make_notifier)(&layout.notify);
         self.say(Update::Relayout(layout));

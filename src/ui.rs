@@ -231,6 +231,7 @@ pub async fn run(
     let (orders, orders_rx) = mpsc::unbounded_channel();
     let running = tokio::spawn(runtime.run(orders_rx));
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
+    let mut drawn = app.live.version();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     'main: loop {
         let mut effects = Vec::new();
@@ -258,6 +259,13 @@ pub async fn run(
                 app.update(Msg::Tick(Utc::now()));
             }
             _ = frame_tick.tick() => {
+                // Samples reach the picture without a message each: a
+                // frame is owed when the picture moved since the last.
+                let version = app.live.version();
+                if version != drawn {
+                    app.dirty = true;
+                    drawn = version;
+                }
                 if app.dirty && draw(&mut terminal, &mut app).is_err() {
                     break 'main;
                 }

@@ -24,7 +24,7 @@ use crate::live::{Change, Live};
 use crate::notify::Notifier;
 use crate::runtime::{self, CommandNews, Order, Runtime, SharedLive, Update};
 use crate::session::Session;
-use crate::signal::{Outcome, Prober};
+use crate::signal::Prober;
 
 /// Runs until a signal or a closed stdout; `Ok(0)` then.
 ///
@@ -115,7 +115,8 @@ fn stamp(t: DateTime<Utc>) -> String {
 struct Printer {
     gates: Vec<Option<State>>,
     triggers: Vec<Option<TriggerState>>,
-    errors: Vec<Option<String>>,
+    /// Whether each signal was last said to fail.
+    errors: Vec<bool>,
     verdict: Option<Verdict>,
     /// Signals that have reported at least once: until then, "no data yet"
     /// is not news.
@@ -129,7 +130,7 @@ impl Printer {
         let mut p = Printer {
             gates: Vec::new(),
             triggers: Vec::new(),
-            errors: vec![None; live.layout().signals.len()],
+            errors: vec![false; live.layout().signals.len()],
             verdict: None,
             reported: vec![false; live.layout().signals.len()],
             unreported: 0,
@@ -142,7 +143,7 @@ impl Printer {
     fn reset(&mut self, live: &Live) {
         let layout = live.layout();
         if self.reported.len() != layout.signals.len() {
-            self.errors = vec![None; layout.signals.len()];
+            self.errors = vec![false; layout.signals.len()];
         }
         self.reported = (0..layout.signals.len())
             .map(|i| live.board().latest(i).is_some())
@@ -160,7 +161,7 @@ impl Printer {
 
     fn print(&mut self, live: &SharedLive, u: Update) {
         match u {
-            Update::Sampled(i) => self.sampled(&live.read(), i),
+            Update::Signal { index, failure } => self.signal(&live.read(), index, failure),
             Update::Changed { at, changes } => {
                 let l = live.read();
                 for c in &changes {
@@ -195,9 +196,9 @@ impl Printer {
         }
     }
 
-    /// A signal that starts failing, changes its failure, or recovers.
-    fn sampled(&mut self, live: &Live, i: usize) {
-        let layout = live.layout();
+    /// A signal's first report, or a failure that starts, changes or
+    /// ends (the runtime says only these).
+    fn signal(&mut self, live: &Live, i: usize, failure: Option<String>) {
         if let Some(r) = self.reported.get_mut(i)
             && !*r
         {
@@ -206,29 +207,17 @@ impl Printer {
             self.unreported = self.unreported.saturating_sub(waiting);
             self.say_verdict(live);
         }
-        let Some(latest) = live.board().latest(i) else {
+        let Some(failing) = self.errors.get_mut(i) else {
             return;
         };
-        let error = match &latest.outcome {
-            Outcome::Unknown(r) => Some(r.clone()),
-            Outcome::Health {
-                up: false, detail, ..
-            } => Some(format!("down: {detail}")),
-            _ => None,
-        };
-        let Some(last) = self.errors.get_mut(i) else {
-            return;
-        };
-        if error == *last {
-            return;
+        let id = &live.layout().signals[i].id;
+        let now_failing = failure.is_some();
+        match failure {
+            Some(e) => say(&format!("signal {id}: {e}")),
+            None if *failing => say(&format!("signal {id}: ok again")),
+            None => {}
         }
-        let was = std::mem::replace(last, error.clone());
-        let id = &layout.signals[i].id;
-        match (error, was) {
-            (Some(e), _) => say(&format!("signal {id}: {e}")),
-            (None, Some(_)) => say(&format!("signal {id}: ok again")),
-            (None, None) => {}
-        }
+        *failing = now_failing;
     }
 
     fn change(&mut self, live: &Live, c: &Change, now: DateTime<Utc>) {

@@ -292,7 +292,7 @@ impl App {
     /// samples and changes only call for a new frame.
     fn runtime(&mut self, u: Update) {
         match u {
-            Update::Sampled(_)
+            Update::Signal { .. }
             | Update::Changed { .. }
             | Update::Lease(_)
             | Update::Alert(_)

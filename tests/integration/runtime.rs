@@ -108,8 +108,14 @@ async fn the_runtime_reports_typed_updates_and_follows_another() {
     })
     .await;
     assert!(
-        seen.iter().any(|u| matches!(u, Update::Sampled(0))),
-        "a sample is reported before the change it makes"
+        seen.iter().any(|u| matches!(
+            u,
+            Update::Signal {
+                index: 0,
+                failure: None
+            }
+        )),
+        "a signal's first report is news before the change it makes"
     );
     assert_eq!(first.live.read().verdict(), gonogo::gate::Verdict::Go);
 
@@ -159,7 +165,7 @@ async fn the_runtime_reports_typed_updates_and_follows_another() {
     .await;
     let polled_before = server.requests().len();
     next(&mut second, &mut seen2, "a followed sample", |u| {
-        matches!(u, Update::Sampled(0)).then_some(())
+        matches!(u, Update::Signal { index: 0, .. }).then_some(())
     })
     .await;
     assert_eq!(second.live.read().gate_state(0), Some(State::NoGo));

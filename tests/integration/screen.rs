@@ -35,7 +35,7 @@ fn history(app: &mut App, events: Vec<Event>) {
 fn sampled(app: &mut App, signal: usize, sample: Sample) {
     let now = app.now;
     app.live.write().record(signal, sample, now);
-    app.update(Msg::Runtime(Update::Sampled(signal)));
+    app.dirty = true;
 }
 
 fn run_started(argv: Vec<String>) -> Msg {
