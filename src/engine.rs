@@ -67,7 +67,9 @@ async fn poll_forever(
     // second cost more CPU in context switches than the polls themselves.
     let start = Instant::now();
     let slots = n.clamp(1, SLOTS_PER_PERIOD);
-    let offset = signal.every.mul_f64(((i % slots) + 1) as f64 / slots as f64);
+    let offset = signal
+        .every
+        .mul_f64(((i % slots) + 1) as f64 / slots as f64);
     let mut ticks = tokio::time::interval_at(start + offset, signal.every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut first = true;

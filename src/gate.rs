@@ -324,7 +324,10 @@ fn judge_gate(
                 j.state = State::Go;
                 return (j, stale_at);
             };
-            let mut start = passing_since(gate, signal, samples);
+            let enough = chrono::Duration::from_std(window)
+                .ok()
+                .and_then(|w| now.checked_sub_signed(w));
+            let mut start = passing_since(gate, signal, samples, enough);
             if let Some(entered) = entered {
                 if latest.at < entered {
                     let held = age(now, entered);
@@ -374,9 +377,20 @@ fn until(samples: &[Sample], now: DateTime<Utc>) -> &[Sample] {
 
 /// Start of the unbroken run of passing samples that ends with the latest.
 /// A gap longer than `stale_after` is missing data and breaks the run.
-fn passing_since(gate: &Gate, signal: &Signal, samples: &[Sample]) -> DateTime<Utc> {
+/// The scan stops once the run reaches back to `enough` (a whole window
+/// before `now`): the gate is GO then, however much further it reaches,
+/// and a long healthy history is not walked on every sample.
+fn passing_since(
+    gate: &Gate,
+    signal: &Signal,
+    samples: &[Sample],
+    enough: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
     let mut start = samples[samples.len() - 1].at;
     for pair in samples.windows(2).rev() {
+        if enough.is_some_and(|e| start <= e) {
+            break;
+        }
         let (before, after) = (&pair[0], &pair[1]);
         let gap = age(after.at, before.at);
         if gap > signal.stale_after {
@@ -599,4 +613,45 @@ fn trigger_core(
         held,
     };
     (j, recheck)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Stopping the scan of a passing run once it covers the window must
+    /// decide exactly what walking the whole run decides.
+    #[test]
+    fn a_run_scanned_one_window_back_is_judged_as_a_run_scanned_whole() {
+        let src = "[launch]\nname = \"t\"\n[signals.v]\nkind = \"json\"\nurl = \"http://127.0.0.1:9/\"\npath = \"$.v\"\nevery = \"1s\"\nstale_after = \"3s\"\n[[phases]]\nid = \"p\"\ngates = [{ signal = \"v\", below = 50, for = \"20s\" }]\n";
+        let layout = crate::layout::parse(Path::new("t.toml"), src).unwrap();
+        let (gate, signal) = (&layout.phases[0].gates[0], &layout.signals[0]);
+        let t0 = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for seed in 0..200 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut at = t0;
+            let samples: Vec<Sample> = (0..rng.usize(1..150))
+                .map(|_| {
+                    at += chrono::Duration::milliseconds(i64::from(rng.u16(500..4000)));
+                    let v = if rng.u8(..30) == 0 { 90.0 } else { 10.0 };
+                    Sample {
+                        at,
+                        outcome: Outcome::Number(v),
+                    }
+                })
+                .collect();
+            let now = at + chrono::Duration::milliseconds(i64::from(rng.u16(..2500)));
+            let whole = passing_since(gate, signal, &samples, None);
+            let window = chrono::Duration::from_std(gate.window.unwrap()).unwrap();
+            let held = |start: DateTime<Utc>| now - start >= window;
+            let cut = passing_since(gate, signal, &samples, Some(now - window));
+            assert_eq!(held(whole), held(cut), "seed {seed}");
+            if !held(whole) {
+                assert_eq!(whole, cut, "seed {seed}: a short run's start is exact");
+            }
+        }
+    }
 }
