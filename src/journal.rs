@@ -721,12 +721,13 @@ impl Journal {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn record_samples(
+    pub fn record_samples<'a>(
         &mut self,
-        samples: &[(String, Sample)],
+        samples: impl IntoIterator<Item = (&'a str, &'a Sample)>,
         keep: Duration,
     ) -> Result<(), JournalError> {
-        if samples.is_empty() {
+        let mut samples = samples.into_iter().peekable();
+        if samples.peek().is_none() {
             return Ok(());
         }
         let tx = self

@@ -411,7 +411,11 @@ impl Runtime {
         let now = Utc::now();
         let changes = self.live.write().tick(now);
         self.changed(changes, now);
-        match self.sampler.tick(&mut self.journal) {
+        let ticked = {
+            let live = self.live.read();
+            self.sampler.tick(&mut self.journal, live.board())
+        };
+        match ticked {
             Ok(Some(news)) => self.say(Update::Lease(news)),
             Ok(None) => {}
             Err(e) => self.say(Update::JournalError(e.to_string())),

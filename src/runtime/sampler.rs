@@ -61,7 +61,9 @@ pub struct Sampler {
     polling: Option<Polling>,
     lease_known: bool,
     seen_samples: i64,
-    evidence: Vec<(String, Sample)>,
+    /// Samples polled here since the last record, by signal and time: the
+    /// samples themselves are on the board, not copied.
+    evidence: Vec<(usize, chrono::DateTime<Utc>)>,
     keep: Duration,
     /// A read-only viewer: never writes the journal; follows the poller,
     /// or polls for itself when none is live.
@@ -132,13 +134,11 @@ impl Sampler {
         self.polling.is_some()
     }
 
-    /// A sample this process polled: kept as evidence for the journal.
+    /// A sample this process polled: evidence for the journal, recorded
+    /// from the board at the next tick.
     pub fn sampled(&mut self, signal: usize, sample: &Sample) {
-        if self.view_only {
-            return;
-        }
-        if let Some(s) = self.layout.signals.get(signal) {
-            self.evidence.push((s.id.clone(), sample.clone()));
+        if !self.view_only && signal < self.layout.signals.len() {
+            self.evidence.push((signal, sample.at));
         }
     }
 
@@ -146,7 +146,11 @@ impl Sampler {
     ///
     /// # Errors
     /// Journal failures (the lease is retried at the next tick).
-    pub fn tick(&mut self, journal: &mut Journal) -> Result<Option<LeaseNews>, JournalError> {
+    pub fn tick(
+        &mut self,
+        journal: &mut Journal,
+        board: &Board,
+    ) -> Result<Option<LeaseNews>, JournalError> {
         if self.view_only {
             return Ok(self.view(journal));
         }
@@ -167,7 +171,16 @@ impl Sampler {
             _ => None,
         };
         let evidence = std::mem::take(&mut self.evidence);
-        journal.record_samples(&evidence, self.keep)?;
+        let layout = &self.layout;
+        // A sample trimmed from the board since (a tiny history) is simply
+        // not recorded: evidence is a courtesy to windows, never a claim.
+        let samples = evidence.iter().filter_map(|&(i, at)| {
+            let on_board = board.samples(i);
+            let k = on_board.partition_point(|s| s.at < at);
+            let sample = on_board.get(k).filter(|s| s.at == at)?;
+            Some((layout.signals[i].id.as_str(), sample))
+        });
+        journal.record_samples(samples, self.keep)?;
         Ok(news)
     }
 
