@@ -289,7 +289,11 @@ fn run() -> Result<i32, Error> {
                 service.wait().await;
                 return Ok(0);
             }
-            let layout = crate::demo::layout()?;
+            // Written where its commands can run and its record can be read
+            // back from any directory: not a path relative to wherever the
+            // demo was started.
+            let file = demo_file()?;
+            let layout = crate::demo::layout_at(&file)?;
             let vars = Overlay(vec![("DEMO_URL".into(), url.clone())]);
             crate::text::Secrets::from_layout(&layout, &vars).install();
             let prober = prober(Arc::new(vars))?;
@@ -297,9 +301,7 @@ fn run() -> Result<i32, Error> {
                 "demo: simulated service on {url}; inject a fault with `curl -X POST {url}/faults/errors?rate=0.05`"
             ));
             // Each demo starts a fresh launch unless told otherwise.
-            let journal = journal.unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("gonogo-demo-{}.sqlite", std::process::id()))
-            });
+            let journal = journal.unwrap_or_else(|| file.with_file_name("journal.sqlite"));
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 let opts = crate::ui::Options {
                     read_only: false,
@@ -309,12 +311,17 @@ fn run() -> Result<i32, Error> {
                 };
                 let code = crate::ui::run(Arc::new(layout), Some(&journal), prober, opts).await?;
                 out::notice(&format!(
-                    "demo: the record of this launch: gonogo log layouts/demo.toml --journal {}",
+                    "demo: the record of this launch: gonogo log {} --journal {}",
+                    file.display(),
                     journal.display()
                 ));
                 return Ok(code);
             }
-            out::notice(&format!("demo: journal {}", journal.display()));
+            out::notice(&format!(
+                "demo: layout {}; journal {}",
+                file.display(),
+                journal.display()
+            ));
             watch::run(Arc::new(layout), Some(&journal), prober).await
         }),
         _ => Err(Error::Undispatched),
@@ -386,3 +393,30 @@ impl Command {
 }
 
 pub(crate) use crate::session::journal_path;
+
+/// The demo's layout, written into a directory of its own (0700, under the
+/// temp dir), so its commands run and `gonogo log` finds it from anywhere.
+fn demo_file() -> Result<PathBuf, Error> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = std::env::temp_dir().join(format!("gonogo-demo-{}", std::process::id()));
+    let file = dir.join("demo.toml");
+    let fail = |source| Error::DemoDir {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(&dir)
+        .map_err(fail)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&file)
+        .map_err(fail)?;
+    f.write_all(crate::demo::LAYOUT.as_bytes()).map_err(fail)?;
+    Ok(file)
+}

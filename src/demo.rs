@@ -85,6 +85,12 @@ pub fn layout() -> Result<Layout, Diagnostics> {
     layout::parse(Path::new("layouts/demo.toml"), LAYOUT)
 }
 
+/// The demo layout as read from `file` (where it was written): its
+/// commands run beside it.
+pub fn layout_at(file: &Path) -> Result<Layout, Diagnostics> {
+    layout::parse(file, LAYOUT)
+}
+
 const TICK: Duration = Duration::from_millis(100);
 const REQUESTS_PER_TICK: usize = 20;
 /// The span `/api/stats` summarises.

@@ -66,6 +66,13 @@ pub enum Error {
     },
     #[error("internal error: an act was not dispatched")]
     Undispatched,
+    /// The demo's own directory cannot be made.
+    #[error("cannot prepare the demo's directory {}: {source}", path.display())]
+    DemoDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// Signal handlers cannot be installed (SIGTERM, SIGINT, SIGHUP).
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] io::Error),
@@ -110,6 +117,7 @@ impl Error {
             | Error::Runtime(_)
             | Error::Listen { .. }
             | Error::Undispatched
+            | Error::DemoDir { .. }
             | Error::Signals(_)
             | Error::Screen(_) => EXIT_FAILED,
         }

@@ -231,6 +231,14 @@ pub async fn run_streamed(
         .split_first()
         .ok_or_else(|| "empty command".to_string())?;
     let started = Instant::now();
+    // Spawning in a directory that is gone fails with the same ENOENT as a
+    // missing program: name the directory, which is what to fix.
+    if !dir.as_os_str().is_empty() && !dir.is_dir() {
+        return Err(format!(
+            "cannot start {program}: its directory {} does not exist",
+            dir.display()
+        ));
+    }
     let mut child = Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -472,6 +480,22 @@ mod tests {
             .unwrap();
         assert_eq!(f.ending, Ending::TooMuchOutput);
         assert!(f.stdout.len() <= 1024);
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_is_named_not_the_program() {
+        let e = run(
+            &argv(&["echo", "hi"]),
+            Path::new("/nonexistent/gonogo-dir"),
+            &[],
+            &limits(1000),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "cannot start echo: its directory /nonexistent/gonogo-dir does not exist"
+        );
     }
 
     #[tokio::test]

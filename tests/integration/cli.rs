@@ -280,3 +280,75 @@ fn watch_prints_changes_and_stops_on_sigterm() {
         Duration::from_secs(2),
     );
 }
+
+/// `gonogo demo` started from a directory with no `layouts/` in it: its
+/// layout is written where its rollback command can run, and the layout
+/// and journal it names work from any other directory (the rollback runs,
+/// `log` reads the record).
+#[test]
+fn the_demo_runs_from_any_directory() {
+    let cwd = procs::tempdir();
+    let state = procs::tempdir();
+    // Not a terminal: the demo runs as `watch`, and says where it keeps
+    // its layout and journal on stderr.
+    let mut demo = Command::new(BIN)
+        .arg("demo")
+        .current_dir(cwd.path())
+        .env("XDG_STATE_HOME", state.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(demo.stderr.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    let named = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no `demo: layout` line; saw {said:?}"));
+        if let Some(rest) = line.strip_prefix("gonogo: demo: layout ") {
+            break rest.to_string();
+        }
+        said.push(line);
+    };
+    let (layout, journal) = named.split_once("; journal ").expect(&named);
+    assert!(std::path::Path::new(layout).is_file(), "{layout}");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir("/")
+            .env("XDG_STATE_HOME", state.path())
+            .output()
+            .unwrap()
+    };
+    let started = run(&["start", layout, "--journal", journal]);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let rolled = run(&[
+        "rollback",
+        layout,
+        "--journal",
+        journal,
+        "--yes",
+        "--reason",
+        "from /",
+    ]);
+    let out = text(&rolled.stdout);
+    assert!(
+        rolled.status.success() && out.contains("ROLLED BACK"),
+        "{out}{}",
+        text(&rolled.stderr)
+    );
+    let log = run(&["log", layout, "--journal", journal]);
+    assert!(log.status.success(), "{}", text(&log.stderr));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(demo.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = demo.wait();
+}
