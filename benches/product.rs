@@ -53,6 +53,8 @@
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/pty.rs"]
+mod pty;
 #[path = "support/product_report.rs"]
 mod report;
 #[path = "support/request_log.rs"]

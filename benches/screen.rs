@@ -16,19 +16,18 @@
 //!
 //! Prints its figures and PASS/FAIL per bar; exits non-zero on FAIL.
 
+#[path = "support/pty.rs"]
+mod pty;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-use nix::pty::{Winsize, openpty};
 
 const COLS: u16 = 120;
 const ROWS: u16 = 40;
@@ -489,41 +488,15 @@ struct Pty {
 
 impl Pty {
     fn spawn(dir: &Path, args: &[&str]) -> Result<Pty, String> {
-        let size = Winsize {
-            ws_row: ROWS,
-            ws_col: COLS,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = openpty(&size, None).map_err(|e| format!("openpty: {e}"))?;
-        let slave = |pty: &OwnedFd| -> Result<Stdio, String> {
-            Ok(Stdio::from(
-                pty.try_clone().map_err(|e| format!("dup pty: {e}"))?,
-            ))
-        };
         let state = dir.join("state");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gonogo"));
         cmd.args(args)
-            .stdin(slave(&pty.slave)?)
-            .stdout(slave(&pty.slave)?)
-            .stderr(slave(&pty.slave)?)
             .env("TERM", "xterm-256color")
             .env_remove("NO_COLOR")
             .env_remove("COLORTERM")
             .env("XDG_STATE_HOME", &state)
             .env("TMPDIR", dir);
-        // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork
-        // and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()?;
-                // The pty becomes the controlling terminal, as in a real one.
-                if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let pty = pty::attach(&mut cmd, COLS, ROWS)?;
         let started = Instant::now();
         let child = cmd
             .spawn()

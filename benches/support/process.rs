@@ -10,14 +10,12 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, SysconfVar, sysconf};
 
@@ -129,32 +127,7 @@ pub fn spawn_on_pty(
     cols: u16,
     rows: u16,
 ) -> Result<(Guarded, Drained), String> {
-    let size = Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = openpty(&size, None).map_err(|e| format!("openpty: {e}"))?;
-    let slave = |pty: &OwnedFd| -> Result<Stdio, String> {
-        Ok(Stdio::from(
-            pty.try_clone().map_err(|e| format!("dup pty: {e}"))?,
-        ))
-    };
-    cmd.stdin(slave(&pty.slave)?)
-        .stdout(slave(&pty.slave)?)
-        .stderr(slave(&pty.slave)?);
-    // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork
-    // and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()?;
-            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let pty = crate::pty::attach(&mut cmd, cols, rows)?;
     let child = Guarded::spawn(cmd, name)?;
     // Only the child holds the slave now: its exit ends our reads.
     drop(pty.slave);
