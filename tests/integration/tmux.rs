@@ -617,8 +617,14 @@ fn too_small_then_resized_back() {
     let small = t.wait_text("terminal too small", SCREEN);
     assert!(!small.contains("Gates"), "{small}");
     t.resize(100, 30);
+    // Waits for the whole frame: a capture may land while the first frame
+    // at the new size is still arriving (header and gates before the rest).
     let full = t.wait_for("the full screen again", SCREEN, |s| {
-        s.contains("phase 1/4") && s.contains("Gates") && !s.contains("too small")
+        s.contains("phase 1/4")
+            && s.contains("Gates")
+            && s.contains("Sign-off")
+            && s.contains("Journal")
+            && !s.contains("too small")
     });
     assert!(
         full.contains("Sign-off") && full.contains("Journal"),
