@@ -59,7 +59,14 @@ fn restore_terminal() {
     if RESTORED.swap(true, std::sync::atomic::Ordering::SeqCst) {
         return;
     }
-    let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+    // Cleared before leaving: without an alternate screen the last frame
+    // would stay under the shell prompt.
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+        crossterm::cursor::MoveTo(0, 0)
+    );
     let _ = ratatui::try_restore();
 }
 
@@ -74,6 +81,17 @@ impl Drop for TerminalGuard {
 fn open_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
     let previous = std::panic::take_hook();
     let terminal = ratatui::try_init()?;
+    // Where there is no alternate screen (GNU screen's default is
+    // `altscreen off`) the text printed before is still there, and the
+    // first frame's diff skips every cell it believes blank: wipe it, so
+    // the screen matches the blank buffer the diff starts from. Done by
+    // hand: `Terminal::clear` asks the terminal for the cursor position
+    // and can wait on an answer that never comes.
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+        crossterm::cursor::MoveTo(0, 0)
+    )?;
     // Drop ratatui's hook: it reports restore failures on stderr.
     let _ = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -36,6 +36,7 @@ mod cli;
 mod durability;
 mod exits;
 mod gate_scenarios;
+mod gnu_screen;
 mod launch_plans;
 mod layout_bounds;
 mod layout_fuzz;

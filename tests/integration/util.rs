@@ -10,6 +10,7 @@
 //! as `.ci/run` exports) it fails, so a CI image that lost tmux cannot pass
 //! by skipping every terminal test.
 
+pub mod gnu_screen;
 pub mod procs;
 pub mod server;
 pub mod tmux;
