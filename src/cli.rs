@@ -396,24 +396,40 @@ pub(crate) use crate::session::journal_path;
 
 /// The demo's layout, written into a directory of its own (0700, under the
 /// temp dir), so its commands run and `gonogo log` finds it from anywhere.
+///
+/// The name has a random part and is created, never reused: another user
+/// on the machine could otherwise make the directory first and own what
+/// the demo runs.
 fn demo_file() -> Result<PathBuf, Error> {
     use std::io::Write as _;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = std::env::temp_dir().join(format!("gonogo-demo-{}", std::process::id()));
+    let pick = || {
+        std::env::temp_dir().join(format!(
+            "gonogo-demo-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ))
+    };
+    let mut dir = pick();
+    let mut tries = 0;
+    loop {
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => {
+                tries += 1;
+                dir = pick();
+            }
+            Err(source) => return Err(Error::DemoDir { path: dir, source }),
+        }
+    }
     let file = dir.join("demo.toml");
     let fail = |source| Error::DemoDir {
         path: dir.clone(),
         source,
     };
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .recursive(true)
-        .create(&dir)
-        .map_err(fail)?;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&file)
         .map_err(fail)?;

@@ -33,6 +33,7 @@ mod auto_rollback;
 mod bad_inputs;
 mod bounded_memory;
 mod cli;
+mod demo_screen;
 mod durability;
 mod exits;
 mod gate_scenarios;
