@@ -8,6 +8,7 @@
 //! rows), `footer` (status line, key bar) and `modals` (help, prompts);
 //! `text` shapes outside text for all of them.
 
+mod charts;
 mod footer;
 mod gates;
 mod header;
@@ -83,14 +84,38 @@ fn draw(app: &View<'_>, f: &mut Frame) {
     );
     header::draw_header(app, &theme, v, f, header_area);
     header::draw_timeline(app, &theme, f, timeline_area);
-    let [top, bottom] =
-        Split::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     if let Some(screen) = app.layout().screen.as_ref().filter(|s| !s.rows.is_empty()) {
         panes::draw_custom(app, &theme, &judged, screen, f, body);
         footer::draw_status(app, &theme, f, status_area);
         footer::draw_keys(app, &judged, f, keys_area);
         modals::draw(app, f, area);
         return;
+    }
+    // Room the gates do not need goes to charts of the numbers they
+    // judge; presenter mode gives the charts more of the screen.
+    let specs = charts::specs(app);
+    let mut top_rows = body.height * 55 / 100;
+    let mut chart_rows = 0;
+    if !specs.is_empty() {
+        let need = gates::rows_needed(app);
+        let room = if app.presenter {
+            (body.height * 2 / 3).max(top_rows)
+        } else {
+            top_rows
+        };
+        if room.saturating_sub(need) >= charts::MIN_ROWS {
+            chart_rows = room - need;
+            top_rows = need;
+        }
+    }
+    let [top, chart_area, bottom] = Split::vertical([
+        Constraint::Length(top_rows),
+        Constraint::Length(chart_rows),
+        Constraint::Min(0),
+    ])
+    .areas(body);
+    if chart_rows > 0 {
+        charts::draw_charts(app, &theme, &specs, f, chart_area);
     }
     gates::draw_gates(app, &theme, &judged, f, top);
     let [left, middle, right] = Split::horizontal([

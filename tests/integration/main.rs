@@ -51,6 +51,7 @@ mod roles;
 mod runtime;
 mod scheduling;
 mod screen;
+mod screen_charts;
 mod tmux;
 mod trust;
 mod validate;

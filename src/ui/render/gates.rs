@@ -226,3 +226,9 @@ pub(super) fn draw_signoffs(app: &View<'_>, theme: &Theme, f: &mut Frame, area: 
         area,
     );
 }
+
+/// Rows the gates pane needs to show every gate of the phase: the
+/// borders, the header row and one row per gate.
+pub(super) fn rows_needed(app: &View<'_>) -> u16 {
+    u16::try_from(app.phase().gates.len()).map_or(u16::MAX, |n| n.saturating_add(3))
+}

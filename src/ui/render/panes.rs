@@ -57,7 +57,7 @@ fn draw_pane(
         Pane::Signoffs => draw_signoffs(app, theme, f, area),
         Pane::Signals => draw_signals(app, f, area),
         Pane::Checklist(id) => draw_checklist(app, theme, Some(id), f, area),
-        Pane::Chart(id) => draw_chart(app, id, f, area),
+        Pane::Chart(id) => super::charts::draw_signal(app, theme, id, f, area),
         Pane::Log => draw_log(app, f, area),
         Pane::Output => draw_output(app, f, area),
     }
@@ -113,49 +113,6 @@ fn draw_signals(app: &View<'_>, f: &mut Frame, area: Rect) {
         }
     }
     f.render_widget(Paragraph::new(lines).block(pane(" Signals ", false)), area);
-}
-
-/// A signal's recent numeric history as a sparkline.
-fn draw_chart(app: &View<'_>, id: &str, f: &mut Frame, area: Rect) {
-    let Some(i) = app.board().index_of(id) else {
-        return;
-    };
-    let values: Vec<f64> = app
-        .board()
-        .samples(i)
-        .iter()
-        .filter_map(|s| match &s.outcome {
-            crate::signal::Outcome::Number(v) => Some(*v),
-            crate::signal::Outcome::Health {
-                latency: Some(l), ..
-            } => Some(l.as_secs_f64() * 1000.0),
-            _ => None,
-        })
-        .collect();
-    let hi = values.iter().copied().fold(0.0_f64, f64::max);
-    let data: Vec<u64> = values
-        .iter()
-        .map(|v| {
-            if hi > 0.0 {
-                (v / hi * 100.0).round().max(0.0) as u64
-            } else {
-                0
-            }
-        })
-        .collect();
-    let unit = app.layout().signals[i].unit;
-    let title = match values.last() {
-        Some(v) => format!(" {id} {} (max {}) ", unit.format(*v), unit.format(hi)),
-        None => format!(" {id}: no data yet "),
-    };
-    let width = usize::from(area.width.saturating_sub(2));
-    let start = data.len().saturating_sub(width);
-    f.render_widget(
-        ratatui::widgets::Sparkline::default()
-            .data(&data[start..])
-            .block(pane(&title, false)),
-        area,
-    );
 }
 
 pub(super) fn draw_checklist(
