@@ -22,9 +22,13 @@ use crate::ui::theme::{Hue, Theme};
 use crate::unit::Unit;
 use crate::unit::format_seconds;
 
-/// The chart's time span: what the samples cover, within these bounds.
-const SPAN_MIN_SECS: f64 = 60.0;
-const SPAN_MAX_SECS: f64 = 300.0;
+/// The chart's time spans, in seconds: the shortest that covers the
+/// samples. A span that grew with every second would redraw every cell
+/// every second; so would a time axis sliding with the clock, so the axis
+/// moves in steps of a sixth of the span and new points are added at the
+/// right in between (the idle-output bar, SPEC §6).
+const SPANS: [i64; 4] = [60, 120, 180, 300];
+const STEPS_PER_SPAN: i64 = 6;
 /// Below this a chart is a smear, not a picture.
 pub(super) const MIN_ROWS: u16 = 8;
 const MIN_COLS: u16 = 36;
@@ -121,6 +125,17 @@ pub(super) fn draw_signal(app: &View<'_>, theme: &Theme, id: &str, f: &mut Frame
     draw_one(app, theme, &Spec { signal, gates }, 0, f, area);
 }
 
+/// The smallest of 1, 2, 2.5 or 5 × 10ⁿ at or above `x` (> 0): the value
+/// axis moves only when the numbers outgrow it, not with every sample.
+fn nice_ceil(x: f64) -> f64 {
+    let magnitude = 10_f64.powf(x.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|&v| v >= x)
+        .unwrap_or(10.0 * magnitude)
+}
+
 /// The start of the trailing run of samples that pass `gate`, not before
 /// the phase was entered: where a running `for` window began.
 fn run_start(
@@ -153,9 +168,17 @@ fn draw_one(
     let unit: Unit = signal.unit;
     let now = app.app.now;
     let samples = app.board().samples(spec.signal);
-    let secs = |at: DateTime<Utc>| (at - now).num_milliseconds() as f64 / 1000.0;
-    let oldest = samples.first().map_or(0.0, |s| -secs(s.at));
-    let span = oldest.clamp(SPAN_MIN_SECS, SPAN_MAX_SECS);
+    let oldest = samples.first().map_or(0, |s| (now - s.at).num_seconds());
+    let span_secs = SPANS
+        .iter()
+        .copied()
+        .find(|&s| s >= oldest)
+        .unwrap_or(SPANS[SPANS.len() - 1]);
+    let step_ms = span_secs * 1000 / STEPS_PER_SPAN;
+    let end_ms = (now.timestamp_millis().div_euclid(step_ms) + 1) * step_ms;
+    let end = DateTime::<Utc>::from_timestamp_millis(end_ms).unwrap_or(now);
+    let secs = |at: DateTime<Utc>| (at - end).num_milliseconds() as f64 / 1000.0;
+    let span = span_secs as f64;
     let points: Vec<(f64, f64)> = samples
         .iter()
         .filter_map(|s| Some((secs(s.at), number(s)?)))
@@ -177,7 +200,7 @@ fn draw_one(
     let mut in_breach = 0.0;
     for (k, (x, v)) in points.iter().enumerate() {
         if breaching(*v) {
-            let next = points.get(k + 1).map_or(0.0, |p| p.0);
+            let next = points.get(k + 1).map_or_else(|| secs(now), |p| p.0);
             in_breach += (next - x).max(0.0);
         }
     }
@@ -193,7 +216,7 @@ fn draw_one(
     if hi <= lo {
         hi = lo + 1.0;
     }
-    let hi = hi + (hi - lo) * 0.1;
+    let hi = lo + nice_ceil((hi - lo) * 1.1);
     let breach_strip: Vec<(f64, f64)> = points
         .iter()
         .filter(|(_, v)| breaching(*v))
@@ -219,7 +242,7 @@ fn draw_one(
                 format!(
                     "{} window from -{}",
                     format_seconds(w),
-                    format_seconds(std::time::Duration::from_secs_f64(-x))
+                    format_seconds((now - start).to_std().unwrap_or_default())
                 ),
             ))
         })
@@ -297,15 +320,11 @@ fn draw_one(
         return;
     }
     let dim = Style::default();
+    // Clock times, not "now": the right end is up to a step ahead of it.
+    let clock = |at: DateTime<Utc>| Span::styled(at.format("%H:%M:%S").to_string(), dim);
     let x_labels = vec![
-        Span::styled(
-            format!(
-                "-{}",
-                format_seconds(std::time::Duration::from_secs_f64(span))
-            ),
-            dim,
-        ),
-        Span::styled("now", dim),
+        clock(end - chrono::Duration::seconds(span_secs)),
+        clock(end),
     ];
     let y_labels = vec![Span::raw(unit.format(lo)), Span::raw(unit.format(hi))];
     let chart = Chart::new(datasets)
@@ -314,4 +333,26 @@ fn draw_one(
         .y_axis(Axis::default().bounds([lo, hi]).labels(y_labels))
         .legend_position(None);
     f.render_widget(chart, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nice_ceil;
+
+    #[test]
+    fn value_axes_end_on_round_numbers() {
+        for (x, want) in [
+            (0.033, 0.05),
+            (1.0, 1.0),
+            (110.0, 200.0),
+            (550.0, 1000.0),
+            (21.0, 25.0),
+        ] {
+            assert!(
+                (nice_ceil(x) - want).abs() < 1e-12,
+                "{x} → {}",
+                nice_ceil(x)
+            );
+        }
+    }
 }
