@@ -69,6 +69,10 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
         match v {
             Verdict::Go => ("✔ GO", theme.state(State::Go).add_modifier(Modifier::BOLD)),
             Verdict::NoGo => ("✘ NO-GO", theme.state(State::NoGo)),
+            Verdict::Pending => (
+                "… PENDING",
+                theme.state(State::Pending).add_modifier(Modifier::BOLD),
+            ),
             Verdict::Unknown => (
                 "? UNKNOWN",
                 theme.state(State::Unknown).add_modifier(Modifier::BOLD),
