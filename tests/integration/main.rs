@@ -49,6 +49,7 @@ mod roles;
 mod runtime;
 mod scheduling;
 mod screen;
+mod screen_fit;
 mod tmux;
 mod trust;
 mod validate;

@@ -18,21 +18,21 @@ use ratatui::backend::TestBackend;
 
 /// Stands in for the runtime: folds journal events into the picture the
 /// screen reads, then tells the screen they were recorded.
-fn journal(app: &mut App, events: Vec<Event>) {
+pub(crate) fn journal(app: &mut App, events: Vec<Event>) {
     let now = app.now;
     app.live.write().apply(&events, now);
     app.update(Msg::Runtime(Update::Appended(events)));
 }
 
 /// Events recorded before the screen opened, folded by the runtime.
-fn history(app: &mut App, events: Vec<Event>) {
+pub(crate) fn history(app: &mut App, events: Vec<Event>) {
     let now = app.now;
     app.live.write().apply(&events, now);
     app.update(Msg::History(events));
 }
 
 /// A sample the runtime folded into the picture.
-fn sampled(app: &mut App, signal: usize, sample: Sample) {
+pub(crate) fn sampled(app: &mut App, signal: usize, sample: Sample) {
     let now = app.now;
     app.live.write().record(signal, sample, now);
     app.dirty = true;
@@ -50,16 +50,16 @@ fn run_finished(outcome: gonogo::launch::CommandOutcome) -> Msg {
     Msg::Runtime(Update::Command(CommandNews::Finished(outcome)))
 }
 
-fn refused(why: String) -> Msg {
+pub(crate) fn refused(why: String) -> Msg {
     Msg::Runtime(Update::Acted(Err(why)))
 }
 
-fn now() -> chrono::DateTime<Utc> {
+pub(crate) fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap()
 }
 
 /// The demo launch, started a minute ago.
-fn app() -> App {
+pub(crate) fn app() -> App {
     let mut app = not_started();
     history(
         &mut app,
@@ -77,7 +77,7 @@ fn app() -> App {
 }
 
 /// The demo launch before anyone started it.
-fn not_started() -> App {
+pub(crate) fn not_started() -> App {
     let layout =
         gonogo::layout::parse(Path::new("layouts/demo.toml"), gonogo::demo::LAYOUT).unwrap();
     let mut app = App::new(Arc::new(layout), "alice".into(), now());
@@ -85,15 +85,15 @@ fn not_started() -> App {
     app
 }
 
-fn key(c: char) -> Msg {
+pub(crate) fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-fn code(c: KeyCode) -> Msg {
+pub(crate) fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-fn sample(app: &mut App, signal: &str, secs_ago: i64, outcome: Outcome) {
+pub(crate) fn sample(app: &mut App, signal: &str, secs_ago: i64, outcome: Outcome) {
     let i = app.live.read().board().index_of(signal).unwrap();
     sampled(
         app,
@@ -105,7 +105,7 @@ fn sample(app: &mut App, signal: &str, secs_ago: i64, outcome: Outcome) {
     );
 }
 
-fn healthy(app: &mut App) {
+pub(crate) fn healthy(app: &mut App) {
     for ago in (0..=30).rev().step_by(2) {
         let up = Outcome::Health {
             up: true,
@@ -129,7 +129,7 @@ fn healthy(app: &mut App) {
     );
 }
 
-fn event(seq: i64, kind: EventKind) -> Event {
+pub(crate) fn event(seq: i64, kind: EventKind) -> Event {
     Event {
         seq,
         at: now() - chrono::Duration::seconds(60 - seq),
@@ -140,7 +140,7 @@ fn event(seq: i64, kind: EventKind) -> Event {
 }
 
 /// Events 1–3: every preflight item checked.
-fn preflight_checked() -> Vec<Event> {
+pub(crate) fn preflight_checked() -> Vec<Event> {
     [
         "On-call engineer paged in",
         "Dashboards open",
@@ -160,7 +160,7 @@ fn preflight_checked() -> Vec<Event> {
     .collect()
 }
 
-fn draw(app: &App, w: u16, h: u16) -> String {
+pub(crate) fn draw(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| render(app, f)).unwrap();
     let buf = t.backend().buffer().clone();

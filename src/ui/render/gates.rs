@@ -111,17 +111,24 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
     let hi = (lo + 2 * room).max(cursor + 1).min(n);
     let candidates: Vec<(usize, Judgement)> =
         order[lo..hi].iter().filter_map(|&i| judge(i)).collect();
-    let cols = Columns::new(app, &candidates, area.width);
-    let h = |pos: usize| cols.heights.get(pos - lo).copied().unwrap_or(1);
-    // The cursor's row at the bottom once it is past the first screenful.
-    let (mut start, mut used) = (cursor, h(cursor));
-    while start > lo && used + h(start - 1) <= room {
-        start -= 1;
-        used += h(start);
-    }
-    let mut end = cursor + 1;
-    while end < hi && used + h(end) <= room {
-        used += h(end);
+    // Columns fitted to the candidates, then to the rows chosen with them,
+    // and the rows chosen again: the reason gets what the rows shown do
+    // not need.
+    let (start, mut end) = scroll(
+        &Columns::new(app, &candidates, area.width).heights,
+        lo,
+        cursor,
+        room,
+    );
+    // Fitted to the rows chosen, the columns are no wider, so the reasons
+    // wrap on no more lines: the rows still fit, and perhaps a few more.
+    let mut cols = Columns::new(app, &candidates[start - lo..end - lo], area.width);
+    while end < hi {
+        let wider = Columns::new(app, &candidates[start - lo..=end - lo], area.width);
+        if wider.heights.iter().sum::<usize>() > room {
+            break;
+        }
+        cols = wider;
         end += 1;
     }
     let hidden_not_go = order[..start]
@@ -134,7 +141,6 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
         .skip(start - lo)
         .take(end - start)
         .collect();
-    let heights = cols.heights[start - lo..end - lo].to_vec();
     let plan = Plan {
         rows,
         first: start,
@@ -142,7 +148,27 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
         below: n - end,
         hidden_not_go,
     };
-    (plan, Columns { heights, ..cols })
+    (plan, cols)
+}
+
+/// The rows `start..end` (positions in the pane's order) that fit in
+/// `room` lines, given the heights of the rows from `lo` on: from the top,
+/// or running down to the cursor's row once it is past the first
+/// screenful.
+fn scroll(heights: &[usize], lo: usize, cursor: usize, room: usize) -> (usize, usize) {
+    let hi = lo + heights.len();
+    let h = |pos: usize| heights.get(pos - lo).copied().unwrap_or(1);
+    let (mut start, mut used) = (cursor, h(cursor));
+    while start > lo && used + h(start - 1) <= room {
+        start -= 1;
+        used += h(start);
+    }
+    let mut end = cursor + 1;
+    while end < hi && used + h(end) <= room {
+        used += h(end);
+        end += 1;
+    }
+    (start, end)
 }
 
 /// Column widths for a set of judged gates, and the lines each takes.
@@ -184,22 +210,42 @@ impl Columns {
         if !trend {
             widths.remove(TREND);
         }
+        // Narrow panes: the name, condition and value columns give way
+        // (the widest first) before the reason drops under its least, so
+        // every cell is cut here, with `…`, not clipped by the table.
+        let spacing = widths.len() as u16;
+        let budget = width.saturating_sub(2 + spacing + 10);
+        while widths.iter().sum::<u16>() > budget {
+            let Some(k) = (1..=3)
+                .filter(|&k| widths[k] > 5)
+                .max_by_key(|&k| widths[k])
+            else {
+                break;
+            };
+            widths[k] -= 1;
+        }
         let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
         let reason = width.saturating_sub(2).saturating_sub(used).max(10);
-        let heights = judged
-            .iter()
-            .map(|(_, j)| {
-                wrap(&j.reason, usize::from(reason), REASON_LINES)
-                    .len()
-                    .max(1)
-            })
-            .collect();
         Columns {
             widths,
             trend,
             reason,
-            heights,
+            heights: Vec::new(),
         }
+        .measure(judged)
+    }
+
+    /// The lines each of `judged` takes in these columns.
+    fn measure(self, judged: &[(usize, Judgement)]) -> Columns {
+        let heights = judged
+            .iter()
+            .map(|(_, j)| {
+                wrap(&j.reason, usize::from(self.reason), REASON_LINES)
+                    .len()
+                    .max(1)
+            })
+            .collect();
+        Columns { heights, ..self }
     }
 }
 
