@@ -1,15 +1,16 @@
 //! The header and the phase timeline: the launch's name, phase k/n, the
 //! T-/T+ clock and the overall verdict in glyph and word (big letters in
-//! presenter mode), then every phase in order. Kept apart because it is
+//! presenter mode), then every phase in order with the time in the
+//! current one; in the demo, the demo service's address. Kept apart because it is
 //! the one region that reads the launch state as a whole.
+
+use std::borrow::Cow;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-
-use std::borrow::Cow;
 
 use crate::gate::{State, Verdict};
 use crate::text::cut_to;
@@ -283,10 +284,16 @@ pub(super) fn draw_timeline(app: &View<'_>, theme: &Theme, f: &mut Frame, area: 
         if !keep[i] {
             continue;
         }
-        if let Some(k) = last_kept {
-            let sep = if k + 1 == i { " ─ " } else { " … " };
-            spans.push(Span::raw(sep));
-            used += 3;
+        match last_kept {
+            Some(k) => {
+                spans.push(Span::raw(if k + 1 == i { " ─ " } else { " … " }));
+                used += 3;
+            }
+            None if i > 0 => {
+                spans.push(Span::raw("… "));
+                used += 2;
+            }
+            None => {}
         }
         // Even the current and the last alone may be too wide: each then
         // ends in `…`, the current keeping the larger share.
@@ -308,8 +315,11 @@ fn condensed(items: &[(String, Style)], current: usize, room: usize) -> Vec<bool
         let mut prev = false;
         for (k, (text, _)) in items.iter().enumerate() {
             if keep[k] {
-                if prev || k > 0 && keep[..k].iter().any(|&x| x) {
+                // ` ─ ` or ` … ` between, `… ` before a first one cut.
+                if prev {
                     w += 3;
+                } else if k > 0 {
+                    w += 2;
                 }
                 w += text.chars().count();
                 prev = true;
