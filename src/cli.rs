@@ -295,6 +295,9 @@ fn run() -> Result<i32, Error> {
             let file = demo_file()?;
             let layout = crate::demo::layout_at(&file)?;
             let vars = Overlay(vec![("DEMO_URL".into(), url.clone())]);
+            // Our own service on 127.0.0.1, its address printed below: the
+            // operator needs it to inject a fault by hand.
+            crate::text::publish(&url);
             crate::text::Secrets::from_layout(&layout, &vars).install();
             let prober = prober(Arc::new(vars))?;
             out::notice(&format!(

@@ -56,7 +56,8 @@ impl State {
         match self {
             State::Go => Verdict::Go,
             State::NoGo => Verdict::NoGo,
-            State::Pending | State::Unknown | State::Stale => Verdict::Unknown,
+            State::Pending => Verdict::Pending,
+            State::Unknown | State::Stale => Verdict::Unknown,
         }
     }
 }
@@ -65,6 +66,9 @@ impl State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
     Go,
+    /// Nothing is wrong or unknown; a `for` window is still running. Not
+    /// GO (advance is refused), but not a reason to look for trouble.
+    Pending,
     Unknown,
     NoGo,
 }
@@ -74,6 +78,7 @@ impl Verdict {
         match self {
             Verdict::Go => "GO",
             Verdict::NoGo => "NO-GO",
+            Verdict::Pending => "PENDING",
             Verdict::Unknown => "UNKNOWN",
         }
     }
@@ -82,7 +87,8 @@ impl Verdict {
         match self {
             Verdict::Go => 0,
             Verdict::NoGo => 1,
-            Verdict::Unknown => 2,
+            // SPEC §3: a running window is exit 2, as UNKNOWN is.
+            Verdict::Pending | Verdict::Unknown => 2,
         }
     }
 }
@@ -100,7 +106,8 @@ pub struct Judgement {
     pub age: Option<Duration>,
 }
 
-/// GO unless some blocking gate is NO-GO (→ NO-GO) or not GO (→ UNKNOWN).
+/// GO unless some blocking gate is NO-GO (→ NO-GO), UNKNOWN or STALE
+/// (→ UNKNOWN), or waits on a running window (→ PENDING).
 pub fn verdict<'a>(judged: impl IntoIterator<Item = (&'a Gate, &'a Judgement)>) -> Verdict {
     judged
         .into_iter()

@@ -93,6 +93,8 @@ enum Ref {
 struct Counts {
     no_go: usize,
     not_go: usize,
+    /// Waiting on a running `for` window only.
+    pending: usize,
 }
 
 impl Counts {
@@ -100,7 +102,8 @@ impl Counts {
         let slot = match s {
             GateState::Go => return,
             GateState::NoGo => &mut self.no_go,
-            GateState::Pending | GateState::Unknown | GateState::Stale => &mut self.not_go,
+            GateState::Pending => &mut self.pending,
+            GateState::Unknown | GateState::Stale => &mut self.not_go,
         };
         *slot = slot.saturating_add_signed(by);
     }
@@ -110,6 +113,8 @@ impl Counts {
             Verdict::NoGo
         } else if self.not_go > 0 {
             Verdict::Unknown
+        } else if self.pending > 0 {
+            Verdict::Pending
         } else {
             Verdict::Go
         }

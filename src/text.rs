@@ -81,8 +81,11 @@ pub fn remember(value: &str) {
     if !Secrets::worth_hiding(value) {
         return;
     }
-    if installed().values.iter().any(|v| v == value) {
-        return;
+    {
+        let set = installed();
+        if set.values.iter().chain(&set.public).any(|v| v == value) {
+            return;
+        }
     }
     let mut set = INSTALLED.write().unwrap_or_else(PoisonError::into_inner);
     set.add(value);
@@ -168,12 +171,29 @@ pub struct Secrets {
     /// Every form to replace, longest first (so a value's longer encoded
     /// form is replaced before the value inside it).
     needles: Vec<String>,
+    /// Values known to be no secret ([`publish`]): never added.
+    public: Vec<String>,
 }
 
 static INSTALLED: RwLock<Secrets> = RwLock::new(Secrets {
     values: Vec::new(),
     needles: Vec::new(),
+    public: Vec::new(),
 });
+
+/// Declares `value` no secret for the rest of the process, even when a
+/// `${VAR}` supplies it: an address gonogo made and prints itself (the
+/// demo service on 127.0.0.1) is the operator's to see. Presenter mode
+/// still hides URLs and hosts on a shared screen.
+pub fn publish(value: &str) {
+    let mut set = INSTALLED.write().unwrap_or_else(PoisonError::into_inner);
+    set.public.push(value.to_string());
+    let values = std::mem::take(&mut set.values);
+    set.needles.clear();
+    for v in values.iter().filter(|v| *v != value) {
+        set.add(v);
+    }
+}
 
 fn installed() -> std::sync::RwLockReadGuard<'static, Secrets> {
     INSTALLED.read().unwrap_or_else(PoisonError::into_inner)
@@ -200,7 +220,10 @@ impl Secrets {
 
     /// Adds `value` and its encoded forms (unless it is too short to hide).
     pub fn add(&mut self, value: &str) {
-        if !Self::worth_hiding(value) || self.values.iter().any(|v| v == value) {
+        if !Self::worth_hiding(value)
+            || self.values.iter().any(|v| v == value)
+            || self.public.iter().any(|v| v == value)
+        {
             return;
         }
         self.values.push(value.to_string());
@@ -503,6 +526,27 @@ mod tests {
         assert_eq!(clean("a\x7fb\u{85}c\x00d"), "abcd");
         // Joiners that emoji and scripts need stay.
         assert_eq!(clean("👨\u{200d}👩"), "👨\u{200d}👩");
+    }
+
+    #[test]
+    fn a_published_value_is_shown_whatever_names_it() {
+        // Installed first (the layout's variables), then published, then
+        // expanded again: never redacted from then on.
+        let url = "http://127.0.0.1:47123";
+        remember(url);
+        assert_eq!(
+            redact(&format!("GET {url}/healthz")),
+            format!("GET {REDACTED}/healthz")
+        );
+        publish(url);
+        remember(url);
+        assert_eq!(
+            redact(&format!("GET {url}/healthz")),
+            format!("GET {url}/healthz")
+        );
+        // Other secrets stay secret.
+        remember("s3cr3t-token-for-publish-test");
+        assert_eq!(redact("s3cr3t-token-for-publish-test"), REDACTED);
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub async fn run(
     let mut app = App::on(live, actor, Utc::now());
     app.read_only = opts.read_only;
     app.presenter = opts.presenter;
-    app.demo = opts.demo_url.is_some();
+    app.demo.clone_from(&opts.demo_url);
     app.colors = theme::Depth::detect(|k| std::env::var(k).ok());
     app.update(Msg::History(history));
     if let Some(note) = proposal {

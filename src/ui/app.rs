@@ -54,10 +54,11 @@ pub enum Focus {
 }
 
 impl Focus {
-    fn next(self, has_output: bool) -> Focus {
+    /// The pane after this one; panes not on screen are skipped.
+    fn next(self, has_checklist: bool, has_output: bool) -> Focus {
         match self {
-            Focus::Gates => Focus::Checklist,
-            Focus::Checklist => Focus::Log,
+            Focus::Gates if has_checklist => Focus::Checklist,
+            Focus::Gates | Focus::Checklist => Focus::Log,
             Focus::Log if has_output => Focus::Output,
             Focus::Log | Focus::Output => Focus::Gates,
         }
@@ -151,8 +152,9 @@ pub struct App {
     /// Colour depth (none under `NO_COLOR` and `TERM=dumb`): meaning never
     /// rests on colour alone anyway.
     pub colors: super::theme::Depth,
-    /// Running `gonogo demo`: `f` injects a fault into the demo service.
-    pub demo: bool,
+    /// Running `gonogo demo`: the demo service's URL (shown, and `f`
+    /// injects a fault into it).
+    pub demo: Option<String>,
     /// Whether the demo fault is on.
     pub demo_fault: bool,
     pub mode: Mode,
@@ -186,7 +188,7 @@ impl App {
             read_only: false,
             presenter: false,
             colors: super::theme::Depth::Ansi256,
-            demo: false,
+            demo: None,
             demo_fault: false,
             mode: Mode::Normal,
             focus: Focus::Gates,
@@ -338,7 +340,7 @@ impl App {
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Help => {
                 // Any key closes help; `q` still quits.
-                match keys::lookup(key.code, self.demo) {
+                match keys::lookup(key.code, self.demo.is_some()) {
                     Some(b) if b.action == Action::Quit => vec![Effect::Quit],
                     _ => Vec::new(),
                 }
@@ -447,7 +449,7 @@ impl App {
         let shared = self.live.clone();
         let guard = shared.read();
         let live: &Live = &guard;
-        let Some(binding) = keys::lookup(key.code, self.demo) else {
+        let Some(binding) = keys::lookup(key.code, self.demo.is_some()) else {
             return Vec::new();
         };
         if let When::Mutating(verb) = binding.when
@@ -470,7 +472,8 @@ impl App {
                 Vec::new()
             }
             Action::FocusNext => {
-                self.focus = self.focus.next(!self.output.is_empty());
+                let has_checklist = self.with(live).checklist_id().is_some();
+                self.focus = self.focus.next(has_checklist, !self.output.is_empty());
                 self.cursor = 0;
                 Vec::new()
             }
@@ -621,6 +624,23 @@ impl App {
             return Vec::new();
         };
         let undo = *done && live.state().is_checked(id, item);
+        // Checked off, the cursor moves on to the next open item (after
+        // this one, else from the top), so `space` walks the list.
+        if !undo {
+            let open = |k: &usize| *k != self.cursor && !items[*k].1;
+            let next = (self.cursor + 1..items.len())
+                .find(open)
+                .or_else(|| (0..self.cursor).find(open));
+            let effect = Effect::Perform(Act::CheckItem {
+                checklist: id.to_string(),
+                item: item.clone(),
+                undo,
+            });
+            if let Some(k) = next {
+                self.cursor = k;
+            }
+            return vec![effect];
+        }
         vec![Effect::Perform(Act::CheckItem {
             checklist: id.to_string(),
             item: item.clone(),

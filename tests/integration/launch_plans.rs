@@ -306,10 +306,10 @@ fn cutover_plan_against_the_demo() {
         assert_go(&demo, &plan, phase);
     }
     // The one-hour decision point: its continue gates need 10 minutes of
-    // evidence, so one look is PENDING (UNKNOWN, exit 2), never GO.
+    // evidence, so one look is PENDING (exit 2), never GO.
     let (code, report) = demo.check(&plan, "cutover");
     assert_eq!(code, 2, "{report:#}");
-    assert_eq!(report["verdict"], "UNKNOWN");
+    assert_eq!(report["verdict"], "PENDING");
     assert_eq!(
         gates_in(&report, "PENDING"),
         BTreeSet::from([

@@ -52,6 +52,7 @@ mod runtime;
 mod scheduling;
 mod screen;
 mod screen_charts;
+mod screen_fit;
 mod tmux;
 mod trust;
 mod validate;

@@ -50,7 +50,7 @@ fn run_finished(outcome: gonogo::launch::CommandOutcome) -> Msg {
     Msg::Runtime(Update::Command(CommandNews::Finished(outcome)))
 }
 
-fn refused(why: String) -> Msg {
+pub(crate) fn refused(why: String) -> Msg {
     Msg::Runtime(Update::Acted(Err(why)))
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-fn code(c: KeyCode) -> Msg {
+pub(crate) fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
@@ -140,7 +140,7 @@ pub(crate) fn event(seq: i64, kind: EventKind) -> Event {
 }
 
 /// Events 1–3: every preflight item checked.
-fn preflight_checked() -> Vec<Event> {
+pub(crate) fn preflight_checked() -> Vec<Event> {
     [
         "On-call engineer paged in",
         "Dashboards open",
@@ -317,7 +317,7 @@ fn frames() {
 fn presenter_and_demo_frames() {
     let mut a = app();
     healthy(&mut a);
-    a.demo = true;
+    a.demo = Some("http://127.0.0.1:40000".into());
     insta::assert_snapshot!("demo_hint_100x30", draw(&a, 100, 30));
     assert_eq!(a.update(key('f')), vec![Effect::DemoFault(true)]);
     a.update(key('p'));
@@ -747,7 +747,7 @@ triggers = [{ signal = "api", up = false, for = "1m" }]
 #[test]
 fn demo_guides_a_first_time_viewer() {
     let mut a = not_started();
-    a.demo = true;
+    a.demo = Some("http://127.0.0.1:40000".into());
     healthy(&mut a);
     let next = |a: &App| {
         let frame = draw(a, 160, 40);
@@ -814,18 +814,46 @@ fn demo_guides_a_first_time_viewer() {
     a.update(key('f'));
     assert!(next(&a).contains("fault on"), "{}", next(&a));
     sample(&mut a, "error_rate", 0, Outcome::Number(0.05));
+    // Above the 2% trigger: the bar counts down to the auto-rollback, and
+    // runs between samples.
+    let bar = |a: &App| {
+        draw(a, 160, 40)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    assert!(
+        bar(&a).starts_with("⟲ auto-rollback in 10s · r roll back now · d disarm"),
+        "{}",
+        bar(&a)
+    );
+    a.update(Msg::Tick(now() + chrono::Duration::seconds(4)));
+    assert!(bar(&a).starts_with("⟲ auto-rollback in 6s"), "{}", bar(&a));
+    a.update(Msg::Tick(now()));
+    // Disarmed, the guide is back: the operator decides.
+    journal(
+        &mut a,
+        vec![event(
+            6,
+            EventKind::Disarmed {
+                reason: "watching it".into(),
+            },
+        )],
+    );
     assert!(
         next(&a).contains("a gate is red — r rolls back"),
         "{}",
         next(&a)
     );
-    journal(&mut a, rollback_ended(6, false));
+    journal(&mut a, rollback_ended(7, false));
     assert!(
         next(&a).contains("ROLLBACK FAILED — r retries it"),
         "{}",
         next(&a)
     );
-    journal(&mut a, rollback_ended(8, true));
+    journal(&mut a, rollback_ended(9, true));
     assert!(next(&a).contains("gonogo log"), "{}", next(&a));
 }
 

@@ -220,8 +220,9 @@ fn demo_launch_from_preflight_to_rollback() {
     t.keys(&["a"]);
     t.wait_text("STARTED the launch", SCREEN);
 
-    // Tab to the checklist, then check each item.
-    t.keys(&["Tab", "Space", "j", "Space", "j", "Space"]);
+    // Tab to the checklist; space checks an item and moves to the next
+    // open one.
+    t.keys(&["Tab", "Space", "Space", "Space"]);
     t.wait_text("preflight 3/3", SCREEN);
     t.wait_for("the preflight verdict GO", SCREEN, |s| {
         s.lines().next().is_some_and(|l| l.contains("✔ GO"))
@@ -937,4 +938,52 @@ fn a_locked_journal_does_not_freeze_the_screen() {
     t.type_text("after the lock");
     t.keys(&["Enter"]);
     t.wait_text("noted: after the lock", SCREEN);
+}
+
+/// SPEC §4 "no gate is ever hidden", in a real 80×24 terminal: 21 gates,
+/// the one NO-GO last in the layout. It is on screen (those not GO come
+/// first) and a line counts the gates out of view; j scrolls to them.
+#[test]
+fn a_no_go_gate_below_the_fold_is_shown_first() {
+    if util::require("tmux").is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let layout = dir.path().join("many.toml");
+    let mut text = String::from("[launch]\nname = \"many gates\"\n");
+    for i in 1..=21 {
+        text.push_str(&format!(
+            "[signals.g{i:02}]\nkind = \"command\"\nrun = [\"echo\", \"5\"]\nevery = \"1s\"\n"
+        ));
+    }
+    text.push_str("[[phases]]\nid = \"only\"\ngates = [\n");
+    for i in 1..=21 {
+        let limit = if i == 21 { 3 } else { 10 };
+        text.push_str(&format!(
+            "  {{ signal = \"g{i:02}\", at_most = {limit} }},\n"
+        ));
+    }
+    text.push_str("]\n");
+    std::fs::write(&layout, text).unwrap();
+    let s = Screen::start_on(&path_str(&layout), "phase 1/1", 80, 24, &[], &[]);
+    let t = &s.tmux;
+    let screen = t.wait_for("g21 NO-GO, first", SCREEN, |s| {
+        gate_row(s, "g21").is_some_and(|r| r.contains("✘ NO-GO")) && s.contains("more (0 not GO)")
+    });
+    let first = screen
+        .lines()
+        .find(|l| l.starts_with("│✘") || l.starts_with("│✔") || l.starts_with("│?"))
+        .unwrap_or_default();
+    assert!(
+        first.contains("g21"),
+        "the NO-GO gate is not first:\n{screen}"
+    );
+    // Scrolling reaches the last gates of the layout.
+    for _ in 0..20 {
+        t.keys(&["j"]);
+    }
+    let screen = t.wait_for("g20 in view", SCREEN, |s| gate_row(s, "g20").is_some());
+    assert!(screen.contains("above, 0 below"), "{screen}");
+    t.keys(&["q"]);
+    assert_eq!(s.wait_exit(), 0);
 }

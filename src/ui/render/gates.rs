@@ -10,11 +10,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::pane;
-use super::text::{shown, wrap};
-use crate::gate::Judgement;
+use super::text::{shown, with_more, wrap};
+use crate::gate::{Judgement, State};
+use crate::text::cut_to;
 use crate::ui::app::{Focus, View};
 use crate::ui::theme::{Hue, Theme};
 use crate::unit::format_seconds;
@@ -23,15 +24,250 @@ fn age(d: Option<Duration>) -> String {
     d.map_or_else(|| "—".into(), format_seconds)
 }
 
+/// Rows the gates pane needs to show every gate of the phase in `width`
+/// columns, borders and heading included; at most `max` (judging stops
+/// there, so a thousand gates cost no more than a screenful). The
+/// composer gives what is left of the gates' share to other panes.
+pub(super) fn rows_needed(app: &View<'_>, width: u16, max: u16) -> u16 {
+    let room = usize::from(max.saturating_sub(CHROME));
+    let judged: Vec<(usize, Judgement)> = (0..app.phase().gates.len().min(room + 1))
+        .filter_map(|i| Some((i, app.live.judge(i, app.now)?)))
+        .collect();
+    let needed: usize = Columns::new(app, &judged, width).heights.iter().sum();
+    u16::try_from(needed)
+        .unwrap_or(u16::MAX)
+        .saturating_add(CHROME)
+        .min(max)
+}
+
+/// Borders and the heading row.
+const CHROME: u16 = 3;
+/// Lines a gate's reason may wrap onto.
+const REASON_LINES: usize = 3;
+/// Under 100 columns the trend goes: the reason matters more.
+const TREND: usize = 4;
+
+/// Gates ranked for a pane that cannot show them all: NO-GO, then
+/// UNKNOWN and STALE, then PENDING, then GO, each group in layout order.
+/// From the runtime's states (no words), in one pass over the gates.
+fn by_urgency(app: &View<'_>) -> Vec<usize> {
+    let mut groups: [Vec<usize>; 4] = Default::default();
+    for i in 0..app.phase().gates.len() {
+        let rank = match app.live.gate_state(i) {
+            Some(State::NoGo) => 0,
+            Some(State::Unknown | State::Stale) | None => 1,
+            Some(State::Pending) => 2,
+            Some(State::Go) => 3,
+        };
+        groups[rank].push(i);
+    }
+    groups.concat()
+}
+
+/// What the pane shows: which gates, in which order, judged in words.
+struct Plan {
+    /// Gate index and judgement, top to bottom.
+    rows: Vec<(usize, Judgement)>,
+    /// Position (in the pane's order) of the first row shown.
+    first: usize,
+    /// Gates out of view above and below the rows shown.
+    above: usize,
+    below: usize,
+    /// How many of those are not GO.
+    hidden_not_go: usize,
+}
+
+/// Every gate in layout order when they fit; else the most urgent first,
+/// scrolled so the cursor's row is in view, and a row kept for the line
+/// that counts the rest. Only the gates that can be shown are judged in
+/// words (a screenful, however many gates the phase has).
+fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
+    let n = app.phase().gates.len();
+    let room = usize::from(area.height.saturating_sub(CHROME));
+    let judge = |i: usize| app.live.judge(i, app.now).map(|j| (i, j));
+    if n <= room {
+        let rows: Vec<(usize, Judgement)> = (0..n).filter_map(judge).collect();
+        let cols = Columns::new(app, &rows, area.width);
+        if cols.heights.iter().sum::<usize>() <= room {
+            let plan = Plan {
+                rows,
+                first: 0,
+                above: 0,
+                below: 0,
+                hidden_not_go: 0,
+            };
+            return (plan, cols);
+        }
+    }
+    let order = by_urgency(app);
+    let room = room.saturating_sub(1).max(1);
+    let cursor = if app.focus == Focus::Gates {
+        app.cursor.min(n.saturating_sub(1))
+    } else {
+        0
+    };
+    // Candidates: a screenful either side of the cursor.
+    let lo = cursor.saturating_sub(room);
+    let hi = (lo + 2 * room).max(cursor + 1).min(n);
+    let candidates: Vec<(usize, Judgement)> =
+        order[lo..hi].iter().filter_map(|&i| judge(i)).collect();
+    // Columns fitted to the candidates, then to the rows chosen with them,
+    // and the rows chosen again: the reason gets what the rows shown do
+    // not need.
+    let (start, mut end) = scroll(
+        &Columns::new(app, &candidates, area.width).heights,
+        lo,
+        cursor,
+        room,
+    );
+    // Fitted to the rows chosen, the columns are no wider, so the reasons
+    // wrap on no more lines: the rows still fit, and perhaps a few more.
+    let mut cols = Columns::new(app, &candidates[start - lo..end - lo], area.width);
+    while end < hi {
+        let wider = Columns::new(app, &candidates[start - lo..=end - lo], area.width);
+        if wider.heights.iter().sum::<usize>() > room {
+            break;
+        }
+        cols = wider;
+        end += 1;
+    }
+    let hidden_not_go = order[..start]
+        .iter()
+        .chain(&order[end..])
+        .filter(|&&i| app.live.gate_state(i) != Some(State::Go))
+        .count();
+    let rows: Vec<(usize, Judgement)> = candidates
+        .into_iter()
+        .skip(start - lo)
+        .take(end - start)
+        .collect();
+    let plan = Plan {
+        rows,
+        first: start,
+        above: start,
+        below: n - end,
+        hidden_not_go,
+    };
+    (plan, cols)
+}
+
+/// The rows `start..end` (positions in the pane's order) that fit in
+/// `room` lines, given the heights of the rows from `lo` on: from the top,
+/// or running down to the cursor's row once it is past the first
+/// screenful.
+fn scroll(heights: &[usize], lo: usize, cursor: usize, room: usize) -> (usize, usize) {
+    let hi = lo + heights.len();
+    let h = |pos: usize| heights.get(pos - lo).copied().unwrap_or(1);
+    let (mut start, mut used) = (cursor, h(cursor));
+    while start > lo && used + h(start - 1) <= room {
+        start -= 1;
+        used += h(start);
+    }
+    let mut end = cursor + 1;
+    while end < hi && used + h(end) <= room {
+        used += h(end);
+        end += 1;
+    }
+    (start, end)
+}
+
+/// Column widths for a set of judged gates, and the lines each takes.
+struct Columns {
+    widths: Vec<u16>,
+    trend: bool,
+    reason: u16,
+    heights: Vec<usize>,
+}
+
+impl Columns {
+    fn new(app: &View<'_>, judged: &[(usize, Judgement)], width: u16) -> Columns {
+        let gates = &app.phase().gates;
+        // Columns as wide as their widest entry (within bounds), so the
+        // reason — what an operator reads first on a NO-GO — gets the
+        // rest, and wraps onto a second and third line rather than being
+        // cut.
+        let widest = |f: &dyn Fn(usize, &Judgement) -> usize, header: &str, max: usize| {
+            let w = judged.iter().map(|(i, j)| f(*i, j)).max().unwrap_or(0);
+            w.max(header.len()).min(max) as u16
+        };
+        let trend = width >= 100;
+        let mut widths = vec![
+            11,
+            widest(&|i, _| gate_name(&gates[i]).chars().count(), "GATE", 28),
+            widest(
+                &|i, _| gates[i].condition_text().chars().count(),
+                "CONDITION",
+                22,
+            ),
+            widest(
+                &|_, j| j.value.as_deref().map_or(1, |v| v.chars().count()),
+                "VALUE",
+                22,
+            ),
+            10,
+            5,
+        ];
+        if !trend {
+            widths.remove(TREND);
+        }
+        // Narrow panes: the name, condition and value columns give way
+        // (the widest first) before the reason drops under its least, so
+        // every cell is cut here, with `…`, not clipped by the table.
+        let spacing = widths.len() as u16;
+        let budget = width.saturating_sub(2 + spacing + 10);
+        while widths.iter().sum::<u16>() > budget {
+            let Some(k) = (1..=3)
+                .filter(|&k| widths[k] > 5)
+                .max_by_key(|&k| widths[k])
+            else {
+                break;
+            };
+            widths[k] -= 1;
+        }
+        let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
+        let reason = width.saturating_sub(2).saturating_sub(used).max(10);
+        Columns {
+            widths,
+            trend,
+            reason,
+            heights: Vec::new(),
+        }
+        .measure(judged)
+    }
+
+    /// The lines each of `judged` takes in these columns.
+    fn measure(self, judged: &[(usize, Judgement)]) -> Columns {
+        let heights = judged
+            .iter()
+            .map(|(_, j)| {
+                wrap(&j.reason, usize::from(self.reason), REASON_LINES)
+                    .len()
+                    .max(1)
+            })
+            .collect();
+        Columns { heights, ..self }
+    }
+}
+
+fn gate_name(g: &crate::layout::Gate) -> String {
+    let mut name = g.name.clone().unwrap_or_else(|| g.signal_id.clone());
+    if !g.blocking {
+        name.push_str(" (advisory)");
+    }
+    name
+}
+
+/// Draws the gates pane into `area`; returns the state each gate shown
+/// was judged in (the verdict counts them as the operator sees them).
 pub(super) fn draw_gates(
     app: &View<'_>,
     theme: &Theme,
-    judged: &[Judgement],
     f: &mut Frame,
     area: Rect,
-) {
+) -> Vec<(usize, State)> {
     let phase = app.phase();
     let waived = app.state().waivers.get(&phase.id);
+    let (plan, cols) = plan(app, area);
     struct Cells {
         state: (String, Style),
         name: String,
@@ -39,10 +275,10 @@ pub(super) fn draw_gates(
         value: String,
         reason: String,
     }
-    let cells: Vec<Cells> = phase
-        .gates
+    let cells: Vec<Cells> = plan
+        .rows
         .iter()
-        .zip(judged)
+        .map(|(i, j)| (&phase.gates[*i], j))
         .map(|(g, j)| {
             let is_waived = waived.is_some_and(|(w, _)| w.contains(&g.label()));
             let state = if is_waived {
@@ -53,13 +289,9 @@ pub(super) fn draw_gates(
                     theme.state(j.state),
                 )
             };
-            let mut name = g.name.clone().unwrap_or_else(|| g.signal_id.clone());
-            if !g.blocking {
-                name.push_str(" (advisory)");
-            }
             Cells {
                 state,
-                name,
+                name: gate_name(g),
                 condition: g.condition_text(),
                 value: shown(app, j.value.as_deref().unwrap_or("—")).into_owned(),
                 // It already says how long a running window has left.
@@ -67,68 +299,36 @@ pub(super) fn draw_gates(
             }
         })
         .collect();
-    // Columns as wide as their widest entry (within bounds), so the reason
-    // — what an operator reads first on a NO-GO — gets the rest, and
-    // wraps onto a second and third line rather than being cut.
-    let fit = |w: Option<usize>, header: &str, max: usize| {
-        w.unwrap_or(0).max(header.len()).min(max) as u16
-    };
-    // Under 100 columns the trend goes: the reason matters more.
-    const TREND: usize = 4;
-    let trend = area.width >= 100;
-    let mut widths = vec![
-        11,
-        fit(
-            cells.iter().map(|c| c.name.chars().count()).max(),
-            "GATE",
-            28,
-        ),
-        fit(
-            cells.iter().map(|c| c.condition.chars().count()).max(),
-            "CONDITION",
-            22,
-        ),
-        fit(
-            cells.iter().map(|c| c.value.chars().count()).max(),
-            "VALUE",
-            22,
-        ),
-        10,
-        5,
-    ];
-    if !trend {
-        widths.remove(TREND);
-    }
-    let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
-    let reason_w = area.width.saturating_sub(2).saturating_sub(used).max(10);
+    let w = |k: usize| usize::from(cols.widths[k]);
     let rows: Vec<Row> = cells
         .into_iter()
-        .zip(&phase.gates)
+        .zip(&plan.rows)
         .enumerate()
-        .map(|(i, (c, g))| {
-            let reason = wrap(&c.reason, usize::from(reason_w), 3);
+        .map(|(k, (c, (i, j)))| {
+            let reason = wrap(&c.reason, usize::from(cols.reason), REASON_LINES);
             let height = reason.len().max(1) as u16;
             let mut cells = vec![
                 Cell::from(Span::styled(c.state.0, c.state.1)),
-                Cell::from(c.name),
-                Cell::from(c.condition),
-                Cell::from(c.value),
-                Cell::from(spark(app, g.signal)),
-                Cell::from(age(judged[i].age)),
+                Cell::from(cut_to(&c.name, w(1)).into_owned()),
+                Cell::from(cut_to(&c.condition, w(2)).into_owned()),
+                Cell::from(cut_to(&c.value, w(3)).into_owned()),
+                Cell::from(spark(app, phase.gates[*i].signal)),
+                Cell::from(age(j.age)),
                 Cell::from(reason.into_iter().map(Line::from).collect::<Vec<_>>()),
             ];
-            if !trend {
+            if !cols.trend {
                 cells.remove(TREND);
             }
             let row = Row::new(cells).height(height);
-            if app.focus == Focus::Gates && app.cursor == i {
+            if app.focus == Focus::Gates && app.cursor == plan.first + k {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
                 row
             }
         })
         .collect();
-    let mut constraints: Vec<Constraint> = widths.iter().map(|&w| Constraint::Length(w)).collect();
+    let mut constraints: Vec<Constraint> =
+        cols.widths.iter().map(|&w| Constraint::Length(w)).collect();
     constraints.push(Constraint::Min(10));
     let table = Table::new(rows, constraints)
         .header(
@@ -144,13 +344,47 @@ pub(super) fn draw_gates(
                 ]
                 .into_iter()
                 .enumerate()
-                .filter(|&(i, _)| trend || i != TREND)
+                .filter(|&(i, _)| cols.trend || i != TREND)
                 .map(|(_, h)| h),
             )
             .style(Style::default().add_modifier(Modifier::BOLD)),
         )
         .block(pane(" Gates ", app.focus == Focus::Gates));
     f.render_widget(table, area);
+    // Under the rows, across the columns: the count of the rest.
+    if plan.above + plan.below > 0 {
+        let line_y = (area.y + CHROME - 1)
+            .saturating_add(u16::try_from(rows_used(&cols)).unwrap_or(u16::MAX));
+        if line_y < area.bottom().saturating_sub(1) {
+            let line = Rect::new(area.x + 1, line_y, area.width.saturating_sub(2), 1);
+            let text = more_line(app, &plan);
+            f.render_widget(
+                Paragraph::new(cut_to(&text, usize::from(line.width)).into_owned())
+                    .style(Style::default().add_modifier(Modifier::BOLD)),
+                line,
+            );
+        }
+    }
+    plan.rows.iter().map(|(i, j)| (*i, j.state)).collect()
+}
+
+fn rows_used(cols: &Columns) -> usize {
+    cols.heights.iter().sum()
+}
+
+/// `+6 more (2 not GO)`: what is out of view, and how to see it.
+fn more_line(app: &View<'_>, plan: &Plan) -> String {
+    let hidden = plan.above + plan.below;
+    let mut text = format!("+{hidden} more ({} not GO)", plan.hidden_not_go);
+    if plan.above > 0 {
+        text.push_str(&format!(": {} above, {} below", plan.above, plan.below));
+    }
+    text.push_str(if app.focus == Focus::Gates {
+        " · j/k scroll"
+    } else {
+        " · Tab here, j/k scroll"
+    });
+    text
 }
 
 /// A sparkline of the signal's recent numeric values.
@@ -196,39 +430,45 @@ fn short(t: DateTime<Utc>) -> String {
 
 pub(super) fn draw_signoffs(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let phase = app.phase();
-    let mut lines: Vec<Line> = phase
+    let width = usize::from(area.width.saturating_sub(2));
+    // Each entry a glyph and its words, wrapped under itself.
+    let mut entries: Vec<(&str, Style, String)> = phase
         .signoff
         .iter()
         .map(|role| match app.state().signed(role) {
-            Some(s) => Line::from(vec![
-                Span::styled("✔ ", theme.fg(Hue::Go)),
-                Span::raw(format!("{role}: {} {}", shown(app, &s.user), short(s.at))),
-            ]),
-            None => Line::from(vec![
-                Span::styled("… ", theme.fg(Hue::Pending)),
-                Span::raw(format!("{role}: waiting")),
-            ]),
+            Some(s) => (
+                "✔ ",
+                theme.fg(Hue::Go),
+                format!("{role}: {} {}", shown(app, &s.user), short(s.at)),
+            ),
+            None => ("… ", theme.fg(Hue::Pending), format!("{role}: waiting")),
         })
         .collect();
-    if lines.is_empty() {
-        lines.push(Line::from("no sign-off needed"));
+    if entries.is_empty() {
+        entries.push(("", Style::default(), "no sign-off needed".into()));
     }
     if let Some(h) = &app.state().hold {
-        lines.push(Line::from(Span::styled(
-            format!("⏸ HOLD by {}: {}", h.by, shown(app, &h.reason)),
+        entries.push((
+            "⏸ ",
             theme.fg(Hue::Hold),
-        )));
+            format!("HOLD by {}: {}", h.by, shown(app, &h.reason)),
+        ));
     }
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(pane(" Sign-off ", false)),
-        area,
-    );
-}
-
-/// Rows the gates pane needs to show every gate of the phase: the
-/// borders, the header row and one row per gate.
-pub(super) fn rows_needed(app: &View<'_>) -> u16 {
-    u16::try_from(app.phase().gates.len()).map_or(u16::MAX, |n| n.saturating_add(3))
+    let mut lines: Vec<Line> = Vec::new();
+    for (glyph, style, text) in entries {
+        let indent = glyph.chars().count();
+        for (k, part) in wrap(&text, width.saturating_sub(indent), 3)
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if k == 0 {
+                Span::styled(glyph, style)
+            } else {
+                Span::raw(" ".repeat(indent))
+            };
+            lines.push(Line::from(vec![lead, Span::raw(part)]));
+        }
+    }
+    let lines = with_more(lines, usize::from(area.height.saturating_sub(2)), width);
+    f.render_widget(Paragraph::new(lines).block(pane(" Sign-off ", false)), area);
 }

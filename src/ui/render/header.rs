@@ -1,7 +1,10 @@
 //! The header and the phase timeline: the launch's name, phase k/n, the
 //! T-/T+ clock and the overall verdict in glyph and word (big letters in
-//! presenter mode), then every phase in order. Kept apart because it is
+//! presenter mode), then every phase in order with the time in the
+//! current one; in the demo, the demo service's address. Kept apart because it is
 //! the one region that reads the launch state as a whole.
+
+use std::borrow::Cow;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
@@ -10,6 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::gate::{State, Verdict};
+use crate::text::cut_to;
 use crate::ui::app::View;
 use crate::ui::theme::{Hue, Theme};
 
@@ -69,6 +73,10 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
         match v {
             Verdict::Go => ("✔ GO", theme.state(State::Go).add_modifier(Modifier::BOLD)),
             Verdict::NoGo => ("✘ NO-GO", theme.state(State::NoGo)),
+            Verdict::Pending => (
+                "… PENDING",
+                theme.state(State::Pending).add_modifier(Modifier::BOLD),
+            ),
             Verdict::Unknown => (
                 "? UNKNOWN",
                 theme.state(State::Unknown).add_modifier(Modifier::BOLD),
@@ -80,27 +88,57 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
     } else {
         "auto-rollback off"
     };
-    let mut first = vec![
-        launch_name(app),
-        Span::raw(format!("· {} · {} · ", phase_label(app), clock(app))),
-        Span::styled(word, style),
-    ];
-    if app.read_only {
-        first.push(Span::styled(" READ-ONLY", theme.fg(Hue::Info)));
-    }
-    let second = Line::from(format!(" {armed} · operator {}", app.actor));
     if app.presenter {
         draw_presenter_header(app, word, style, armed, f, area);
         return;
     }
+    let width = usize::from(area.width);
+    // The verdict is what the header is for: the launch's name and the
+    // phase's title give way to it, each ending in `…` when cut.
+    let label = phase_label(app);
+    let clock = clock(app);
+    let read_only = if app.read_only { " READ-ONLY" } else { "" };
+    let fixed = [" ", " · ", " · ", " · ", word, read_only]
+        .iter()
+        .chain([&*clock].iter())
+        .map(|s| s.chars().count())
+        .sum::<usize>();
+    let name = &app.layout().launch.name;
+    let (name, label) = share(name, &label, width.saturating_sub(fixed));
+    let mut first = vec![
+        Span::styled(
+            format!(" {name} "),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("· {label} · {clock} · ")),
+        Span::styled(word, style),
+    ];
+    if app.read_only {
+        first.push(Span::styled(read_only, theme.fg(Hue::Info)));
+    }
+    let mut second = format!(" {armed} · operator {}", app.actor);
+    if let Some(url) = &app.demo {
+        // The demo service is the operator's own, on 127.0.0.1: where to
+        // send a fault by hand, beside the `f` key.
+        second.push_str(&format!(" · demo service {url}"));
+        let curl = format!(" · curl -X POST {url}/faults/errors?rate=0.05");
+        if second.chars().count() + curl.chars().count() <= width {
+            second.push_str(&curl);
+        }
+    }
+    let second = Line::from(cut_to(&second, width).into_owned());
     f.render_widget(Paragraph::new(vec![Line::from(first), second]), area);
 }
 
-fn launch_name(app: &View<'_>) -> Span<'static> {
-    Span::styled(
-        format!(" {} ", app.layout().launch.name),
-        Style::default().add_modifier(Modifier::BOLD),
-    )
+/// `a` and `b` in `room` columns together: each whole when both fit, else
+/// `b` keeps at least half (it says where the launch is), `a` the rest.
+fn share<'a>(a: &'a str, b: &'a str, room: usize) -> (Cow<'a, str>, Cow<'a, str>) {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la + lb <= room {
+        return (Cow::Borrowed(a), Cow::Borrowed(b));
+    }
+    let keep_b = lb.min((room / 2).max(room.saturating_sub(la)));
+    (cut_to(a, room - keep_b), cut_to(b, keep_b))
 }
 
 /// `phase k/n Title`.
@@ -175,17 +213,24 @@ fn draw_presenter_header(
             right,
         );
     }
-    let mut spans = vec![
-        Span::styled(format!(" {word} "), strong.add_modifier(Modifier::REVERSED)),
-        launch_name(app),
-        Span::raw(format!("· {} · {armed}", phase_label(app))),
-    ];
+    // The verdict whole; the context after it ends in `…` when cut.
+    let mut rest = format!(
+        " {} · {} · {armed}",
+        app.layout().launch.name,
+        phase_label(app)
+    );
     if !show_clock {
-        spans.push(Span::raw(format!(" · {}", clock(app))));
+        rest.push_str(&format!(" · {}", clock(app)));
     }
     if app.read_only {
-        spans.push(Span::raw(" · READ-ONLY"));
+        rest.push_str(" · READ-ONLY");
     }
+    let verdict = format!(" {word} ");
+    let room = usize::from(info.width).saturating_sub(verdict.chars().count());
+    let spans = vec![
+        Span::styled(verdict, strong.add_modifier(Modifier::REVERSED)),
+        Span::raw(cut_to(&rest, room).into_owned()),
+    ];
     f.render_widget(Paragraph::new(Line::from(spans)), info);
 }
 
@@ -195,26 +240,116 @@ fn big_clock(app: &View<'_>) -> String {
     countdown(app).unwrap_or_else(|| app.now.format("%H:%M:%S").to_string())
 }
 
+/// Every phase in order, the current one with the time spent in it,
+/// running. When they do not all fit, the current and the last phase
+/// always show, then the first and the current one's neighbours; the
+/// rest are condensed to `…` (`✔ Preflight … ▶ Canary 50% 4m12s … · Full`).
 pub(super) fn draw_timeline(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let current = app.phase_index();
+    let phases = &app.layout().phases;
+    let stayed = app
+        .live
+        .entered()
+        .map(|at| crate::unit::format_seconds((app.now - at).to_std().unwrap_or_default()));
+    let items: Vec<(String, Style)> = phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (mark, style) = match i.cmp(&current) {
+                // Left past gates that were not GO: waived, never shown as
+                // passed.
+                std::cmp::Ordering::Less if app.state().waivers.contains_key(&p.id) => {
+                    ("⚠ WAIVED", theme.fg(Hue::Waived))
+                }
+                std::cmp::Ordering::Less => ("✔", theme.fg(Hue::Go)),
+                std::cmp::Ordering::Equal => (
+                    "▶",
+                    Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+                ),
+                std::cmp::Ordering::Greater => ("·", Style::default()),
+            };
+            let text = match (&stayed, i == current) {
+                (Some(d), true) => format!("{mark} {} {d}", p.title),
+                _ => format!("{mark} {}", p.title),
+            };
+            (text, style)
+        })
+        .collect();
+    let room = usize::from(area.width).saturating_sub(1);
+    let keep = condensed(&items, current, room);
     let mut spans = vec![Span::raw(" ")];
-    for (i, p) in app.layout().phases.iter().enumerate() {
-        let (mark, style) = match i.cmp(&current) {
-            // Left past gates that were not GO: waived, never shown as passed.
-            std::cmp::Ordering::Less if app.state().waivers.contains_key(&p.id) => {
-                ("⚠ WAIVED", theme.fg(Hue::Waived))
-            }
-            std::cmp::Ordering::Less => ("✔", theme.fg(Hue::Go)),
-            std::cmp::Ordering::Equal => (
-                "▶",
-                Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED),
-            ),
-            std::cmp::Ordering::Greater => ("·", Style::default()),
-        };
-        spans.push(Span::styled(format!("{mark} {}", p.title), style));
-        if i + 1 < app.layout().phases.len() {
-            spans.push(Span::raw(" ─ "));
+    let mut used = 0;
+    let mut last_kept: Option<usize> = None;
+    for (i, (text, style)) in items.iter().enumerate() {
+        if !keep[i] {
+            continue;
         }
+        match last_kept {
+            Some(k) => {
+                spans.push(Span::raw(if k + 1 == i { " ─ " } else { " … " }));
+                used += 3;
+            }
+            None if i > 0 => {
+                spans.push(Span::raw("… "));
+                used += 2;
+            }
+            None => {}
+        }
+        // Even the current and the last alone may be too wide: each then
+        // ends in `…`, the current keeping the larger share.
+        let left = room.saturating_sub(used);
+        let text = cut_to(text, left);
+        used += text.chars().count();
+        spans.push(Span::styled(text.into_owned(), *style));
+        last_kept = Some(i);
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Which phases the timeline shows in `room` columns (see
+/// [`draw_timeline`]).
+fn condensed(items: &[(String, Style)], current: usize, room: usize) -> Vec<bool> {
+    let n = items.len();
+    let width = |keep: &[bool]| {
+        let mut w = 0;
+        let mut prev = false;
+        for (k, (text, _)) in items.iter().enumerate() {
+            if keep[k] {
+                // ` ─ ` or ` … ` between, `… ` before a first one cut.
+                if prev {
+                    w += 3;
+                } else if k > 0 {
+                    w += 2;
+                }
+                w += text.chars().count();
+                prev = true;
+            }
+        }
+        w
+    };
+    let mut keep = vec![true; n];
+    if width(&keep) <= room {
+        return keep;
+    }
+    keep = vec![false; n];
+    keep[current] = true;
+    keep[n - 1] = true;
+    let mut wanted = vec![0];
+    for d in 1..n {
+        wanted.extend(
+            [current.checked_sub(d), Some(current + d).filter(|&i| i < n)]
+                .into_iter()
+                .flatten(),
+        );
+    }
+    for i in wanted {
+        if keep[i] {
+            continue;
+        }
+        keep[i] = true;
+        if width(&keep) > room {
+            keep[i] = false;
+        }
+    }
+    keep
 }

@@ -5,7 +5,9 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::text::wrap;
 
 use crate::ui::app::{Mode, PromptKind, View};
 use crate::ui::keys;
@@ -29,12 +31,25 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-/// Every key, one line each, from the key map the handler reads.
+/// Every key from the key map the handler reads, what it does wrapped
+/// under itself rather than cut at the box's edge.
 fn draw_help(f: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = keys::help_lines()
-        .map(|(k, what)| Line::from(format!(" {k:<8} {what}")))
-        .collect();
-    let r = centered(area, 78, lines.len() as u16 + 2);
+    const KEYS: usize = 10;
+    let w = area.width.min(78);
+    let room = usize::from(w.saturating_sub(2)).saturating_sub(KEYS + 1);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, what) in keys::help_lines() {
+        for (n, part) in wrap(what, room, usize::MAX).into_iter().enumerate() {
+            let key = if n == 0 { k } else { "" };
+            lines.push(Line::from(format!(" {key:<KEYS$}{part}")));
+        }
+    }
+    let inner = usize::from(area.height.saturating_sub(2));
+    if lines.len() > inner {
+        lines.truncate(inner.saturating_sub(1));
+        lines.push(Line::from(" … (a taller terminal shows every key)"));
+    }
+    let r = centered(area, w, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
@@ -78,15 +93,37 @@ fn draw_prompt(app: &View<'_>, kind: &PromptKind, input: &str, f: &mut Frame, ar
                 .join("   "),
         ),
     };
-    let r = centered(area, 70, 7);
-    let mut text: Vec<Line> = explain.lines().map(|l| Line::from(l.to_string())).collect();
+    let w = area.width.min(70);
+    let room = usize::from(w.saturating_sub(2));
+    let mut text: Vec<Line> = explain
+        .lines()
+        .flat_map(|l| wrap(l, room, usize::MAX))
+        .map(Line::from)
+        .collect();
+    // The input line always shows: what explains it gives way, saying so.
+    let most = usize::from(area.height.saturating_sub(4)).max(1);
+    if text.len() > most {
+        text.truncate(most - 1);
+        text.push(Line::from("…"));
+    }
     text.push(Line::from(""));
-    text.push(Line::from(format!("> {}▏", crate::text::clean(input))));
+    // The end of what was typed stays in view, however long it gets.
+    let input = crate::text::clean(input);
+    let typed: Vec<char> = input.chars().collect();
+    let fits = room.saturating_sub(4).max(1);
+    let tail: String = if typed.len() > fits {
+        std::iter::once('…')
+            .chain(typed[typed.len() + 1 - fits..].iter().copied())
+            .collect()
+    } else {
+        input.into_owned()
+    };
+    text.push(Line::from(format!("> {tail}▏")));
+    let h = (text.len() as u16 + 2).max(7);
+    let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(title)),
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(title)),
         r,
     );
 }

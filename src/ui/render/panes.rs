@@ -11,22 +11,24 @@ use ratatui::widgets::Paragraph;
 
 use super::gates::{draw_gates, draw_signoffs};
 use super::pane;
-use super::text::{shown, wrap};
-use crate::gate::Judgement;
+use super::text::{shown, with_more, wrap};
+use crate::gate::State;
 use crate::layout::{Pane, Screen};
+use crate::text::cut_to;
 use crate::ui::app::{Focus, View};
 use crate::ui::theme::{Hue, Theme};
 
 /// The `[screen]` rows of the layout: each row a share of the height,
 /// its panes side by side.
+/// Returns the states of the gates a gates pane showed in words.
 pub(super) fn draw_custom(
     app: &View<'_>,
     theme: &Theme,
-    judged: &[Judgement],
     screen: &Screen,
     f: &mut Frame,
     area: Rect,
-) {
+) -> Vec<(usize, State)> {
+    let mut seen = Vec::new();
     let rows =
         Split::vertical(screen.rows.iter().map(|r| Constraint::Percentage(r.height))).split(area);
     for (row, row_area) in screen.rows.iter().zip(rows.iter()) {
@@ -37,23 +39,23 @@ pub(super) fn draw_custom(
         let cells = Split::horizontal(row.panes.iter().map(|_| Constraint::Percentage(share)))
             .split(*row_area);
         for (pane, cell) in row.panes.iter().zip(cells.iter()) {
-            draw_pane(app, theme, judged, pane, f, *cell);
+            seen.extend(draw_pane(app, theme, pane, f, *cell));
         }
     }
+    seen
 }
 
 /// One named pane into `area`; every pane copes with any size, even 0×0.
 fn draw_pane(
     app: &View<'_>,
     theme: &Theme,
-    judged: &[Judgement],
     pane: &Pane,
     f: &mut Frame,
     area: Rect,
-) {
+) -> Vec<(usize, State)> {
     match pane {
+        Pane::Gates => return draw_gates(app, theme, f, area),
         Pane::Phases => draw_phase_list(app, theme, f, area),
-        Pane::Gates => draw_gates(app, theme, judged, f, area),
         Pane::Signoffs => draw_signoffs(app, theme, f, area),
         Pane::Signals => draw_signals(app, f, area),
         Pane::Checklist(id) => draw_checklist(app, theme, Some(id), f, area),
@@ -61,10 +63,12 @@ fn draw_pane(
         Pane::Log => draw_log(app, f, area),
         Pane::Output => draw_output(app, f, area),
     }
+    Vec::new()
 }
 
 fn draw_phase_list(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
     let current = app.phase_index();
+    let width = usize::from(area.width.saturating_sub(2));
     let lines: Vec<Line> = app
         .layout()
         .phases
@@ -80,16 +84,18 @@ fn draw_phase_list(app: &View<'_>, theme: &Theme, f: &mut Frame, area: Rect) {
             };
             Line::from(vec![
                 Span::styled(format!("{mark} "), style),
-                Span::raw(p.title.clone()),
+                Span::raw(cut_to(&p.title, width.saturating_sub(7)).into_owned()),
             ])
         })
         .collect();
+    let lines = with_more(lines, usize::from(area.height.saturating_sub(2)), width);
     f.render_widget(Paragraph::new(lines).block(pane(" Phases ", false)), area);
 }
 
 /// Every signal with its latest value. Presenter mode hides where signals
 /// come from (URLs, hosts, queries): it is for a shared screen.
 fn draw_signals(app: &View<'_>, f: &mut Frame, area: Rect) {
+    let width = usize::from(area.width.saturating_sub(2));
     let mut lines: Vec<Line> = Vec::new();
     for (i, s) in app.layout().signals.iter().enumerate() {
         let latest = app.board().latest(i).map_or_else(
@@ -104,14 +110,17 @@ fn draw_signals(app: &View<'_>, f: &mut Frame, area: Rect) {
             },
         );
         let latest = shown(app, &latest);
-        lines.push(Line::from(format!("{} · {latest}", s.id)));
+        let line = format!("{} · {latest}", s.id);
+        lines.push(Line::from(cut_to(&line, width).into_owned()));
         if !app.presenter {
+            let source = format!("  {} {}", s.kind(), s.probe.describe());
             lines.push(
-                Line::from(format!("  {} {}", s.kind(), s.probe.describe()))
+                Line::from(cut_to(&shown(app, &source), width).into_owned())
                     .style(Style::default().add_modifier(Modifier::DIM)),
             );
         }
     }
+    let lines = with_more(lines, usize::from(area.height.saturating_sub(2)), width);
     f.render_widget(Paragraph::new(lines).block(pane(" Signals ", false)), area);
 }
 
@@ -128,31 +137,62 @@ pub(super) fn draw_checklist(
         Some(id) => format!(" {id} {done}/{} ", items.len()),
         None => " Checklist ".into(),
     };
-    let lines: Vec<Line> = items
+    let focused = app.focus == Focus::Checklist;
+    let width = usize::from(area.width.saturating_sub(2));
+    let height = usize::from(area.height.saturating_sub(2));
+    // More items than rows: the cursor's in view, and a last line counts
+    // the rest.
+    let (start, end) = window(items.len(), height, focused.then_some(app.cursor));
+    let mut lines: Vec<Line> = items[start..end]
         .iter()
         .enumerate()
-        .map(|(i, (text, checked))| {
+        .map(|(k, (text, checked))| {
             let mark = if *checked {
                 Span::styled("[x] ", theme.fg(Hue::Go))
             } else {
                 Span::raw("[ ] ")
             };
-            let line = Line::from(vec![mark, Span::raw(shown(app, text).into_owned())]);
-            if app.focus == Focus::Checklist && app.cursor == i {
+            let text = shown(app, text);
+            let text = cut_to(&text, width.saturating_sub(4)).into_owned();
+            let line = Line::from(vec![mark, Span::raw(text)]);
+            if focused && app.cursor == start + k {
                 line.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
                 line
             }
         })
         .collect();
+    let hidden = items.len() - (end - start);
+    if hidden > 0 {
+        let open = items[..start]
+            .iter()
+            .chain(&items[end..])
+            .filter(|(_, checked)| !checked)
+            .count();
+        let more = format!("+{hidden} more ({open} open)");
+        lines.push(Line::from(cut_to(&more, width).into_owned()));
+    }
     f.render_widget(
-        Paragraph::new(lines).block(pane(&title, app.focus == Focus::Checklist)),
+        Paragraph::new(lines).block(pane(&cut_to(&title, width), focused)),
         area,
     );
 }
 
+/// Rows `start..end` of `len` to show in `height` lines: all when they
+/// fit; else one line is kept for a count of the rest, and the rows run
+/// down to the cursor once it is past the first screenful.
+fn window(len: usize, height: usize, cursor: Option<usize>) -> (usize, usize) {
+    if len <= height {
+        return (0, len);
+    }
+    let rows = height.saturating_sub(1).max(1).min(len);
+    let cursor = cursor.unwrap_or(0).min(len - 1);
+    let start = (cursor + 1).saturating_sub(rows);
+    (start, start + rows)
+}
+
 /// The journal tail, newest at the bottom; an event too long for one line
-/// continues on a second. Scrolled back when focused (k/j).
+/// continues on up to three more, ending in `…` if still cut. Scrolled back when focused (k/j).
 pub(super) fn draw_log(app: &View<'_>, f: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
     let width = usize::from(area.width.saturating_sub(2));
@@ -165,7 +205,7 @@ pub(super) fn draw_log(app: &View<'_>, f: &mut Frame, area: Rect) {
         }
         let summary = e.summary();
         let text = shown(app, &summary);
-        let mut parts = wrap(&text, width.saturating_sub(STAMP), 2).into_iter();
+        let mut parts = wrap(&text, width.saturating_sub(STAMP), 4).into_iter();
         let first = format!(
             "{} {}",
             e.at.format("%H:%M:%S"),
@@ -190,7 +230,7 @@ pub(super) fn draw_log(app: &View<'_>, f: &mut Frame, area: Rect) {
         " Journal ".to_string()
     };
     f.render_widget(
-        Paragraph::new(lines).block(pane(&title, app.focus == Focus::Log)),
+        Paragraph::new(lines).block(pane(&cut_to(&title, width), app.focus == Focus::Log)),
         area,
     );
 }
@@ -201,9 +241,10 @@ pub(super) fn draw_output(app: &View<'_>, f: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
     let end = app.output.len().saturating_sub(app.output_scroll);
     let start = end.saturating_sub(height);
+    let width = usize::from(area.width.saturating_sub(2));
     let lines: Vec<Line> = app.output[start..end]
         .iter()
-        .map(|l| Line::from(shown(app, l).into_owned()))
+        .map(|l| Line::from(cut_to(&shown(app, l), width).into_owned()))
         .collect();
     let mut title = match app.running.first() {
         Some(argv) => format!(
@@ -219,7 +260,7 @@ pub(super) fn draw_output(app: &View<'_>, f: &mut Frame, area: Rect) {
         ));
     }
     f.render_widget(
-        Paragraph::new(lines).block(pane(&title, app.focus == Focus::Output)),
+        Paragraph::new(lines).block(pane(&cut_to(&title, width), app.focus == Focus::Output)),
         area,
     );
 }
@@ -247,7 +288,6 @@ mod tests {
             "alice".into(),
             Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap(),
         );
-        let judged = app.view(|v| v.judged());
         let panes = [
             Pane::Phases,
             Pane::Gates,
@@ -267,16 +307,15 @@ mod tests {
             ] {
                 t.draw(|f| {
                     app.view(|v| {
-                        draw_pane(
+                        let _ = draw_pane(
                             v,
                             &Theme {
                                 depth: crate::ui::theme::Depth::TrueColor,
                             },
-                            &judged,
                             pane,
                             f,
                             area,
-                        )
+                        );
                     })
                 })
                 .unwrap();

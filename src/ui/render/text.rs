@@ -116,6 +116,24 @@ pub(super) fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     lines
 }
 
+/// `lines` in `height` rows: when there are more, the last row says how
+/// many more there are instead of cutting them off silently.
+pub(super) fn with_more<'a>(
+    mut lines: Vec<ratatui::text::Line<'a>>,
+    height: usize,
+    width: usize,
+) -> Vec<ratatui::text::Line<'a>> {
+    if lines.len() > height && height > 0 {
+        let more = lines.len() - (height - 1);
+        lines.truncate(height - 1);
+        let note = format!("+{more} more lines…");
+        lines.push(ratatui::text::Line::from(
+            crate::text::cut_to(&note, width).into_owned(),
+        ));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::{redact, wrap};
