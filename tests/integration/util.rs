@@ -10,8 +10,10 @@
 //! as `.ci/run` exports) it fails, so a CI image that lost tmux cannot pass
 //! by skipping every terminal test.
 
+pub mod dns;
 pub mod procs;
 pub mod server;
+pub mod tls;
 pub mod tmux;
 
 use std::io::Write;
