@@ -155,6 +155,48 @@ mod tests {
     }
 
     #[test]
+    fn values_read_as_an_operator_says_them() {
+        let cert = |up, days, detail: &str| Outcome::Certificate {
+            up,
+            days,
+            detail: detail.into(),
+        };
+        let cases = [
+            (Outcome::Text("UP".into()), Unit::None, "\"UP\""),
+            (
+                cert(true, Some(41.7), "valid until 2027-01-12 00:00 UTC"),
+                Unit::Days,
+                "41 days",
+            ),
+            (
+                cert(false, Some(-2.2), "expired 2 days ago"),
+                Unit::Days,
+                "down (expired 2 days ago)",
+            ),
+            (
+                Outcome::Answers {
+                    records: vec!["203.0.113.7".into(), "203.0.113.8".into()],
+                    detail: String::new(),
+                },
+                Unit::None,
+                "203.0.113.7, 203.0.113.8",
+            ),
+            (
+                Outcome::Answers {
+                    records: vec![],
+                    detail: "NXDOMAIN".into(),
+                },
+                Unit::None,
+                "NXDOMAIN",
+            ),
+            (Outcome::Number(412.0), Unit::Ms, "412 ms"),
+        ];
+        for (outcome, unit, want) in cases {
+            assert_eq!(outcome.display(unit), want, "{outcome:?}");
+        }
+    }
+
+    #[test]
     fn reasons_stay_on_one_short_line() {
         let long = "x".repeat(500) + "\nsecond line";
         let q = quote_short(&long);
