@@ -52,7 +52,7 @@ pub(super) async fn probe(p: &DnsProbe, timeout: Duration) -> Outcome {
             records.dedup();
             answers(records, p.record)
         }
-        Err(e) => failure(&e, p.record),
+        Err(e) => failure(&e, p.record, timeout),
     }
 }
 
@@ -66,7 +66,7 @@ fn answers(records: Vec<String>, kind: RecordKind) -> Outcome {
     Outcome::Answers { records, detail }
 }
 
-fn failure(e: &NetError, kind: RecordKind) -> Outcome {
+fn failure(e: &NetError, kind: RecordKind, timeout: Duration) -> Outcome {
     match e {
         NetError::Dns(DnsError::NoRecordsFound(no)) => match no.response_code {
             ResponseCode::NXDomain => Outcome::Answers {
@@ -77,7 +77,11 @@ fn failure(e: &NetError, kind: RecordKind) -> Outcome {
             code => Outcome::Unknown(rcode(code)),
         },
         NetError::Dns(DnsError::ResponseCode(code)) => Outcome::Unknown(rcode(*code)),
-        NetError::Timeout => Outcome::Unknown("the DNS server did not answer in time".into()),
+        // Worded as every other poll that runs out of time.
+        NetError::Timeout => Outcome::Unknown(format!(
+            "no answer within {}",
+            crate::unit::format_duration(timeout)
+        )),
         NetError::Io(io) => Outcome::Unknown(format!("DNS: {}", super::tcp::io_reason(io))),
         other => Outcome::Unknown(format!("DNS: {other}")),
     }

@@ -118,10 +118,7 @@ async fn a_server_that_never_answers_is_unknown_at_the_timeout() {
     let Outcome::Unknown(reason) = &sample.outcome else {
         panic!("expected UNKNOWN, got {:?}", sample.outcome);
     };
-    assert!(
-        reason == "the DNS server did not answer in time" || reason == "no answer within 500ms",
-        "{reason}"
-    );
+    assert_eq!(reason, "no answer within 500ms");
     assert!(
         took >= ms(450),
         "returned after {took:?}: before the timeout?"
