@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::layout::{Condition, Gate, Signal};
-use crate::signal::{Outcome, Sample};
+use crate::signal::{Outcome, Sample, answer_set, quote_short};
 use crate::unit::format_duration;
 
 /// What a gate says right now.
@@ -123,8 +123,30 @@ pub fn verdict<'a>(judged: impl IntoIterator<Item = (&'a Gate, &'a Judgement)>) 
 #[derive(Debug, Clone, PartialEq)]
 enum Test {
     Pass(String),
+    /// The value passes, but the signal is down: a certificate with days
+    /// to spare that was rejected (chain, name). A gate is NO-GO on it
+    /// (a rejected certificate is never GO); a trigger counts the number
+    /// as what it is.
+    PassWhileDown(String, String),
     Fail(String, String),
     Unknown(String),
+}
+
+/// [`test`] as a gate reads it: passing while down is NO-GO.
+fn gate_test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Test {
+    match test(cond, signal, outcome, words) {
+        Test::PassWhileDown(v, why) => Test::Fail(v, why),
+        t => t,
+    }
+}
+
+/// [`test`] as a trigger reads it: the condition on the value is the
+/// breach, whatever else is wrong with the signal.
+fn trigger_test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Test {
+    match test(cond, signal, outcome, words) {
+        Test::PassWhileDown(v, _) => Test::Pass(v),
+        t => t,
+    }
 }
 
 /// `f()` when words are wanted, else nothing (no allocation).
@@ -135,7 +157,10 @@ fn say(words: bool, f: impl FnOnce() -> String) -> String {
 fn test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Test {
     match (cond, outcome) {
         (_, Outcome::Unknown(reason)) => Test::Unknown(say(words, || reason.clone())),
-        (Condition::Up(want), Outcome::Health { up, detail, .. }) => {
+        (
+            Condition::Up(want),
+            Outcome::Health { up, detail, .. } | Outcome::Certificate { up, detail, .. },
+        ) => {
             let word = if *up { "up" } else { "down" };
             let value = say(words, || format!("{word} ({detail})"));
             if up == want {
@@ -163,6 +188,32 @@ fn test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Te
                 Test::Fail(value, why)
             }
         }
+        (Condition::EqualsText(want), Outcome::Text(got)) => text(cond, got, got == want, words),
+        (Condition::OneOf(set), Outcome::Text(got)) => text(cond, got, set.contains(got), words),
+        // Never coerced: a number is not the string "5", nor the reverse.
+        (Condition::EqualsText(_) | Condition::OneOf(_), other) => {
+            Test::Unknown(say(words, || {
+                format!("{}, expected a string", found(other))
+            }))
+        }
+        (_, Outcome::Text(s)) => Test::Unknown(say(words, || {
+            format!("found the string {}, expected a number", quote_short(s))
+        })),
+        (Condition::ResolvesTo(want), Outcome::Answers { records, detail }) => {
+            let shown = say(words, || answer_set(records, detail));
+            if records == want {
+                Test::Pass(shown)
+            } else {
+                let why = say(words, || format!("{shown}, needs {cond}"));
+                Test::Fail(shown, why)
+            }
+        }
+        (Condition::ResolvesTo(_), other) => Test::Unknown(say(words, || {
+            format!("{}, expected a DNS answer set", found(other))
+        })),
+        (_, Outcome::Answers { .. }) => Test::Unknown(say(words, || {
+            "a DNS answer set has no numeric value".into()
+        })),
         (
             _,
             Outcome::Health {
@@ -171,6 +222,26 @@ fn test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Te
                 ..
             },
         ) => Test::Unknown(say(words, || format!("no answer: {detail}"))),
+        (
+            _,
+            Outcome::Certificate {
+                days: None, detail, ..
+            },
+        ) => Test::Unknown(say(words, || format!("no certificate: {detail}"))),
+        (
+            cond,
+            Outcome::Certificate {
+                up,
+                days: Some(d),
+                detail,
+            },
+        ) => match numeric(cond, signal, *d, words) {
+            Test::Pass(v) if !up => {
+                Test::PassWhileDown(v, say(words, || format!("down: {detail}")))
+            }
+            Test::Fail(v, _) if !up => Test::Fail(v, say(words, || format!("down: {detail}"))),
+            t => t,
+        },
         (
             cond,
             Outcome::Health {
@@ -181,6 +252,30 @@ fn test(cond: &Condition, signal: &Signal, outcome: &Outcome, words: bool) -> Te
         (_, Outcome::Checklist(_)) => {
             Test::Unknown(say(words, || "a checklist has no numeric value".into()))
         }
+    }
+}
+
+/// A string value against a string condition.
+fn text(cond: &Condition, got: &str, holds: bool, words: bool) -> Test {
+    let shown = say(words, || quote_short(got));
+    if holds {
+        Test::Pass(shown)
+    } else {
+        let why = say(words, || format!("{shown}, needs {cond}"));
+        Test::Fail(shown, why)
+    }
+}
+
+/// What a value is, for a reason saying it is the wrong kind.
+fn found(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Number(v) => format!("found the number {v}"),
+        Outcome::Text(s) => format!("found the string {}", quote_short(s)),
+        Outcome::Health { .. } => "found an up/down answer".into(),
+        Outcome::Checklist(_) => "found a checklist".into(),
+        Outcome::Certificate { .. } => "found a certificate".into(),
+        Outcome::Answers { .. } => "found a DNS answer set".into(),
+        Outcome::Unknown(r) => r.clone(),
     }
 }
 
@@ -292,9 +387,9 @@ fn judge_gate(
         return (j, ahead);
     };
     let latest_age = age(now, latest.at);
-    let current = test(&gate.condition, signal, &latest.outcome, words);
+    let current = gate_test(&gate.condition, signal, &latest.outcome, words);
     let value = match &current {
-        Test::Pass(v) | Test::Fail(v, _) if words => Some(v.clone()),
+        Test::Pass(v) | Test::Fail(v, _) | Test::PassWhileDown(v, _) if words => Some(v.clone()),
         _ => None,
     };
     let mut j = Judgement {
@@ -321,7 +416,7 @@ fn judge_gate(
             j.reason = reason;
             (j, stale_at)
         }
-        Test::Fail(_, why) => {
+        Test::Fail(_, why) | Test::PassWhileDown(_, why) => {
             j.state = State::NoGo;
             j.reason = why;
             (j, stale_at)
@@ -404,7 +499,7 @@ fn passing_since(
             break;
         }
         if !matches!(
-            test(&gate.condition, signal, &before.outcome, false),
+            gate_test(&gate.condition, signal, &before.outcome, false),
             Test::Pass(_)
         ) {
             break;
@@ -515,7 +610,7 @@ fn trigger_core(
     let mut last: Option<Test> = None;
     for (k, s) in samples.iter().enumerate() {
         // Only the latest sample's words are ever shown.
-        let t = test(
+        let t = trigger_test(
             &trigger.condition,
             signal,
             &s.outcome,
@@ -530,7 +625,7 @@ fn trigger_core(
         }
         match &t {
             // The trigger's condition *is* the breach: passing it means breaching.
-            Test::Pass(_) => {
+            Test::Pass(_) | Test::PassWhileDown(..) => {
                 if let Some(prev) = last_breach {
                     held += age(s.at, prev).min(signal.stale_after);
                 }
@@ -547,7 +642,7 @@ fn trigger_core(
     let latest = samples.last();
     let fresh = latest.is_some_and(|s| age(now, s.at) <= signal.stale_after);
     let (value, why) = match &last {
-        Some(Test::Pass(v)) => {
+        Some(Test::Pass(v) | Test::PassWhileDown(v, _)) => {
             let why = say(words, || match &trigger.condition {
                 // "down (status 503 …)" already says what breached.
                 Condition::Up(_) | Condition::Complete(_) => format!("breaching: {v}"),
@@ -580,8 +675,10 @@ fn trigger_core(
     let state = match &last {
         // Breaching, but only on samples from before the phase entry: the
         // window opens with the next sample.
-        Some(Test::Pass(_)) if last_breach.is_none() => TriggerState::Holding { remaining: window },
-        Some(Test::Pass(_)) => {
+        Some(Test::Pass(_) | Test::PassWhileDown(..)) if last_breach.is_none() => {
+            TriggerState::Holding { remaining: window }
+        }
+        Some(Test::Pass(_) | Test::PassWhileDown(..)) => {
             if let Some(at) = last_breach {
                 held += age(now, at).min(signal.stale_after);
             }
@@ -660,5 +757,278 @@ mod tests {
                 assert_eq!(whole, cut, "seed {seed}: a short run's start is exact");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod comparisons {
+    //! The comparisons beyond numbers, as data: one outcome, one gate,
+    //! the state and words it must give, and what a trigger on the same
+    //! condition says.
+    use super::*;
+    use std::path::Path;
+
+    const LAYOUT: &str = r#"
+[launch]
+name = "t"
+[signals.status]
+kind = "json"
+url = "http://127.0.0.1:9/"
+path = "$.status"
+[signals.cert]
+kind = "tls"
+address = "checkout.example.com:443"
+[signals.dns]
+kind = "dns"
+name = "checkout.example.com"
+[signals.alias]
+kind = "dns"
+name = "www.example.com"
+type = "CNAME"
+[signals.port]
+kind = "tcp"
+address = "db.internal:5432"
+[[phases]]
+id = "p"
+gates = [
+  { signal = "status", equals = "UP" },
+  { signal = "status", one_of = ["UP", "DEGRADED"] },
+  { signal = "status", below = 10 },
+  { signal = "cert", at_least = "14d" },
+  { signal = "cert", up = true },
+  { signal = "dns", resolves_to = ["203.0.113.8", "203.0.113.7"] },
+  { signal = "alias", resolves_to = ["Edge.Example.NET."] },
+  { signal = "port", up = true },
+  { signal = "port", below = "50ms" },
+  { signal = "cert", below = "3d" },
+  { signal = "status", equals = "DOWN" },
+]
+"#;
+
+    fn text(s: &str) -> Outcome {
+        Outcome::Text(s.into())
+    }
+
+    fn cert(up: bool, days: Option<f64>, detail: &str) -> Outcome {
+        Outcome::Certificate {
+            up,
+            days,
+            detail: detail.into(),
+        }
+    }
+
+    fn answers(records: &[&str], detail: &str) -> Outcome {
+        Outcome::Answers {
+            records: records.iter().map(ToString::to_string).collect(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn each_comparison_judges_its_own_kind_of_value_and_no_other() {
+        use State::{Go, NoGo, Unknown};
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let port_up = Outcome::Health {
+            up: true,
+            latency: Some(Duration::from_millis(12)),
+            detail: "connected".into(),
+        };
+        let port_down = Outcome::Health {
+            up: false,
+            latency: None,
+            detail: "connection refused".into(),
+        };
+        // (gate, outcome, gate state, value shown, reason)
+        let table: Vec<(usize, Outcome, State, Option<&str>, &str)> = vec![
+            (0, text("UP"), Go, Some("\"UP\""), ""),
+            (
+                0,
+                text("DOWN"),
+                NoGo,
+                Some("\"DOWN\""),
+                "\"DOWN\", needs = \"UP\"",
+            ),
+            (
+                0,
+                text("up"),
+                NoGo,
+                Some("\"up\""),
+                "\"up\", needs = \"UP\"",
+            ),
+            (
+                0,
+                Outcome::Number(1.0),
+                Unknown,
+                None,
+                "found the number 1, expected a string",
+            ),
+            (1, text("DEGRADED"), Go, Some("\"DEGRADED\""), ""),
+            (
+                1,
+                text("OUT_OF_SERVICE"),
+                NoGo,
+                Some("\"OUT_OF_SERVICE\""),
+                "\"OUT_OF_SERVICE\", needs one of \"UP\", \"DEGRADED\"",
+            ),
+            (
+                2,
+                text("5"),
+                Unknown,
+                None,
+                "found the string \"5\", expected a number",
+            ),
+            (
+                3,
+                cert(true, Some(41.5), "valid until …"),
+                Go,
+                Some("41 days"),
+                "",
+            ),
+            (
+                3,
+                cert(true, Some(3.2), "valid until …"),
+                NoGo,
+                Some("3 days"),
+                "3 days, needs ≥ 14d",
+            ),
+            (
+                3,
+                cert(false, Some(-2.1), "expired 2 days ago"),
+                NoGo,
+                Some("-2 days"),
+                "down: expired 2 days ago",
+            ),
+            // A rejected certificate is never GO, however long it has.
+            (
+                3,
+                cert(false, Some(60.0), "name mismatch: got *.old.example.com"),
+                NoGo,
+                Some("60 days"),
+                "down: name mismatch: got *.old.example.com",
+            ),
+            (
+                3,
+                cert(false, None, "connection refused"),
+                Unknown,
+                None,
+                "no certificate: connection refused",
+            ),
+            (
+                4,
+                cert(true, Some(41.0), "valid until 2027-01-12 00:00 UTC"),
+                Go,
+                Some("up (valid until 2027-01-12 00:00 UTC)"),
+                "",
+            ),
+            (
+                4,
+                cert(false, None, "connection refused"),
+                NoGo,
+                Some("down (connection refused)"),
+                "down: connection refused",
+            ),
+            (
+                5,
+                answers(&["203.0.113.7", "203.0.113.8"], ""),
+                Go,
+                Some("203.0.113.7, 203.0.113.8"),
+                "",
+            ),
+            (
+                5,
+                answers(&["203.0.113.7"], ""),
+                NoGo,
+                Some("203.0.113.7"),
+                "203.0.113.7, needs resolves to 203.0.113.7, 203.0.113.8",
+            ),
+            (
+                5,
+                answers(&[], "NXDOMAIN"),
+                NoGo,
+                Some("NXDOMAIN"),
+                "NXDOMAIN, needs resolves to 203.0.113.7, 203.0.113.8",
+            ),
+            (
+                5,
+                answers(&[], "no A records"),
+                NoGo,
+                Some("no A records"),
+                "no A records, needs resolves to 203.0.113.7, 203.0.113.8",
+            ),
+            (
+                5,
+                Outcome::Unknown("DNS server answered SERVFAIL".into()),
+                Unknown,
+                None,
+                "DNS server answered SERVFAIL",
+            ),
+            (
+                6,
+                answers(&["edge.example.net"], ""),
+                Go,
+                Some("edge.example.net"),
+                "",
+            ),
+            (7, port_up.clone(), Go, Some("up (connected)"), ""),
+            (
+                7,
+                port_down.clone(),
+                NoGo,
+                Some("down (connection refused)"),
+                "down: connection refused",
+            ),
+            (8, port_up, Go, Some("12 ms"), ""),
+            (8, port_down, Unknown, None, "no answer: connection refused"),
+        ];
+        let mut failures = Vec::new();
+        for (i, (g, outcome, state, value, reason)) in table.into_iter().enumerate() {
+            let gate = &layout.phases[0].gates[g];
+            let sample = Sample { at, outcome };
+            let j = judge(gate, &layout.signals[gate.signal], &[sample], at);
+            if (j.state, j.value.as_deref(), j.reason.as_str()) != (state, value, reason) {
+                failures.push(format!(
+                    "row {i} ({}): got {:?} {:?} {:?}, want {state:?} {value:?} {reason:?}",
+                    gate.label(),
+                    j.state,
+                    j.value,
+                    j.reason
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn triggers_fire_on_strings_and_rejected_certificates_but_never_on_unknown() {
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let fire = |g: usize, outcome: Outcome| {
+            let trigger = &layout.phases[0].gates[g];
+            let sample = Sample { at, outcome };
+            judge_trigger(trigger, &layout.signals[trigger.signal], &[sample], at).state
+        };
+        // `equals = "DOWN"` as a trigger.
+        assert_eq!(fire(10, text("DOWN")), TriggerState::Fired);
+        assert_eq!(fire(10, text("UP")), TriggerState::Clear);
+        assert_eq!(fire(10, Outcome::Number(0.0)), TriggerState::Blind);
+        // `below = "3d"`: a certificate about to expire breaches even when
+        // it is also rejected for its name.
+        assert_eq!(
+            fire(9, cert(false, Some(2.0), "name mismatch: got x")),
+            TriggerState::Fired
+        );
+        assert_eq!(
+            fire(9, cert(true, Some(30.0), "valid until …")),
+            TriggerState::Clear
+        );
+        assert_eq!(
+            fire(9, cert(false, None, "connection refused")),
+            TriggerState::Blind
+        );
     }
 }

@@ -1030,6 +1030,72 @@ mod tests {
         entry(EventKind::Noted { text: text.into() }, None)
     }
 
+    /// Evidence of every kind is kept as it was taken, and records written
+    /// before strings, certificates and answer sets existed still read.
+    #[test]
+    fn samples_of_every_kind_read_back_and_old_records_still_read() {
+        use crate::signal::Outcome;
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = fresh(&dir.path().join("j.sqlite"));
+        let at = Utc::now();
+        let outcomes = [
+            Outcome::Text("UP".into()),
+            Outcome::Certificate {
+                up: false,
+                days: Some(-2.25),
+                detail: "expired 2 days ago".into(),
+            },
+            Outcome::Certificate {
+                up: false,
+                days: None,
+                detail: "connection refused".into(),
+            },
+            Outcome::Answers {
+                records: vec!["203.0.113.7".into(), "203.0.113.8".into()],
+                detail: String::new(),
+            },
+            Outcome::Answers {
+                records: vec![],
+                detail: "NXDOMAIN".into(),
+            },
+        ];
+        let samples: Vec<Sample> = outcomes
+            .iter()
+            .map(|o| Sample {
+                at,
+                outcome: o.clone(),
+            })
+            .collect();
+        j.record_samples(samples.iter().map(|s| ("s", s)), Duration::from_secs(3600))
+            .unwrap();
+        for old in [
+            r#"{"number":12.5}"#,
+            r#"{"health":{"up":true,"latency":{"secs":0,"nanos":12000000},"detail":"status 200 OK"}}"#,
+            r#"{"unknown":"no data (empty vector)"}"#,
+        ] {
+            j.conn
+                .execute(
+                    "INSERT INTO samples (signal, at, outcome) VALUES ('old', ?1, ?2)",
+                    params![stamp(at), old],
+                )
+                .unwrap();
+        }
+        let read = j.samples_since(at - chrono::Duration::seconds(1)).unwrap();
+        let new: Vec<&Outcome> = read
+            .iter()
+            .filter(|(s, _)| s == "s")
+            .map(|(_, x)| &x.outcome)
+            .collect();
+        assert_eq!(new, outcomes.iter().collect::<Vec<_>>());
+        let old: Vec<&Outcome> = read
+            .iter()
+            .filter(|(s, _)| s == "old")
+            .map(|(_, x)| &x.outcome)
+            .collect();
+        assert_eq!(old.len(), 3, "{read:?}");
+        assert_eq!(old[0], &Outcome::Number(12.5));
+    }
+
     /// A new journal whose first event is a note (in the product: the
     /// pinned layout).
     fn fresh(path: &Path) -> Journal {

@@ -270,6 +270,11 @@ fn with_article(word: &str) -> String {
     format!("{article} {word}")
 }
 
+/// Whether a tls signal could check a certificate against this name.
+fn rustls_name_ok(s: &str) -> bool {
+    tokio_rustls::rustls::pki_types::ServerName::try_from(s).is_ok()
+}
+
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -698,6 +703,12 @@ impl Validator<'_> {
                     "headers",
                     "unit",
                     "expect_status",
+                    "address",
+                    "server_name",
+                    "ca",
+                    "name",
+                    "type",
+                    "server",
                 ] {
                     let _ = t.get(key);
                 }
@@ -719,11 +730,12 @@ impl Validator<'_> {
         t.what = format!("{kind} signal `{}`", cut(id));
         let timing = self.timing(&mut t);
         let default_unit = match kind.as_str() {
-            "http" => Unit::Ms,
+            "http" | "tcp" => Unit::Ms,
             "checklist" => Unit::Count,
+            "tls" => Unit::Days,
             _ => Unit::None,
         };
-        let unit = if kind == "checklist" {
+        let unit = if kind == "checklist" || kind == "dns" {
             Some(default_unit)
         } else {
             self.unit(&mut t, &kind, default_unit)
@@ -733,6 +745,9 @@ impl Validator<'_> {
             "json" => self.json(&mut t),
             "prometheus" => self.prometheus(&mut t),
             "command" => self.command(&mut t),
+            "tcp" => self.address(&mut t).map(Probe::Tcp),
+            "tls" => self.tls(&mut t),
+            "dns" => self.dns(&mut t),
             _ => self.checklist(&mut t),
         };
         t.finish(&mut self.sink);
@@ -771,10 +786,20 @@ impl Validator<'_> {
             );
             return None;
         };
-        if kind == "http" && unit != Unit::Ms {
+        let fixed = match kind {
+            "http" | "tcp" => Some((Unit::Ms, "its latency in `ms`")),
+            "tls" => Some((Unit::Days, "the `days` its certificate has left")),
+            _ => None,
+        };
+        if let Some((only, what)) = fixed
+            && unit != only
+        {
             self.sink.error(
                 &v.span(),
-                "an http signal's value is its latency in `ms`; its unit cannot be changed",
+                format!(
+                    "{}'s value is {what}; its unit cannot be changed",
+                    with_article(&format!("{kind} signal"))
+                ),
             );
             return None;
         }
@@ -1016,6 +1041,163 @@ impl Validator<'_> {
         Some(Probe::Command(CommandProbe {
             argv: argv?,
             dir: self.dir.clone(),
+        }))
+    }
+
+    /// `address = "host:port"` of a tcp or tls signal.
+    fn address(&mut self, t: &mut Table<'_, '_>) -> Option<Address> {
+        let (s, span) = self.required_string(t, "address")?;
+        let example = if t.what.starts_with("tls") {
+            "checkout.example.com:443"
+        } else {
+            "db.internal:5432"
+        };
+        let fail = |sink: &mut Sink<'_>, message: String, hint: String| {
+            sink.error_hint(&span, message, Some(hint));
+            None
+        };
+        if s.contains("://") || s.contains('/') {
+            return fail(
+                &mut self.sink,
+                format!("`address` is `host:port`, not a URL: `{}`", cut(&s)),
+                format!("write e.g. \"{example}\""),
+            );
+        }
+        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+            match rest.split_once("]:") {
+                Some((ip, port)) if ip.parse::<std::net::Ipv6Addr>().is_ok() => (ip, Some(port)),
+                _ => {
+                    return fail(
+                        &mut self.sink,
+                        format!("`address` `{}` is not `[IPv6]:port`", cut(&s)),
+                        "write e.g. \"[2001:db8::1]:443\"".into(),
+                    );
+                }
+            }
+        } else {
+            match s.rsplit_once(':') {
+                Some((host, _)) if host.contains(':') => {
+                    return fail(
+                        &mut self.sink,
+                        format!("`address` `{}`: an IPv6 address goes in brackets", cut(&s)),
+                        "write e.g. \"[2001:db8::1]:443\"".into(),
+                    );
+                }
+                Some((host, port)) => (host, Some(port)),
+                None => (s.as_str(), None),
+            }
+        };
+        let Some(port) = port else {
+            return fail(
+                &mut self.sink,
+                format!("`address` `{}` has no port", cut(&s)),
+                format!("write it as \"{}:<port>\", e.g. \"{example}\"", cut(&s)),
+            );
+        };
+        let Some(port) = port.parse::<u16>().ok().filter(|p| *p != 0) else {
+            return fail(
+                &mut self.sink,
+                format!("`address` `{}`: the port must be 1–65535", cut(&s)),
+                format!("write e.g. \"{example}\""),
+            );
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return fail(
+                &mut self.sink,
+                format!("`address` `{}` has no host", cut(&s)),
+                format!("write e.g. \"{example}\""),
+            );
+        }
+        Some(Address {
+            host: host.to_string(),
+            port,
+        })
+    }
+
+    fn tls(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let address = self.address(t);
+        let server_name = match t.get("server_name") {
+            None => None,
+            Some(v) => {
+                let s = as_str(&mut self.sink, v, "server_name")?;
+                if rustls_name_ok(s) {
+                    Some(s.to_string())
+                } else {
+                    self.sink.error_hint(
+                        &v.span(),
+                        format!("`server_name` `{}` is not a DNS name or an IP address", cut(s)),
+                        Some("the name the certificate must be valid for, e.g. \"checkout.example.com\"".into()),
+                    );
+                    return None;
+                }
+            }
+        };
+        let ca = self.string(t, "ca").map(|p| self.anchor(&p));
+        let address = address?;
+        let server_name = server_name.unwrap_or_else(|| address.host.clone());
+        Some(Probe::Tls(TlsProbe {
+            address,
+            server_name,
+            ca,
+        }))
+    }
+
+    fn dns(&mut self, t: &mut Table<'_, '_>) -> Option<Probe> {
+        let name = self.required_string(t, "name").and_then(|(s, span)| {
+            let name = canonical_name(s.trim());
+            if name.is_none() {
+                self.sink.error_hint(
+                    &span,
+                    format!("`name` `{}` is not a domain name", cut(&s)),
+                    Some("write e.g. \"checkout.example.com\"".into()),
+                );
+            }
+            name
+        });
+        let record = match t.get("type") {
+            None => Some(RecordKind::A),
+            Some(v) => as_str(&mut self.sink, v, "type").and_then(|s| {
+                let kind = RecordKind::parse(s);
+                if kind.is_none() {
+                    let upper = s.to_ascii_uppercase();
+                    let hint = if RecordKind::parse(&upper).is_some() {
+                        Some(format!("did you mean `{upper}`?"))
+                    } else {
+                        Some(format!("one of {}", RecordKind::NAMES.join(", ")))
+                    };
+                    self.sink.error_hint(
+                        &v.span(),
+                        format!("unknown DNS record type `{}`", cut(s)),
+                        hint,
+                    );
+                }
+                kind
+            }),
+        };
+        let server = match t.get("server") {
+            None => Some(None),
+            Some(v) => as_str(&mut self.sink, v, "server").and_then(|s| {
+                let s = s.trim();
+                let addr = s.parse::<std::net::SocketAddr>().ok().or_else(|| {
+                    // A bare address means port 53, as `dig @10.0.0.53` does.
+                    s.parse::<std::net::IpAddr>()
+                        .ok()
+                        .map(|ip| std::net::SocketAddr::new(ip, 53))
+                });
+                if addr.is_none() {
+                    self.sink.error_hint(
+                        &v.span(),
+                        format!("`server` `{}` is not an IP address and port", cut(s)),
+                        Some("write e.g. \"10.0.0.53:53\" or \"[2001:db8::53]:53\"; leave it out to use the system's resolver".into()),
+                    );
+                }
+                addr.map(Some)
+            }),
+        };
+        Some(Probe::Dns(DnsProbe {
+            name: name?,
+            record: record?,
+            server: server?,
         }))
     }
 
@@ -1279,6 +1461,9 @@ impl Validator<'_> {
                         ("up" | "complete", _) => {
                             let _ = as_bool(&mut self.sink, cv, key);
                         }
+                        ("one_of" | "resolves_to", _) => {
+                            let _ = as_string_list(&mut self.sink, cv, key);
+                        }
                         (_, DeValue::String(_) | DeValue::Integer(_) | DeValue::Float(_)) => {}
                         (_, other) => self.sink.error(
                             &cv.span(),
@@ -1315,6 +1500,10 @@ impl Validator<'_> {
 
     fn condition(&mut self, key: &str, v: &Value<'_>, signal: &Signal) -> Option<Condition> {
         let checklist = matches!(signal.probe, Probe::Checklist(_));
+        let dns = match &signal.probe {
+            Probe::Dns(p) => Some(p.record),
+            _ => None,
+        };
         match key {
             "up" => {
                 let b = as_bool(&mut self.sink, v, key)?;
@@ -1322,7 +1511,7 @@ impl Validator<'_> {
                     self.sink.error(
                         &v.span(),
                         format!(
-                            "`up` fits http and command signals; `{}` is {} signal",
+                            "`up` fits http, command, tcp and tls signals; `{}` is {} signal",
                             cut(&signal.id),
                             with_article(signal.kind())
                         ),
@@ -1330,6 +1519,80 @@ impl Validator<'_> {
                     return None;
                 }
                 Some(Condition::Up(b))
+            }
+            "resolves_to" => {
+                let list = as_string_list(&mut self.sink, v, key)?;
+                let Some(record) = dns else {
+                    self.sink.error(
+                        &v.span(),
+                        format!(
+                            "`resolves_to` fits dns signals; `{}` is {} signal",
+                            cut(&signal.id),
+                            with_article(signal.kind())
+                        ),
+                    );
+                    return None;
+                };
+                let mut set = Vec::with_capacity(list.len());
+                let mut ok = true;
+                for item in &list {
+                    match record.canonical(item.get_ref().trim()) {
+                        Some(c) => set.push(c),
+                        None => {
+                            let what = match record {
+                                RecordKind::A => "an IPv4 address",
+                                RecordKind::Aaaa => "an IPv6 address",
+                                RecordKind::Cname => "a domain name",
+                            };
+                            self.sink.error_hint(
+                                &item.span(),
+                                format!(
+                                    "`resolves_to` lists `{}`, which is not {what}",
+                                    cut(item.get_ref())
+                                ),
+                                Some(format!(
+                                    "signal `{}` asks for {} records",
+                                    cut(&signal.id),
+                                    record.name()
+                                )),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                set.sort();
+                set.dedup();
+                ok.then_some(Condition::ResolvesTo(set))
+            }
+            _ if dns.is_some() => {
+                self.sink.error(
+                    &v.span(),
+                    format!("a dns signal takes `resolves_to = [\"…\"]`, not `{key}`"),
+                );
+                None
+            }
+            "one_of" if !checklist => {
+                let list = as_string_list(&mut self.sink, v, key)?;
+                if !signal.has_text() {
+                    self.sink.error_hint(
+                        &v.span(),
+                        format!(
+                            "`one_of` compares strings, and `{}` is {} signal, whose values are numbers",
+                            cut(&signal.id),
+                            with_article(signal.kind())
+                        ),
+                        Some("strings come only from json signals".into()),
+                    );
+                    return None;
+                }
+                if list.is_empty() {
+                    self.sink
+                        .error(&v.span(), "`one_of` is empty, so the gate could never pass");
+                    return None;
+                }
+                Some(Condition::OneOf(
+                    list.into_iter().map(toml::Spanned::into_inner).collect(),
+                ))
             }
             "complete" => {
                 let b = as_bool(&mut self.sink, v, key)?;
@@ -1354,6 +1617,19 @@ impl Validator<'_> {
                     );
                     return None;
                 }
+                if key == "equals"
+                    && let DeValue::String(s) = v.get_ref()
+                    && signal.has_text()
+                {
+                    // Quotes make a string, unless the signal has a unit
+                    // and the text is a threshold in it ("500ms").
+                    match Threshold::from_text(s, signal.unit) {
+                        Ok(t) if signal.unit != Unit::None && t.value.is_finite() => {
+                            return Some(Condition::Equals(t));
+                        }
+                        _ => return Some(Condition::EqualsText(s.to_string())),
+                    }
+                }
                 let threshold = match v.get_ref() {
                     DeValue::String(s) => Threshold::from_text(s, signal.unit),
                     _ => match reader::number_text(v) {
@@ -1376,6 +1652,14 @@ impl Validator<'_> {
                         // "what is wrong; how to fix it": the fix reads as a hint.
                         let (message, hint) = match e.0.split_once("; ") {
                             Some((m, h)) => (m, Some(h.to_string())),
+                            None if key == "equals" => (
+                                e.0.as_str(),
+                                Some(format!(
+                                    "strings compare only on json signals; `{}` is {} signal",
+                                    cut(&signal.id),
+                                    with_article(signal.kind())
+                                )),
+                            ),
                             None => (e.0.as_str(), None),
                         };
                         self.sink.error_hint(

@@ -325,6 +325,9 @@ impl Runtime {
                 Outcome::Unknown(r) => Some(("", r.as_str())),
                 Outcome::Health {
                     up: false, detail, ..
+                }
+                | Outcome::Certificate {
+                    up: false, detail, ..
                 } => Some(("down: ", detail.as_str())),
                 _ => None,
             };

@@ -7,11 +7,16 @@
 
 pub mod checklist;
 pub mod command;
+mod dns;
 mod probe;
+mod tcp;
+mod tls;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+use crate::unit::Unit;
 
 pub use checklist::{Checklist, ChecklistItem};
 pub use probe::Prober;
@@ -40,6 +45,28 @@ pub enum Outcome {
         detail: String,
     },
     Checklist(Checklist),
+    /// A string value (a JSON string such as Spring Boot's `"UP"`),
+    /// exactly as sent: never read as a number.
+    Text(String),
+    /// A TLS handshake: whether the certificate was accepted (chain, name,
+    /// dates) and how long its leaf has left.
+    Certificate {
+        up: bool,
+        /// Days until the leaf expires (negative once expired); `None`
+        /// when no certificate was seen (no connection, no handshake).
+        days: Option<f64>,
+        /// `valid until 2027-01-12`, `expired 2 days ago`,
+        /// `name mismatch: got *.old.example.com`, `connection refused`.
+        detail: String,
+    },
+    /// A DNS answer set, sorted and canonical (addresses as parsed and
+    /// printed back, names lower-case without the trailing dot). Empty for
+    /// NXDOMAIN or no records of the type: that is an answer too.
+    Answers {
+        records: Vec<String>,
+        /// Why the set is empty (`NXDOMAIN`, `no A records`); empty otherwise.
+        detail: String,
+    },
     /// No usable value, and why (one line).
     Unknown(String),
 }
@@ -54,6 +81,27 @@ impl Outcome {
         }
     }
 
+    /// The value as people read it, in the signals pane and wherever a
+    /// sample is shown whole: `412 ms`, `"UP"`, `41 days`,
+    /// `203.0.113.7, 203.0.113.8`, `down (connection refused)`.
+    pub fn display(&self, unit: Unit) -> String {
+        let word = |up: bool| if up { "up" } else { "down" };
+        match self {
+            Outcome::Number(v) => unit.format(*v),
+            Outcome::Health { up, detail, .. } => format!("{} ({detail})", word(*up)),
+            Outcome::Checklist(c) => format!("{}/{} done", c.done(), c.total()),
+            Outcome::Text(s) => quote_short(s),
+            Outcome::Certificate {
+                up: true,
+                days: Some(d),
+                ..
+            } => Unit::Days.format(*d),
+            Outcome::Certificate { up, detail, .. } => format!("{} ({detail})", word(*up)),
+            Outcome::Answers { records, detail } => answer_set(records, detail),
+            Outcome::Unknown(r) => format!("? {r}"),
+        }
+    }
+
     /// A finite number or the reason there is none.
     pub fn finite(v: f64) -> Outcome {
         if v.is_finite() {
@@ -61,6 +109,16 @@ impl Outcome {
         } else {
             Outcome::Unknown(format!("value is {v}, not a usable number"))
         }
+    }
+}
+
+/// An answer set for people: `203.0.113.7, 203.0.113.8`, or why it is
+/// empty (`NXDOMAIN`).
+pub fn answer_set(records: &[String], detail: &str) -> String {
+    match (records.is_empty(), detail.is_empty()) {
+        (false, _) => records.join(", "),
+        (true, false) => detail.to_string(),
+        (true, true) => "no records".to_string(),
     }
 }
 
@@ -94,6 +152,48 @@ mod tests {
         assert!(
             matches!(Outcome::number_from_text("ok"), Outcome::Unknown(r) if r == "not a number: \"ok\"")
         );
+    }
+
+    #[test]
+    fn values_read_as_an_operator_says_them() {
+        let cert = |up, days, detail: &str| Outcome::Certificate {
+            up,
+            days,
+            detail: detail.into(),
+        };
+        let cases = [
+            (Outcome::Text("UP".into()), Unit::None, "\"UP\""),
+            (
+                cert(true, Some(41.7), "valid until 2027-01-12 00:00 UTC"),
+                Unit::Days,
+                "41 days",
+            ),
+            (
+                cert(false, Some(-2.2), "expired 2 days ago"),
+                Unit::Days,
+                "down (expired 2 days ago)",
+            ),
+            (
+                Outcome::Answers {
+                    records: vec!["203.0.113.7".into(), "203.0.113.8".into()],
+                    detail: String::new(),
+                },
+                Unit::None,
+                "203.0.113.7, 203.0.113.8",
+            ),
+            (
+                Outcome::Answers {
+                    records: vec![],
+                    detail: "NXDOMAIN".into(),
+                },
+                Unit::None,
+                "NXDOMAIN",
+            ),
+            (Outcome::Number(412.0), Unit::Ms, "412 ms"),
+        ];
+        for (outcome, unit, want) in cases {
+            assert_eq!(outcome.display(unit), want, "{outcome:?}");
+        }
     }
 
     #[test]

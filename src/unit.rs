@@ -23,12 +23,15 @@ pub enum Unit {
     S,
     Count,
     Bytes,
+    /// Days, as a certificate's time left: duration thresholds (`"14d"`)
+    /// convert to it.
+    Days,
     #[default]
     None,
 }
 
 impl Unit {
-    pub const NAMES: [&'static str; 6] = ["ratio", "percent", "ms", "s", "count", "bytes"];
+    pub const NAMES: [&'static str; 7] = ["ratio", "percent", "ms", "s", "count", "bytes", "days"];
 
     pub fn parse(s: &str) -> Option<Unit> {
         Some(match s {
@@ -38,6 +41,7 @@ impl Unit {
             "s" => Unit::S,
             "count" => Unit::Count,
             "bytes" => Unit::Bytes,
+            "days" => Unit::Days,
             "" | "none" => Unit::None,
             _ => return None,
         })
@@ -51,6 +55,7 @@ impl Unit {
             Unit::S => "s",
             Unit::Count => "count",
             Unit::Bytes => "bytes",
+            Unit::Days => "days",
             Unit::None => "none",
         }
     }
@@ -72,6 +77,7 @@ impl Unit {
             }
             Unit::S => format!("{} s", trim(v, 3)),
             Unit::Bytes => format_bytes(v),
+            Unit::Days => format_days(v),
             Unit::Count | Unit::None => trim(v, 4),
         }
     }
@@ -96,6 +102,21 @@ fn format_bytes(v: f64) -> String {
         i += 1;
     }
     format!("{} {}", trim(x, 1), STEPS[i])
+}
+
+/// Whole days toward zero (`41 days`, `-2 days`), so the figure shown
+/// never claims more time than is left; under a day, hours (`5h`).
+fn format_days(v: f64) -> String {
+    if v.abs() < 1.0 {
+        // `+ 0.0` turns -0 into 0: a minute short of expiry reads `0h`.
+        return format!("{}h", trim((v * 24.0).trunc() + 0.0, 0));
+    }
+    let days = v.trunc();
+    if days.abs() == 1.0 {
+        format!("{} day", trim(days, 0))
+    } else {
+        format!("{} days", trim(days, 0))
+    }
 }
 
 /// A threshold: the text the operator wrote and its value in the signal's unit.
@@ -159,9 +180,12 @@ impl Threshold {
             let value = match unit {
                 Unit::Ms => secs * Decimal::from(1_000u64) + nanos / Decimal::from(1_000_000u64),
                 Unit::S => secs + nanos / Decimal::from(1_000_000_000u64),
+                Unit::Days => {
+                    (secs + nanos / Decimal::from(1_000_000_000u64)) / Decimal::from(86_400u64)
+                }
                 other => {
                     return Err(ThresholdError(format!(
-                        "`{}` is a duration, but the signal's unit is {}; durations fit `ms` or `s` signals",
+                        "`{}` is a duration, but the signal's unit is {}; durations fit `ms`, `s` or `days` signals",
                         cut(text),
                         describe(other)
                     )));
@@ -261,12 +285,24 @@ mod tests {
             Threshold::from_text("1h30m", Unit::S).unwrap().value,
             5400.0
         );
+        assert_eq!(Threshold::from_text("14d", Unit::Days).unwrap().value, 14.0);
+        assert_eq!(Threshold::from_text("36h", Unit::Days).unwrap().value, 1.5);
+        assert_eq!(Threshold::from_text("14", Unit::Days).unwrap().value, 14.0);
+    }
+
+    #[test]
+    fn days_never_read_longer_than_they_are() {
+        assert_eq!(Unit::Days.format(41.9), "41 days");
+        assert_eq!(Unit::Days.format(1.2), "1 day");
+        assert_eq!(Unit::Days.format(0.25), "6h");
+        assert_eq!(Unit::Days.format(-2.5), "-2 days");
+        assert!(Threshold::from_text("5%", Unit::Days).is_err());
     }
 
     #[test]
     fn units_that_do_not_fit_are_refused() {
         let e = Threshold::from_text("500ms", Unit::Ratio).unwrap_err();
-        assert!(e.0.contains("durations fit `ms` or `s`"), "{}", e.0);
+        assert!(e.0.contains("durations fit `ms`, `s` or `days`"), "{}", e.0);
         let e = Threshold::from_text("5%", Unit::Count).unwrap_err();
         assert!(e.0.contains("percentages fit"), "{}", e.0);
         assert!(Threshold::from_text("fast", Unit::Ms).is_err());

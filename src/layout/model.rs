@@ -102,7 +102,16 @@ pub struct Signal {
 impl Signal {
     /// Whether this signal reports up/down (so `up = …` fits it).
     pub fn has_health(&self) -> bool {
-        matches!(self.probe, Probe::Http(_) | Probe::Command(_))
+        matches!(
+            self.probe,
+            Probe::Http(_) | Probe::Command(_) | Probe::Tcp(_) | Probe::Tls(_)
+        )
+    }
+
+    /// Whether this signal's values can be strings (so `one_of` and a
+    /// string `equals` fit it): only JSON can say `"UP"`.
+    pub fn has_text(&self) -> bool {
+        matches!(self.probe, Probe::Json(_))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -117,10 +126,22 @@ pub enum Probe {
     Prometheus(PrometheusProbe),
     Command(CommandProbe),
     Checklist(ChecklistSource),
+    Tcp(Address),
+    Tls(TlsProbe),
+    Dns(DnsProbe),
 }
 
 impl Probe {
-    pub const KINDS: [&'static str; 5] = ["http", "json", "prometheus", "command", "checklist"];
+    pub const KINDS: [&'static str; 8] = [
+        "http",
+        "json",
+        "prometheus",
+        "command",
+        "checklist",
+        "tcp",
+        "tls",
+        "dns",
+    ];
 
     pub fn kind(&self) -> &'static str {
         match self {
@@ -129,6 +150,9 @@ impl Probe {
             Probe::Prometheus(_) => "prometheus",
             Probe::Command(_) => "command",
             Probe::Checklist(_) => "checklist",
+            Probe::Tcp(_) => "tcp",
+            Probe::Tls(_) => "tls",
+            Probe::Dns(_) => "dns",
         }
     }
 
@@ -145,6 +169,13 @@ impl Probe {
             Probe::Checklist(ChecklistSource::Items(items)) => {
                 format!("{} inline items", items.len())
             }
+            Probe::Tcp(a) => a.to_string(),
+            Probe::Tls(p) if p.server_name == p.address.host => p.address.to_string(),
+            Probe::Tls(p) => format!("{} as {}", p.address, p.server_name),
+            Probe::Dns(p) => match p.server {
+                Some(s) => format!("{} {} @{s}", p.record.name(), p.name),
+                None => format!("{} {}", p.record.name(), p.name),
+            },
         }
     }
 }
@@ -177,6 +208,96 @@ pub struct CommandProbe {
     /// argv with argv\[0\] anchored at the layout directory when it has a `/`.
     pub argv: Vec<String>,
     pub dir: PathBuf,
+}
+
+/// `host:port` as written for a tcp or tls signal (IPv6 in brackets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsProbe {
+    pub address: Address,
+    /// The name the certificate must be valid for.
+    pub server_name: String,
+    /// PEM file of the roots to trust instead of the system's, anchored
+    /// at the layout directory.
+    pub ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DnsProbe {
+    /// Looked up as written, fully qualified: no search domains.
+    pub name: String,
+    pub record: RecordKind,
+    /// The server to ask; `None`: the system's (`/etc/resolv.conf`).
+    pub server: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    A,
+    Aaaa,
+    Cname,
+}
+
+impl RecordKind {
+    pub const NAMES: [&'static str; 3] = ["A", "AAAA", "CNAME"];
+
+    pub fn parse(s: &str) -> Option<RecordKind> {
+        Some(match s {
+            "A" => RecordKind::A,
+            "AAAA" => RecordKind::Aaaa,
+            "CNAME" => RecordKind::Cname,
+            _ => return None,
+        })
+    }
+
+    /// A record of this type as it is compared: an address parsed and
+    /// printed back (`2001:db8::1` however it was written), a name in lower
+    /// case without its trailing dot. `None`: not a record of this type.
+    pub fn canonical(self, s: &str) -> Option<String> {
+        match self {
+            RecordKind::A => s.parse::<std::net::Ipv4Addr>().ok().map(|a| a.to_string()),
+            RecordKind::Aaaa => s.parse::<std::net::Ipv6Addr>().ok().map(|a| a.to_string()),
+            RecordKind::Cname => canonical_name(s),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::A => "A",
+            RecordKind::Aaaa => "AAAA",
+            RecordKind::Cname => "CNAME",
+        }
+    }
+}
+
+/// A domain name in lower case without its trailing dot, if it is one:
+/// labels of letters, digits, `-` and `_` (a leading `*` label too), 1–63
+/// bytes each, 253 in all.
+pub fn canonical_name(s: &str) -> Option<String> {
+    let name = s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase();
+    let fits = |(i, label): (usize, &str)| {
+        (1..=63).contains(&label.len())
+            && (label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                || (i == 0 && label == "*"))
+    };
+    (!name.is_empty() && name.len() <= 253 && name.split('.').enumerate().all(fits)).then_some(name)
 }
 
 #[derive(Debug, Clone)]
@@ -235,13 +356,28 @@ pub enum Condition {
     AtMost(Threshold),
     AtLeast(Threshold),
     Equals(Threshold),
+    /// `equals = "UP"`: the value is this string, exactly.
+    EqualsText(String),
+    /// `one_of = ["UP", "DEGRADED"]`: the value is one of these strings.
+    OneOf(Vec<String>),
+    /// `resolves_to = [...]`: the DNS answer set is exactly this set
+    /// (canonical and sorted, as [`crate::signal::Outcome::Answers`]).
+    ResolvesTo(Vec<String>),
     Up(bool),
     Complete(bool),
 }
 
 impl Condition {
-    pub const KEYS: [&'static str; 7] = [
-        "below", "above", "at_most", "at_least", "equals", "up", "complete",
+    pub const KEYS: [&'static str; 9] = [
+        "below",
+        "above",
+        "at_most",
+        "at_least",
+        "equals",
+        "one_of",
+        "resolves_to",
+        "up",
+        "complete",
     ];
 
     /// Whether `v` satisfies a numeric condition; `None` for up/complete.
@@ -252,7 +388,11 @@ impl Condition {
             Condition::AtMost(t) => v <= t.value,
             Condition::AtLeast(t) => v >= t.value,
             Condition::Equals(t) => v == t.value,
-            Condition::Up(_) | Condition::Complete(_) => return None,
+            Condition::EqualsText(_)
+            | Condition::OneOf(_)
+            | Condition::ResolvesTo(_)
+            | Condition::Up(_)
+            | Condition::Complete(_) => return None,
         })
     }
 }
@@ -265,6 +405,13 @@ impl std::fmt::Display for Condition {
             Condition::AtMost(t) => write!(f, "≤ {t}"),
             Condition::AtLeast(t) => write!(f, "≥ {t}"),
             Condition::Equals(t) => write!(f, "= {t}"),
+            Condition::EqualsText(s) => write!(f, "= {s:?}"),
+            Condition::OneOf(set) => {
+                let quoted: Vec<String> = set.iter().map(|s| format!("{s:?}")).collect();
+                write!(f, "one of {}", quoted.join(", "))
+            }
+            Condition::ResolvesTo(set) if set.is_empty() => f.write_str("resolves to nothing"),
+            Condition::ResolvesTo(set) => write!(f, "resolves to {}", set.join(", ")),
             Condition::Up(true) => f.write_str("up"),
             Condition::Up(false) => f.write_str("down"),
             Condition::Complete(true) => f.write_str("complete"),

@@ -34,7 +34,11 @@ impl Secrets {
                     p.headers.iter().for_each(|(_, v)| add(v));
                 }
                 Probe::Checklist(ChecklistSource::Url(u)) => add(u),
-                Probe::Command(_) | Probe::Checklist(_) => {}
+                Probe::Command(_)
+                | Probe::Checklist(_)
+                | Probe::Tcp(_)
+                | Probe::Tls(_)
+                | Probe::Dns(_) => {}
             }
         }
         set

@@ -93,6 +93,9 @@ impl Prober {
             Probe::Checklist(ChecklistSource::Items(items)) => {
                 Outcome::Checklist(Checklist::from_items(items))
             }
+            Probe::Tcp(address) => super::tcp::probe(address).await,
+            Probe::Tls(p) => super::tls::probe(p).await,
+            Probe::Dns(p) => super::dns::probe(p, timeout).await,
             Probe::Command(_) => Outcome::Unknown("internal: command polled as network".into()),
         }
     }
@@ -278,6 +281,20 @@ fn cleaned(outcome: Outcome) -> Outcome {
             }
             Outcome::Checklist(c)
         }
+        Outcome::Certificate { up, days, detail } => Outcome::Certificate {
+            up,
+            days,
+            detail: tidy(detail),
+        },
+        Outcome::Answers { records, detail } => Outcome::Answers {
+            // Canonical addresses and names: nothing to clean, and a
+            // record must stay what was compared.
+            records,
+            detail: tidy(detail),
+        },
+        // Refused at the source when cleaning would change it (see
+        // `json_text`): what is compared is what is shown.
+        t @ Outcome::Text(_) => t,
         n @ Outcome::Number(_) => n,
     }
 }
@@ -285,9 +302,14 @@ fn cleaned(outcome: Outcome) -> Outcome {
 fn timed_out(probe: &Probe, timeout: Duration) -> Outcome {
     let detail = format!("no answer within {}", crate::unit::format_duration(timeout));
     match probe {
-        Probe::Http(_) => Outcome::Health {
+        Probe::Http(_) | Probe::Tcp(_) => Outcome::Health {
             up: false,
             latency: None,
+            detail,
+        },
+        Probe::Tls(_) => Outcome::Certificate {
+            up: false,
+            days: None,
             detail,
         },
         _ => Outcome::Unknown(detail),
@@ -349,7 +371,7 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// Picks exactly one number out of a JSON document.
+/// Picks exactly one value out of a JSON document: a number, or a string.
 pub(crate) fn json_value(
     body: &[u8],
     path: &serde_json_path::JsonPath,
@@ -363,29 +385,48 @@ pub(crate) fn json_value(
     match nodes.len() {
         0 => Outcome::Unknown(format!("{path_text} selected nothing")),
         1 => match nodes.exactly_one() {
-            Ok(v) => json_number(v),
+            Ok(v) => json_scalar(v),
             Err(e) => Outcome::Unknown(e.to_string()),
         },
         n => Outcome::Unknown(format!("{path_text} selected {n} values, expected one")),
     }
 }
 
-fn json_number(v: &serde_json::Value) -> Outcome {
+/// Strings longer than this are refused: a status word or a version fits,
+/// a document does not belong in a gate, the board or the journal.
+const TEXT_CAP: usize = 256;
+
+fn json_scalar(v: &serde_json::Value) -> Outcome {
+    let wanted = "expected a number or a string";
     match v {
         serde_json::Value::Number(n) => match n.as_f64() {
             Some(f) => Outcome::finite(f),
             None => Outcome::Unknown(format!("number {n} does not fit a float")),
         },
-        serde_json::Value::String(s) => Outcome::Unknown(format!(
-            "expected a number, found the string {}",
+        serde_json::Value::String(s) => json_text(s),
+        serde_json::Value::Null => Outcome::Unknown(format!("{wanted}, found null")),
+        // Not text "true": a boolean is neither, and nothing is coerced.
+        serde_json::Value::Bool(b) => Outcome::Unknown(format!("{wanted}, found {b}")),
+        serde_json::Value::Array(_) => Outcome::Unknown(format!("{wanted}, found an array")),
+        serde_json::Value::Object(_) => Outcome::Unknown(format!("{wanted}, found an object")),
+    }
+}
+
+/// A JSON string as a value, only if it can be shown exactly as it is
+/// compared: one clean line (no escapes, no secret) of modest length.
+fn json_text(s: &str) -> Outcome {
+    if s.chars().count() > TEXT_CAP {
+        return Outcome::Unknown(format!(
+            "the string is longer than {TEXT_CAP} characters: {}",
+            quote_short(s)
+        ));
+    }
+    match crate::text::clean(s) {
+        std::borrow::Cow::Borrowed(_) => Outcome::Text(s.to_string()),
+        std::borrow::Cow::Owned(_) => Outcome::Unknown(format!(
+            "the string has control characters or a secret in it: {}",
             quote_short(s)
         )),
-        serde_json::Value::Null => Outcome::Unknown("expected a number, found null".into()),
-        serde_json::Value::Bool(b) => Outcome::Unknown(format!("expected a number, found {b}")),
-        serde_json::Value::Array(_) => Outcome::Unknown("expected a number, found an array".into()),
-        serde_json::Value::Object(_) => {
-            Outcome::Unknown("expected a number, found an object".into())
-        }
     }
 }
 
@@ -481,7 +522,8 @@ mod tests {
         );
         assert_eq!(
             json_value(body, &path("$.q.name"), "$.q.name"),
-            Outcome::Unknown("expected a number, found the string \"12\"".into())
+            Outcome::Text("12".into()),
+            "a string stays a string, even when it reads as a number"
         );
         assert_eq!(
             json_value(body, &path("$.q.missing"), "$.q.missing"),

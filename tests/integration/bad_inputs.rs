@@ -451,10 +451,12 @@ async fn json_string_where_a_number_is_expected_is_unknown() {
     let server = Server::fixed(Reply::ok_json(r#"{"v": "12"}"#)).await;
     let l = one_signal(&json(&server.url("/stats"), "$.v"), AT_MOST);
     let (sample, _) = poll_first(&l).await;
-    assert_eq!(
-        assert_unknown(&l, &sample, "expected a number"),
-        "expected a number, found the string \"12\""
-    );
+    // A string is a value (for `equals = "UP"`), but never a number.
+    assert_eq!(sample.outcome, Outcome::Text("12".into()));
+    let j = judge_first(&l, &sample);
+    assert_eq!(j.state, State::Unknown, "{j:?}");
+    assert_eq!(j.reason, "found the string \"12\", expected a number");
+    assert_eq!(j.value, None, "an UNKNOWN gate shows no value");
 }
 
 #[tokio::test]
@@ -466,7 +468,11 @@ async fn json_long_multiline_string_is_quoted_on_one_short_line() {
     .await;
     let l = one_signal(&json(&server.url("/stats"), "$.v"), AT_MOST);
     let (sample, _) = poll_first(&l).await;
-    assert_unknown(&l, &sample, "expected a number, found the string \"xxx");
+    assert_unknown(
+        &l,
+        &sample,
+        "the string is longer than 256 characters: \"xxx",
+    );
 }
 
 #[tokio::test]
@@ -476,7 +482,7 @@ async fn json_null_and_missing_are_unknown_never_zero() {
     let (sample, _) = poll_first(&l).await;
     assert_eq!(
         assert_unknown(&l, &sample, "expected a number"),
-        "expected a number, found null"
+        "expected a number or a string, found null"
     );
 
     let l = one_signal(&json(&server.url("/stats"), "$.missing"), AT_MOST);

@@ -48,6 +48,21 @@ const FRAGMENTS: &[&str] = &[
     "kind = \"checklist\"",
     "kind = \"command\"",
     "kind = \"prometheus\"",
+    "kind = \"tcp\"",
+    "kind = \"tls\"",
+    "kind = \"dns\"",
+    "address = \"[::1\"",
+    "address = \"host:99999\"",
+    "address = \":\"",
+    "server_name = \"\"",
+    "type = \"cname\"",
+    "server = \"[::1]:\"",
+    "name = \"..\"",
+    "unit = \"days\"",
+    "gates = [{ signal = \"api\", one_of = [] }]",
+    "gates = [{ signal = \"api\", resolves_to = [\"::ffff:1.2.3.4\", \"\"] }]",
+    "gates = [{ signal = \"api\", equals = \"UP\", for = \"1m\" }]",
+    "gates = [{ signal = \"api\", at_least = \"14d\" }]",
     "unit = \"ratio\"",
     "unit = \"ms\"",
     "path = \"$.a[\"",
@@ -431,7 +446,8 @@ fn check(path: &Path, text: &str) -> Result<bool, String> {
     Ok(false)
 }
 
-/// A sample each signal could give: up, a number, a checklist.
+/// A sample each signal could give: up, a number, a string, a
+/// checklist, a certificate, an answer set.
 fn sample_for(probe: &Probe, at: DateTime<Utc>) -> Sample {
     let outcome = match probe {
         Probe::Http(_) => Outcome::Health {
@@ -440,6 +456,21 @@ fn sample_for(probe: &Probe, at: DateTime<Utc>) -> Sample {
             detail: "status 200 OK".into(),
         },
         Probe::Checklist(_) => Outcome::Checklist(Checklist::from_items(&["done".to_string()])),
+        Probe::Tcp(_) => Outcome::Health {
+            up: true,
+            latency: Some(Duration::from_millis(3)),
+            detail: "connected".into(),
+        },
+        Probe::Tls(_) => Outcome::Certificate {
+            up: true,
+            days: Some(41.5),
+            detail: "valid until 2027-01-12 00:00 UTC".into(),
+        },
+        Probe::Dns(_) => Outcome::Answers {
+            records: vec!["203.0.113.7".into()],
+            detail: String::new(),
+        },
+        Probe::Json(_) => Outcome::Text("UP".into()),
         _ => Outcome::Number(1.0),
     };
     Sample { at, outcome }

@@ -10,9 +10,11 @@
 //! as `.ci/run` exports) it fails, so a CI image that lost tmux cannot pass
 //! by skipping every terminal test.
 
+pub mod dns;
 pub mod gnu_screen;
 pub mod procs;
 pub mod server;
+pub mod tls;
 pub mod tmux;
 
 use std::io::Write;

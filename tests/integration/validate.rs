@@ -138,6 +138,16 @@ bad_layouts! {
     transposed_key_in_gate => "31-gate-key-typo",
     url_without_scheme => "32-scheme-less-url",
     duration_past_its_bound => "33-duration-too-long",
+    resolves_to_on_a_non_dns_signal => "34-resolves-to-on-http",
+    one_of_on_a_numeric_signal => "35-one-of-on-prometheus",
+    tcp_address_without_a_port => "36-address-without-port",
+    unknown_dns_record_type => "37-unknown-dns-type",
+    resolves_to_a_name_on_an_a_record_signal => "38-resolves-to-name-on-a-record",
+    threshold_on_a_dns_signal => "39-threshold-on-dns",
+    percentage_threshold_on_a_tls_signal => "40-percent-on-tls",
+    string_equals_on_a_numeric_signal => "41-string-equals-on-prometheus",
+    dns_server_that_is_not_an_address => "42-dns-server-not-an-address",
+    tls_signal_with_another_unit => "43-tls-unit-changed",
 }
 
 #[test]

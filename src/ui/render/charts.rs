@@ -50,16 +50,21 @@ fn threshold(c: &Condition) -> Option<f64> {
     }
 }
 
-/// The number a gate compares: the value, or an answer's latency in ms.
-fn number(s: &Sample) -> Option<f64> {
+/// The number a gate compares (the value, an answer's latency in ms, a
+/// certificate's days left), and whether the sample was rejected outright
+/// (a certificate that failed: NO-GO whatever its days say).
+fn number(s: &Sample) -> Option<(f64, bool)> {
     match &s.outcome {
-        Outcome::Number(v) => Some(*v),
+        Outcome::Number(v) => Some((*v, false)),
         Outcome::Health {
             latency: Some(l), ..
-        } => Some(l.as_secs_f64() * 1000.0),
+        } => Some((l.as_secs_f64() * 1000.0, false)),
+        Outcome::Certificate {
+            up, days: Some(d), ..
+        } => Some((*d, !up)),
         _ => None,
     }
-    .filter(|v| v.is_finite())
+    .filter(|(v, _)| v.is_finite())
 }
 
 /// The current phase's signals with a numeric threshold gate, one chart
@@ -148,7 +153,7 @@ fn run_start(
         if entered.is_some_and(|e| s.at < e) {
             break;
         }
-        match number(s).and_then(|v| gate.condition.holds_for(v)) {
+        match number(s).and_then(|(v, rejected)| Some(!rejected && gate.condition.holds_for(v)?)) {
             Some(true) => start = Some(s.at),
             _ => break,
         }
@@ -179,11 +184,14 @@ fn draw_one(
     let end = DateTime::<Utc>::from_timestamp_millis(end_ms).unwrap_or(now);
     let secs = |at: DateTime<Utc>| (at - end).num_milliseconds() as f64 / 1000.0;
     let span = span_secs as f64;
-    let points: Vec<(f64, f64)> = samples
+    let (points, rejected): (Vec<(f64, f64)>, Vec<bool>) = samples
         .iter()
-        .filter_map(|s| Some((secs(s.at), number(s)?)))
-        .filter(|(x, _)| *x >= -span)
-        .collect();
+        .filter_map(|s| {
+            let (v, rejected) = number(s)?;
+            Some(((secs(s.at), v), rejected))
+        })
+        .filter(|((x, _), _)| *x >= -span)
+        .unzip();
     let thresholds: Vec<(f64, String)> = spec
         .gates
         .iter()
@@ -192,14 +200,17 @@ fn draw_one(
 
     // Breach: a sample some gate on this chart fails. Time in breach runs
     // from a breaching sample to the next sample (or now).
-    let breaching = |v: f64| {
-        spec.gates
-            .iter()
-            .any(|g| g.condition.holds_for(v) == Some(false))
+    let breaching = |k: usize| {
+        let v = points[k].1;
+        rejected[k]
+            || spec
+                .gates
+                .iter()
+                .any(|g| g.condition.holds_for(v) == Some(false))
     };
     let mut in_breach = 0.0;
-    for (k, (x, v)) in points.iter().enumerate() {
-        if breaching(*v) {
+    for (k, (x, _)) in points.iter().enumerate() {
+        if breaching(k) {
             let next = points.get(k + 1).map_or_else(|| secs(now), |p| p.0);
             in_breach += (next - x).max(0.0);
         }
@@ -219,8 +230,9 @@ fn draw_one(
     let hi = lo + nice_ceil((hi - lo) * 1.1);
     let breach_strip: Vec<(f64, f64)> = points
         .iter()
-        .filter(|(_, v)| breaching(*v))
-        .map(|(x, _)| (*x, lo))
+        .enumerate()
+        .filter(|(k, _)| breaching(*k))
+        .map(|(_, (x, _))| (*x, lo))
         .collect();
     let threshold_lines: Vec<Vec<(f64, f64)>> = thresholds
         .iter()
@@ -337,7 +349,23 @@ fn draw_one(
 
 #[cfg(test)]
 mod tests {
-    use super::nice_ceil;
+    use super::{nice_ceil, number};
+    use crate::signal::{Outcome, Sample};
+
+    #[test]
+    fn a_rejected_certificate_is_charted_as_a_breach() {
+        let at = chrono::Utc::now();
+        let cert = |up| Sample {
+            at,
+            outcome: Outcome::Certificate {
+                up,
+                days: Some(40.0),
+                detail: String::new(),
+            },
+        };
+        assert_eq!(number(&cert(true)), Some((40.0, false)));
+        assert_eq!(number(&cert(false)), Some((40.0, true)));
+    }
 
     #[test]
     fn value_axes_end_on_round_numbers() {

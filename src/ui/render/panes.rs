@@ -98,17 +98,10 @@ fn draw_signals(app: &View<'_>, f: &mut Frame, area: Rect) {
     let width = usize::from(area.width.saturating_sub(2));
     let mut lines: Vec<Line> = Vec::new();
     for (i, s) in app.layout().signals.iter().enumerate() {
-        let latest = app.board().latest(i).map_or_else(
-            || "no data yet".to_string(),
-            |x| match &x.outcome {
-                crate::signal::Outcome::Number(v) => s.unit.format(*v),
-                crate::signal::Outcome::Health { up, detail, .. } => {
-                    format!("{} ({detail})", if *up { "up" } else { "down" })
-                }
-                crate::signal::Outcome::Checklist(c) => format!("{}/{} done", c.done(), c.total()),
-                crate::signal::Outcome::Unknown(r) => format!("? {r}"),
-            },
-        );
+        let latest = app
+            .board()
+            .latest(i)
+            .map_or_else(|| "no data yet".to_string(), |x| x.outcome.display(s.unit));
         let latest = shown(app, &latest);
         let line = format!("{} · {latest}", s.id);
         lines.push(Line::from(cut_to(&line, width).into_owned()));

@@ -133,6 +133,11 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `127.0.0.1:PORT`, for tcp and tls signals.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
@@ -271,5 +276,10 @@ impl Refused {
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// `127.0.0.1:PORT`, for tcp and tls signals.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
     }
 }
