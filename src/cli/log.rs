@@ -144,14 +144,27 @@ pub(crate) fn markdown(
         "## Phases\n\n| phase | entered | left | duration |\n|---|---|---|---|"
     );
     let end = events.last().map(|e| e.at);
+    // A rolled-back launch stopped at its rollback, not at the reading.
+    let over = events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::RollbackFinished { .. }));
     if phases.is_empty() {
         let _ = writeln!(out, "| {} | NOT STARTED | — | — |", layout.phases[0].id);
     }
     for (id, entered, left) in &phases {
         let entered_s = entered.map_or("—".into(), time);
         let left_s = left.map_or("(current)".into(), time);
-        let dur = match (entered, left.or(end)) {
-            (Some(a), Some(b)) => span(*a, b),
+        // The current phase runs until now, not until the last event
+        // (which, right after entering it, is the entry itself: "0s").
+        let dur = match (entered, left) {
+            (Some(a), Some(b)) => span(*a, *b),
+            (Some(a), None) if !over => {
+                format!(
+                    "{} so far",
+                    span(*a, chrono::Utc::now().max(end.unwrap_or(*a)))
+                )
+            }
+            (Some(a), None) => span(*a, end.unwrap_or(*a)),
             _ => "—".into(),
         };
         let _ = writeln!(out, "| {id} | {entered_s} | {left_s} | {dur} |");

@@ -767,3 +767,39 @@ fn log_into_a_pipe_closed_early_exits_quietly() {
         assert_ne!(status.code(), Some(101), "{format}: {stderr}");
     }
 }
+
+/// The record's phase table times the current phase up to the reading,
+/// not up to the last event (which, right after entering, is the entry:
+/// it said "0s"); once rolled back, the launch stopped at its rollback.
+#[test]
+fn log_times_the_current_phase_until_now_and_a_rollback_until_it_ended() {
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let journal = dir.path().join("launch.sqlite");
+    let desk = Desk {
+        demo: &demo,
+        state: dir.path(),
+        layout: demo_layout(),
+        journal: path_str(&journal),
+    };
+    desk.ok(&["start"]);
+    std::thread::sleep(Duration::from_millis(2100));
+    let md = desk.ok(&["log"]);
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| preflight |"))
+        .unwrap_or_else(|| panic!("no preflight row:\n{md}"));
+    assert!(row.contains("(current)"), "{row}");
+    let took = row
+        .rsplit('|')
+        .nth(1)
+        .and_then(|d| d.trim().strip_suffix(" so far"))
+        .unwrap_or_else(|| panic!("no running duration in {row:?}"));
+    assert_ne!(took, "0s", "{row}");
+
+    desk.ok(&["rollback", "--reason", "done", "--yes"]);
+    std::thread::sleep(Duration::from_millis(1100));
+    let md = desk.ok(&["log"]);
+    let row = md.lines().find(|l| l.starts_with("| preflight |")).unwrap();
+    assert!(!row.contains("so far"), "a rolled-back launch still running: {row}");
+}
