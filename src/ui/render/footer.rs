@@ -135,8 +135,11 @@ pub(super) fn draw_keys(app: &View<'_>, theme: &Theme, seen: &Seen, f: &mut Fram
     }
     // From the key map, as the help overlay is: the bar cannot offer a
     // key the handler does not take.
+    // Without a checklist there is nothing for `space` to check.
+    let checklist = app.checklist_id().is_some();
     let entries: Vec<String> = keys::bar(app.read_only, app.state().started())
         .into_iter()
+        .filter(|(b, _, _)| checklist || b.action != keys::Action::CheckItem)
         .map(|(_, key, word)| format!("{key} {word}"))
         .collect();
     let lead = if app.read_only {
