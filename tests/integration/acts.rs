@@ -801,5 +801,8 @@ fn log_times_the_current_phase_until_now_and_a_rollback_until_it_ended() {
     std::thread::sleep(Duration::from_millis(1100));
     let md = desk.ok(&["log"]);
     let row = md.lines().find(|l| l.starts_with("| preflight |")).unwrap();
-    assert!(!row.contains("so far"), "a rolled-back launch still running: {row}");
+    assert!(
+        !row.contains("so far"),
+        "a rolled-back launch still running: {row}"
+    );
 }

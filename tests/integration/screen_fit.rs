@@ -227,7 +227,11 @@ fn the_timeline_keeps_the_current_and_the_last_phase() {
     assert!(timeline.contains(" … "), "{frame}");
     // No checklist signal: no checklist pane, and Tab skips it.
     assert!(!frame.contains("Checklist"), "{frame}");
-    let keys = frame.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let keys = frame
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
     assert!(!keys.contains("space"), "a key with nothing to do: {keys}");
     a.update(code(KeyCode::Tab));
     assert_eq!(a.focus, Focus::Log);

@@ -124,11 +124,22 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
     // wrap on no more lines: the rows still fit, and perhaps a few more.
     let mut cols = Columns::new(app, &candidates[start - lo..end - lo], area.width);
     while end < hi {
-        let wider = Columns::new(app, &candidates[start - lo..=end - lo], area.width);
-        if wider.heights.iter().sum::<usize>() > room {
+        let more = &candidates[start - lo..=end - lo];
+        let wider = Columns::new(app, more, area.width);
+        if wider.heights.iter().sum::<usize>() <= room {
+            cols = wider;
+            end += 1;
+            continue;
+        }
+        // Widened for the next row, the reasons wrap onto more lines and
+        // it no longer fits; in the columns as they are, its condition
+        // and value are cut with `…` instead, and it may: a row left
+        // blank would have hidden a gate that fits.
+        let same = cols.clone().measure(more);
+        if same.heights.iter().sum::<usize>() > room {
             break;
         }
-        cols = wider;
+        cols = same;
         end += 1;
     }
     let hidden_not_go = order[..start]
@@ -172,6 +183,7 @@ fn scroll(heights: &[usize], lo: usize, cursor: usize, room: usize) -> (usize, u
 }
 
 /// Column widths for a set of judged gates, and the lines each takes.
+#[derive(Clone)]
 struct Columns {
     widths: Vec<u16>,
     trend: bool,
