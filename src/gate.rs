@@ -546,6 +546,10 @@ pub struct TriggerJudgement {
     pub reason: String,
     /// Breach time accumulated in the current window.
     pub held: Duration,
+    /// The latest sample in evidence that clearly did not breach (it
+    /// restarted the window): a hold trigger's breach that began after a
+    /// resume is a new one.
+    pub cleared: Option<DateTime<Utc>>,
 }
 
 /// A trigger's state without its words, and when time alone could change
@@ -608,6 +612,7 @@ fn trigger_core(
     let mut held = Duration::ZERO;
     let mut last_breach: Option<DateTime<Utc>> = None;
     let mut last: Option<Test> = None;
+    let mut cleared: Option<DateTime<Utc>> = None;
     for (k, s) in samples.iter().enumerate() {
         // Only the latest sample's words are ever shown.
         let t = trigger_test(
@@ -634,6 +639,7 @@ fn trigger_core(
             Test::Fail(..) => {
                 held = Duration::ZERO;
                 last_breach = None;
+                cleared = Some(s.at);
             }
             Test::Unknown(_) => last_breach = None,
         }
@@ -667,6 +673,7 @@ fn trigger_core(
             value,
             reason,
             held,
+            cleared,
         };
         return (j, ahead);
     }
@@ -715,6 +722,7 @@ fn trigger_core(
         value,
         reason,
         held,
+        cleared,
     };
     (j, recheck)
 }

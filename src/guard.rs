@@ -20,26 +20,77 @@ use crate::act;
 use crate::board::Board;
 use crate::gate::{TriggerJudgement, TriggerState};
 use crate::launch::{Event, EventKind, State};
-use crate::layout::Layout;
+use crate::layout::{Layout, Then};
 
 /// Who the guard records its own acts as.
 pub const GUARD_ACTOR_SUFFIX: &str = " (guard)";
 
-/// Whether auto-rollback is armed: triggers exist, the launch has started
-/// and reached `auto_from`, nobody disarmed it, and it is not already
-/// rolled back.
+/// Whether auto-rollback is armed: rollback triggers exist, the launch
+/// has started and reached `auto_from`, nobody disarmed it, and it is not
+/// already rolled back.
 pub fn armed(layout: &Layout, state: &State) -> bool {
     let Some(rb) = &layout.rollback else {
         return false;
     };
-    let (Some(from), Some(now)) = (rb.auto_from, layout.phase_index(&state.phase)) else {
-        return false;
-    };
-    !rb.triggers.is_empty()
-        && state.started()
-        && now >= from
+    rb.rollback_triggers().next().is_some()
+        && from_auto_from(layout, state)
         && state.disarmed.is_none()
         && state.rolled_back.is_none()
+}
+
+/// Whether hold triggers may put the launch on hold now: it has some, has
+/// started and reached `auto_from`, is not on hold already and has no
+/// rollback in this epoch. Disarming auto-rollback leaves them armed:
+/// disarm is about the rollback command, and a hold only stops the launch
+/// to ask a person, which is never less safe.
+pub fn holds_armed(layout: &Layout, state: &State) -> bool {
+    let Some(rb) = &layout.rollback else {
+        return false;
+    };
+    rb.hold_triggers().next().is_some()
+        && from_auto_from(layout, state)
+        && state.hold.is_none()
+        && state.rolled_back.is_none()
+}
+
+/// The launch has started and reached `[rollback] auto_from`.
+fn from_auto_from(layout: &Layout, state: &State) -> bool {
+    let from = layout.rollback.as_ref().and_then(|rb| rb.auto_from);
+    let (Some(from), Some(now)) = (from, layout.phase_index(&state.phase)) else {
+        return false;
+    };
+    state.started() && now >= from
+}
+
+/// Whether a hold trigger's breach, judged `j`, is one a person already
+/// saw: it was in progress when the launch was last resumed (in this
+/// phase) and no sample has cleared it since. Such a breach holds no
+/// more: "once per breach" means the trigger must clear (a sample that
+/// clearly does not breach) and breach again for its whole window before
+/// it can hold again, so a resume is never undone by the breach it saw.
+/// A clear sample that has left the evidence counts as not seen: the
+/// doubt falls on the side of no repeated hold.
+pub fn breach_seen(state: &State, j: &TriggerJudgement) -> bool {
+    let Some((_, resumed)) = state.resumed else {
+        return false;
+    };
+    // Windows never reach back before the phase entry: a breach in a
+    // later phase is a new one.
+    if state.phase_entered.is_some_and(|e| e > resumed) {
+        return false;
+    }
+    !j.cleared.is_some_and(|c| c > resumed)
+}
+
+/// Claim for the one automatic hold between two resumes: while the launch
+/// is on hold nothing holds it again, so a hold trigger's breach is
+/// recorded once across every process, whichever of them sees it first.
+pub fn hold_claim(state: &State) -> String {
+    format!(
+        "hold:{}:{}",
+        state.epoch,
+        state.resumed.map_or(0, |(seq, _)| seq)
+    )
 }
 
 /// Trigger judgements, with checklist items from the journal applied.
@@ -61,8 +112,8 @@ pub fn judge_triggers(
         .collect()
 }
 
-/// The labels of the triggers that fired, when at least `quorum` did and
-/// auto-rollback is armed.
+/// The labels of the rollback triggers that fired, when at least
+/// `quorum` did and auto-rollback is armed (hold triggers never count).
 pub fn auto_rollback_due(
     layout: &Layout,
     state: &State,
@@ -78,7 +129,7 @@ pub fn auto_rollback_due(
         .triggers
         .iter()
         .zip(&judged)
-        .filter(|(_, j)| j.state == TriggerState::Fired)
+        .filter(|(t, j)| t.then == Then::Rollback && j.state == TriggerState::Fired)
         .map(|(t, j)| format!("{} ({})", t.label(), j.reason))
         .collect();
     (fired.len() >= rb.quorum).then_some(fired)
@@ -132,6 +183,9 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
         )),
         EventKind::RollbackStarted { triggers, .. } if !triggers.is_empty() => {
             Some(Notification::trigger_fired(launch, &triggers.join("; ")))
+        }
+        EventKind::AutoHeld { triggers, .. } => {
+            Some(Notification::hold_fired(launch, &triggers.join("; ")))
         }
         EventKind::RollbackFinished { outcome, .. } => Some(Notification::rollback_finished(
             launch,

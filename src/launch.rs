@@ -39,6 +39,13 @@ pub enum EventKind {
         reason: String,
     },
     Resumed,
+    /// A `then = "hold"` trigger held for its window: the guard put the
+    /// launch ON HOLD, for a person to resume or roll back.
+    AutoHeld {
+        reason: String,
+        /// The hold triggers that fired, each with its evidence.
+        triggers: Vec<String>,
+    },
     ItemChecked {
         checklist: String,
         item: String,
@@ -190,6 +197,10 @@ impl Event {
             }
             EventKind::Held { reason } => format!("{who} put the launch ON HOLD: {reason}"),
             EventKind::Resumed => format!("{who} resumed the launch"),
+            EventKind::AutoHeld { triggers, .. } => format!(
+                "AUTO-HOLD fired by {who}: {}; ON HOLD until a person resumes or rolls back",
+                triggers.join("; ")
+            ),
             EventKind::ItemChecked { checklist, item } => {
                 format!("{who} checked \"{item}\" on {checklist}")
             }
@@ -357,6 +368,9 @@ pub struct State {
     /// Sign-offs for the current phase.
     pub signoffs: Vec<SignOff>,
     pub hold: Option<Hold>,
+    /// The last resume (`seq`, when): a hold trigger's breach in progress
+    /// then was seen by the person who resumed, and holds no more.
+    pub resumed: Option<(i64, DateTime<Utc>)>,
     /// Phase id → gates waived when leaving it, with the reason.
     pub waivers: BTreeMap<String, (Vec<String>, String)>,
     /// Checklist id → items checked off in the journal.
@@ -383,6 +397,7 @@ impl State {
             phase_entered: None,
             signoffs: Vec::new(),
             hold: None,
+            resumed: None,
             waivers: BTreeMap::new(),
             checked: BTreeMap::new(),
             disarmed: None,
@@ -435,14 +450,17 @@ impl State {
                 }
                 self.enter(to, e.at);
             }
-            EventKind::Held { reason } => {
+            EventKind::Held { reason } | EventKind::AutoHeld { reason, .. } => {
                 self.hold = Some(Hold {
                     by: e.actor.clone(),
                     reason: reason.clone(),
                     at: e.at,
                 });
             }
-            EventKind::Resumed => self.hold = None,
+            EventKind::Resumed => {
+                self.hold = None;
+                self.resumed = Some((e.seq, e.at));
+            }
             EventKind::ItemChecked { checklist, item } => {
                 self.checked
                     .entry(checklist.clone())

@@ -275,6 +275,17 @@ fn rustls_name_ok(s: &str) -> bool {
     tokio_rustls::rustls::pki_types::ServerName::try_from(s).is_ok()
 }
 
+/// Whether a trigger, as written, says `then = "hold"` (valid or not
+/// otherwise): counted apart from the rollback quorum.
+fn is_hold_trigger(v: &DeValue<'_>) -> bool {
+    let DeValue::Table(t) = v else {
+        return false;
+    };
+    t.iter().any(|(k, v)| {
+        k.get_ref() == "then" && matches!(v.get_ref(), DeValue::String(s) if s == "hold")
+    })
+}
+
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -1440,6 +1451,12 @@ impl Validator<'_> {
             Some(true)
         };
         let name = self.string(&mut t, "name");
+        // Only triggers take `then`; on a gate it stays an unknown key.
+        let then = if is_gate {
+            Some(Then::Rollback)
+        } else {
+            self.then(&mut t)
+        };
         let span = t.span.clone();
         let what = t.what.clone();
         t.finish(&mut self.sink);
@@ -1495,7 +1512,34 @@ impl Validator<'_> {
             window: window.ok()?,
             blocking: blocking?,
             name,
+            then: then?,
         })
+    }
+
+    /// A trigger's `then`: `"rollback"` (the default) or `"hold"`.
+    fn then(&mut self, t: &mut Table<'_, '_>) -> Option<Then> {
+        let Some(v) = t.get("then") else {
+            return Some(Then::Rollback);
+        };
+        let s = as_str(&mut self.sink, v, "then")?;
+        match s {
+            "rollback" => Some(Then::Rollback),
+            "hold" => Some(Then::Hold),
+            other => {
+                let hint = self.sink.suggest(other, Then::NAMES).or_else(|| {
+                    Some(
+                        "`then = \"rollback\"` (the default) or `then = \"hold\"` (pause for a person)"
+                            .into(),
+                    )
+                });
+                self.sink.error_hint(
+                    &v.span(),
+                    format!("unknown trigger action `then = \"{}\"`", cut(other)),
+                    hint,
+                );
+                None
+            }
+        }
     }
 
     fn condition(&mut self, key: &str, v: &Value<'_>, signal: &Signal) -> Option<Condition> {
@@ -1765,18 +1809,31 @@ impl Validator<'_> {
         // Count the triggers as written, valid or not: their own errors are
         // reported apart, and these checks still hold.
         let written = match triggers_v.map(toml::Spanned::get_ref) {
-            None => Some(0),
-            Some(DeValue::Array(a)) => Some(a.len()),
+            None => Some((0, 0)),
+            Some(DeValue::Array(a)) => {
+                let holds = a.iter().filter(|v| is_hold_trigger(v.get_ref())).count();
+                Some((a.len(), holds))
+            }
             Some(_) => None,
         };
-        if let (Some(q), Some(written)) = (quorum, written) {
-            if q > written.max(1) {
+        if let (Some(q), Some((written, holds))) = (quorum, written) {
+            // The quorum counts rollback triggers: a hold never rolls back.
+            let rollbacks = written - holds;
+            if q > rollbacks.max(1) {
                 let span = quorum_v.map(toml::Spanned::span).unwrap_or_default();
-                let count = match written {
-                    0 => "there are no triggers".to_string(),
-                    1 => "there is only 1 trigger".to_string(),
-                    n => format!("there are only {n} triggers"),
+                let noun = if holds > 0 {
+                    "rollback trigger"
+                } else {
+                    "trigger"
                 };
+                let mut count = match rollbacks {
+                    0 => format!("there are no {noun}s"),
+                    1 => format!("there is only 1 {noun}"),
+                    n => format!("there are only {n} {noun}s"),
+                };
+                if holds > 0 {
+                    count.push_str(" (`then = \"hold\"` triggers do not count)");
+                }
                 self.sink.error(
                     &span,
                     format!("`quorum` is {q}, but {count}, so auto-rollback could never fire"),

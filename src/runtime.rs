@@ -527,10 +527,47 @@ impl Runtime {
         if self.rollback.as_ref().is_some_and(|t| !t.is_finished()) {
             return Ok(());
         }
+        let holds = due_holds(&live, now);
         let Some(fired) = fired_triggers(&live, now) else {
-            return Ok(());
+            if holds.is_empty() {
+                return Ok(());
+            }
+            let entry = Entry {
+                actor: self.guard_actor.clone(),
+                kind: EventKind::AutoHeld {
+                    reason: format!("auto-hold: {}", holds.join("; ")),
+                    triggers: holds,
+                },
+                gates: act::snapshot(live.phase(), &live.judged(now)),
+                claim: Some(guard::hold_claim(state)),
+            };
+            drop(live);
+            return match self.journal.append(&entry) {
+                Ok(_) | Err(JournalError::Claimed(_)) => Ok(()),
+                Err(e) => Err(e),
+            };
         };
         let gates = act::snapshot(live.phase(), &live.judged(now));
+        if !holds.is_empty() {
+            // The rollback outranks the hold (the stronger act): the hold
+            // triggers' breach is recorded beside it, once, and holds no
+            // more (the launch is rolling back).
+            let entry = Entry {
+                actor: self.guard_actor.clone(),
+                kind: EventKind::Noted {
+                    text: format!(
+                        "hold triggers fired together with auto-rollback, which outranks them: {}",
+                        holds.join("; ")
+                    ),
+                },
+                gates: gates.clone(),
+                claim: Some(guard::hold_claim(state)),
+            };
+            match self.journal.append(&entry) {
+                Ok(_) | Err(JournalError::Claimed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let state = state.clone();
         let layout = Arc::clone(layout);
         drop(live);
@@ -678,8 +715,8 @@ impl Runtime {
     }
 }
 
-/// The labels (with why) of the triggers that fired, when at least the
-/// quorum did and auto-rollback is armed: from the picture's judgements,
+/// The labels (with why) of the rollback triggers that fired (hold
+/// triggers never count toward the quorum), when at least the quorum did and auto-rollback is armed: from the picture's judgements,
 /// words only for the fired ones.
 fn fired_triggers(live: &Live, now: DateTime<Utc>) -> Option<Vec<String>> {
     let rb = live.layout().rollback.as_ref()?;
@@ -687,9 +724,7 @@ fn fired_triggers(live: &Live, now: DateTime<Utc>) -> Option<Vec<String>> {
         return None;
     }
     let fired: Vec<String> = rb
-        .triggers
-        .iter()
-        .enumerate()
+        .rollback_triggers()
         .filter(|(i, _)| live.trigger_state(*i) == Some(&TriggerState::Fired))
         .filter_map(|(i, t)| {
             let j = live.judge_trigger(i, now)?;
@@ -697,6 +732,26 @@ fn fired_triggers(live: &Live, now: DateTime<Utc>) -> Option<Vec<String>> {
         })
         .collect();
     (fired.len() >= rb.quorum).then_some(fired)
+}
+
+/// The labels (with why) of the hold triggers that fired on a breach no
+/// person has seen yet, when holds are armed: what puts the launch ON
+/// HOLD (see [`guard::breach_seen`] for "once per breach").
+fn due_holds(live: &Live, now: DateTime<Utc>) -> Vec<String> {
+    let Some(rb) = live.layout().rollback.as_ref() else {
+        return Vec::new();
+    };
+    if !guard::holds_armed(live.layout(), live.state()) {
+        return Vec::new();
+    }
+    rb.hold_triggers()
+        .filter(|(i, _)| live.trigger_state(*i) == Some(&TriggerState::Fired))
+        .filter_map(|(i, t)| {
+            let j = live.judge_trigger(i, now)?;
+            (j.state == TriggerState::Fired && !guard::breach_seen(live.state(), &j))
+                .then(|| format!("{} ({})", t.label(), j.reason))
+        })
+        .collect()
 }
 
 /// A command's output as updates, line by line as it is printed.

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::{Error, out};
 use crate::gate::{State, TriggerState, Verdict};
-use crate::layout::Layout;
+use crate::layout::{Layout, Then};
 use crate::live::{Change, Live};
 use crate::notify::Notifier;
 use crate::runtime::{self, CommandNews, Order, Runtime, SharedLive, Update};
@@ -265,19 +265,24 @@ impl Printer {
                     return;
                 };
                 let label = t.label();
+                // A hold trigger says so: its firing stops the launch for a
+                // person, it does not roll back.
+                let (noun, blind) = match t.then {
+                    Then::Hold => ("hold trigger", "the hold cannot see"),
+                    Then::Rollback => ("trigger", "auto-rollback cannot see"),
+                };
                 say(&match j.state {
                     TriggerState::Clear => format!(
-                        "trigger \"{label}\" clear [{}]",
+                        "{noun} \"{label}\" clear [{}]",
                         j.value.as_deref().unwrap_or("—")
                     ),
                     TriggerState::Holding { .. } => {
-                        format!("trigger \"{label}\" HOLDING: {}", j.reason)
+                        format!("{noun} \"{label}\" HOLDING: {}", j.reason)
                     }
-                    TriggerState::Fired => format!("trigger \"{label}\" FIRED: {}", j.reason),
-                    TriggerState::Blind => format!(
-                        "trigger \"{label}\" BLIND (auto-rollback cannot see): {}",
-                        j.reason
-                    ),
+                    TriggerState::Fired => format!("{noun} \"{label}\" FIRED: {}", j.reason),
+                    TriggerState::Blind => {
+                        format!("{noun} \"{label}\" BLIND ({blind}): {}", j.reason)
+                    }
                 });
                 if let Some(slot) = self.triggers.get_mut(*index) {
                     *slot = Some(j.state);

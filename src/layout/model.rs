@@ -328,6 +328,23 @@ pub struct Gate {
     pub window: Option<Duration>,
     pub blocking: bool,
     pub name: Option<String>,
+    /// What a rollback trigger does when it fires (gates: always
+    /// [`Then::Rollback`], never read).
+    pub then: Then,
+}
+
+/// What a rollback trigger does when its breach holds for its window:
+/// `then = "rollback"` (the default) or `then = "hold"`, a pause for a
+/// person that a hold trigger takes on its own, once per breach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Then {
+    #[default]
+    Rollback,
+    Hold,
+}
+
+impl Then {
+    pub const NAMES: [&'static str; 2] = ["rollback", "hold"];
 }
 
 impl Gate {
@@ -428,7 +445,27 @@ pub struct Rollback {
     /// Index of the phase from which auto-rollback is armed.
     pub auto_from: Option<usize>,
     pub triggers: Vec<Gate>,
+    /// How many rollback triggers must hold at once; hold triggers never
+    /// count toward it.
     pub quorum: usize,
+}
+
+impl Rollback {
+    /// The triggers that roll back (not the hold triggers), by index.
+    pub fn rollback_triggers(&self) -> impl Iterator<Item = (usize, &Gate)> {
+        self.triggers
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.then == Then::Rollback)
+    }
+
+    /// The `then = "hold"` triggers, by index.
+    pub fn hold_triggers(&self) -> impl Iterator<Item = (usize, &Gate)> {
+        self.triggers
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.then == Then::Hold)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

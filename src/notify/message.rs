@@ -60,6 +60,15 @@ impl Notification {
         )
     }
 
+    /// A `then = "hold"` trigger put the launch on hold: a person decides.
+    pub fn hold_fired(launch: &str, trigger: &str) -> Self {
+        Self::new(
+            format!("{launch} — ON HOLD, waiting for you"),
+            trigger,
+            Urgency::Critical,
+        )
+    }
+
     /// A rollback finished: `ok` when the command exited 0; `detail` carries
     /// exit status, duration and the like.
     pub fn rollback_finished(launch: &str, ok: bool, detail: &str) -> Self {

@@ -1,7 +1,7 @@
 //! The bottom lines: the status line (the last act's outcome or refusal,
 //! wrapped onto as many lines as it takes) and the key bar (in the demo, a
-//! guide to the next step instead; while auto-rollback counts down, the
-//! count). The key bar's words come from the key map
+//! guide to the next step instead; while auto-rollback or a hold trigger
+//! counts down, the count). The key bar's words come from the key map
 //! ([`crate::ui::keys`]), as the help overlay's lines do.
 
 use std::time::Duration;
@@ -85,6 +85,52 @@ fn auto_rollback_in(app: &View<'_>) -> Option<Duration> {
     left.get(quorum - 1).copied()
 }
 
+/// Time left before a hold trigger puts the launch on hold, and which:
+/// the soonest of the running hold triggers whose breach no person has
+/// seen yet (a resumed breach holds no more). `Some(ZERO)`: holding now.
+fn hold_in(app: &View<'_>) -> Option<(Duration, String)> {
+    let rb = app.layout().rollback.as_ref()?;
+    if !crate::guard::holds_armed(app.layout(), app.state()) {
+        return None;
+    }
+    rb.hold_triggers()
+        .filter(|(i, _)| {
+            matches!(
+                app.live.trigger_state(*i),
+                Some(TriggerState::Holding { .. } | TriggerState::Fired)
+            )
+        })
+        .filter_map(|(i, t)| {
+            let j = app.live.judge_trigger(i, app.now)?;
+            if crate::guard::breach_seen(app.state(), &j) {
+                return None;
+            }
+            let left = match j.state {
+                TriggerState::Holding { remaining } => remaining,
+                TriggerState::Fired => Duration::ZERO,
+                TriggerState::Clear | TriggerState::Blind => return None,
+            };
+            let what = t
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", t.signal_id, t.condition));
+            Some((left, what))
+        })
+        .min_by_key(|(left, _)| *left)
+}
+
+/// `⏸ hold in 40s (webhook_queue > 500)`, rounded up as the rollback's.
+fn hold_words(left: Duration, what: &str) -> String {
+    if left.is_zero() {
+        return format!("⏸ holding ({what})");
+    }
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    format!(
+        "⏸ hold in {} ({what})",
+        crate::unit::format_seconds(Duration::from_secs(secs))
+    )
+}
+
 /// `auto-rollback in 9s` (whole seconds, rounded up: it never says 0s
 /// before it fires).
 fn countdown_words(left: Duration) -> String {
@@ -111,6 +157,24 @@ pub(super) fn draw_keys(app: &View<'_>, theme: &Theme, seen: &Seen, f: &mut Fram
             " · ? help · q quit"
         } else {
             " · r roll back now · d disarm · ? help · q quit"
+        };
+        let used = spans[0].content.chars().count();
+        spans.push(Span::raw(
+            cut_to(rest, width.saturating_sub(used)).into_owned(),
+        ));
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    if let Some((left, what)) = hold_in(app) {
+        // A hold is coming: say so, and what the operator can do first.
+        let mut spans = vec![Span::styled(
+            cut_to(&format!(" {}", hold_words(left, &what)), width).into_owned(),
+            theme.fg(Hue::Hold).add_modifier(Modifier::BOLD),
+        )];
+        let rest = if app.read_only {
+            " · ? help · q quit"
+        } else {
+            " · h hold now · r roll back · ? help · q quit"
         };
         let used = spans[0].content.chars().count();
         spans.push(Span::raw(
