@@ -1526,12 +1526,10 @@ impl Validator<'_> {
             "rollback" => Some(Then::Rollback),
             "hold" => Some(Then::Hold),
             other => {
-                let hint = self.sink.suggest(other, Then::NAMES).or_else(|| {
-                    Some(
-                        "`then = \"rollback\"` (the default) or `then = \"hold\"` (pause for a person)"
-                            .into(),
-                    )
-                });
+                let hint = self
+                    .sink
+                    .suggest(other, Then::NAMES)
+                    .or_else(|| Some("one of rollback (the default), hold".into()));
                 self.sink.error_hint(
                     &v.span(),
                     format!("unknown trigger action `then = \"{}\"`", cut(other)),

@@ -39,6 +39,7 @@ mod durability;
 mod exits;
 mod gate_scenarios;
 mod gnu_screen;
+mod hold_triggers;
 mod launch_plans;
 mod layout_bounds;
 mod layout_fuzz;
