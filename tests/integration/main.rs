@@ -55,6 +55,7 @@ mod scheduling;
 mod screen;
 mod screen_charts;
 mod screen_fit;
+mod screen_hold;
 mod screen_kinds;
 mod strings;
 mod tcp;

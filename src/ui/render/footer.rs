@@ -64,7 +64,10 @@ fn auto_rollback_in(app: &View<'_>) -> Option<Duration> {
     }
     // The runtime's states say which triggers hold; only those are judged
     // again at the screen's `now`, so the count runs between samples.
-    let mut left: Vec<Duration> = (0..rb.triggers.len())
+    // Hold triggers never count toward the quorum.
+    let mut left: Vec<Duration> = rb
+        .rollback_triggers()
+        .map(|(i, _)| i)
         .filter(|&i| {
             matches!(
                 app.live.trigger_state(i),
@@ -174,7 +177,7 @@ pub(super) fn draw_keys(app: &View<'_>, theme: &Theme, seen: &Seen, f: &mut Fram
         let rest = if app.read_only {
             " · ? help · q quit"
         } else {
-            " · h hold now · r roll back · ? help · q quit"
+            " · h hold · r roll back · ? help · q quit"
         };
         let used = spans[0].content.chars().count();
         spans.push(Span::raw(
