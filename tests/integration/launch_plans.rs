@@ -261,11 +261,16 @@ fn cutover_plan_has_its_timebox_decision_point_and_rollback() {
     assert_eq!(rb.auto_from, l.phase_index("cutover"));
     assert_eq!(rb.quorum, 1);
     let triggers: Vec<_> = rb
-        .triggers
-        .iter()
-        .map(|t| format!("{} {}", t.signal_id, t.condition_text()))
+        .rollback_triggers()
+        .map(|(_, t)| format!("{} {}", t.signal_id, t.condition_text()))
         .collect();
     assert_eq!(triggers, ["error_rate > 0.5% for 2m", "p95 > 2s for 2m"]);
+    // The webhook backlog asks a person rather than rolling back.
+    let holds: Vec<_> = rb
+        .hold_triggers()
+        .map(|(_, t)| format!("{} {}", t.signal_id, t.condition_text()))
+        .collect();
+    assert_eq!(holds, ["webhook_backlog > 500 for 10m"]);
 }
 
 #[test]
