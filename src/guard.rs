@@ -1,11 +1,14 @@
 //! The guard's rules: what a running gonogo (screen or `watch`) does on
-//! its own — auto-rollback when enough triggers hold, the timebox overrun
-//! record — and which events deserve a notification.
+//! its own — auto-rollback when enough triggers hold, an automatic hold
+//! when a `then = "hold"` trigger does, the timebox overrun record — and
+//! which events deserve a notification.
 //!
-//! Deciding is pure ([`auto_rollback_due`], [`timebox_overrun`]); firing
-//! goes through the journal with a claim (the `commands` module), so when several
-//! processes share a journal exactly one of them runs the rollback for a
-//! breach. The runtime ([`crate::runtime`]) applies these rules.
+//! Deciding is pure ([`auto_rollback_due`], [`holds_armed`],
+//! [`breach_seen`], [`timebox_overrun`]); firing goes through the journal
+//! with a claim (the `commands` module, [`hold_claim`]), so when several
+//! processes share a journal exactly one of them runs the rollback, or
+//! records the hold, for a breach. The runtime ([`crate::runtime`])
+//! applies these rules.
 
 mod commands;
 
@@ -79,7 +82,7 @@ pub fn breach_seen(state: &State, j: &TriggerJudgement) -> bool {
     if state.phase_entered.is_some_and(|e| e > resumed) {
         return false;
     }
-    !j.cleared.is_some_and(|c| c > resumed)
+    j.cleared.is_none_or(|c| c <= resumed)
 }
 
 /// Claim for the one automatic hold between two resumes: while the launch
@@ -203,5 +206,92 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
             std::time::Duration::from_secs(*timebox_s),
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 5, 14, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    fn fired(cleared: Option<i64>) -> TriggerJudgement {
+        TriggerJudgement {
+            state: TriggerState::Fired,
+            value: Some("612".into()),
+            reason: "breaching: 612 (> 500)".into(),
+            held: std::time::Duration::from_secs(600),
+            cleared: cleared.map(at),
+        }
+    }
+
+    fn state(entered: i64, resumed: Option<(i64, i64)>) -> State {
+        let mut s = State::new("canary");
+        s.phase_entered = Some(at(entered));
+        s.resumed = resumed.map(|(seq, t)| (seq, at(t)));
+        s
+    }
+
+    #[test]
+    fn a_resume_acknowledges_the_breach_until_it_clears() {
+        // Never resumed: every breach is new.
+        assert!(!breach_seen(&state(0, None), &fired(None)));
+        // Resumed at 100 while breaching since before: seen.
+        assert!(breach_seen(&state(0, Some((7, 100))), &fired(Some(50))));
+        // Its clearing sample left the evidence: still seen (no re-hold).
+        assert!(breach_seen(&state(0, Some((7, 100))), &fired(None)));
+        // A sample cleared it after the resume: a new breach.
+        assert!(!breach_seen(&state(0, Some((7, 100))), &fired(Some(101))));
+        // A phase entered after the resume: windows start afresh.
+        assert!(!breach_seen(&state(200, Some((7, 100))), &fired(None)));
+    }
+
+    #[test]
+    fn one_hold_claim_per_stretch_between_resumes() {
+        let first = hold_claim(&state(0, None));
+        let after = hold_claim(&state(0, Some((7, 100))));
+        assert_ne!(first, after);
+        let mut reopened = state(0, Some((7, 100)));
+        reopened.epoch = 1;
+        assert_ne!(hold_claim(&reopened), after);
+    }
+
+    #[test]
+    fn a_held_or_rolled_back_launch_takes_no_hold() {
+        let text = crate::demo::LAYOUT.replace(
+            "  { signal = \"api\", up = false, for = \"10s\" },\n]",
+            "  { signal = \"api\", up = false, for = \"10s\" },\n  { signal = \"webhook_queue\", above = 500, for = \"1m\", then = \"hold\" },\n]",
+        );
+        let layout = crate::layout::parse(std::path::Path::new("demo.toml"), &text).unwrap();
+        let mut s = State::new("canary-10");
+        assert!(!holds_armed(&layout, &s), "not started");
+        s.phase_entered = Some(at(0));
+        assert!(holds_armed(&layout, &s));
+        s.disarmed = Some(("alice".into(), "noisy".into()));
+        assert!(holds_armed(&layout, &s), "disarm is about the rollback");
+        assert!(!armed(&layout, &s));
+        s.hold = Some(crate::launch::Hold {
+            by: "bob".into(),
+            reason: "coffee".into(),
+            at: at(1),
+        });
+        assert!(!holds_armed(&layout, &s), "already on hold");
+        s.hold = None;
+        s.rolled_back = Some(crate::launch::RolledBack {
+            seq: 3,
+            at: at(2),
+            by: "bob".into(),
+            reason: "bad".into(),
+            auto: false,
+            retries: 0,
+            finished: None,
+        });
+        assert!(!holds_armed(&layout, &s), "rolling back");
+        let mut preflight = State::new("preflight");
+        preflight.phase_entered = Some(at(0));
+        assert!(!holds_armed(&layout, &preflight), "before auto_from");
     }
 }

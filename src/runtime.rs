@@ -3,7 +3,7 @@
 //!
 //! It owns the journal, the live picture ([`Live`]: layout, launch state,
 //! board, judgements), who polls ([`sampler`]), the guard's duties
-//! (timebox, auto-rollback, a lost rollback's record), the acts a front end
+//! (timebox, auto-rollback, hold triggers, a lost rollback's record), the acts a front end
 //! orders, and notifications. It runs one loop on its own task — samples,
 //! a one-second tick, the journal every 250 ms, orders — and tells the
 //! front end what happened in typed [`Update`]s. `watch` prints them; the
@@ -503,8 +503,10 @@ impl Runtime {
     }
 
     /// The guard's duties, recorded once across every process sharing the
-    /// journal (claims): a lost rollback's end, a timebox overrun, and
-    /// auto-rollback when enough triggers fired. The rollback runs on its
+    /// journal (claims): a lost rollback's end, a timebox overrun,
+    /// auto-rollback when enough rollback triggers fired, and otherwise an
+    /// automatic hold when a hold trigger fired on a breach nobody has
+    /// resumed past (a rollback outranks it). The rollback runs on its
     /// own task with its own connection, so this loop stays live meanwhile.
     fn duties(&mut self, now: DateTime<Utc>) -> Result<(), JournalError> {
         if self.read_only {
