@@ -250,6 +250,23 @@ mod tests {
     }
 
     #[test]
+    fn an_automatic_hold_notifies_with_its_cause() {
+        let e = Event {
+            seq: 5,
+            at: at(0),
+            actor: "alice (guard)".into(),
+            kind: EventKind::AutoHeld {
+                reason: "auto-hold: q > 500 for 10m (breaching: 612 (> 500))".into(),
+                triggers: vec!["q > 500 for 10m (breaching: 612 (> 500))".into()],
+            },
+            gates: Vec::new(),
+        };
+        let n = notification("Checkout", &e).expect("a hold is news");
+        assert!(n.title.contains("ON HOLD"), "{n:?}");
+        assert!(n.body.contains("breaching: 612 (> 500)"), "{n:?}");
+    }
+
+    #[test]
     fn one_hold_claim_per_stretch_between_resumes() {
         let first = hold_claim(&state(0, None));
         let after = hold_claim(&state(0, Some((7, 100))));

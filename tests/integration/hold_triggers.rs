@@ -284,17 +284,22 @@ fn a_hold_trigger_never_counts_toward_the_rollback_quorum() {
 fn a_rollback_outranks_a_hold_that_fires_with_it() {
     let demo = Demo::start();
     let dir = procs::tempdir();
+    // The same cue twice: both windows fill on the same sample, so both
+    // fire at the very same moment.
     let layout = layout(
         dir.path(),
-        &format!("{HOLD}\n  {{ signal = \"error_rate\", above = \"2%\", for = \"1s\" }},"),
+        r#"  { signal = "error_rate", above = "2%", for = "1s", then = "hold" },
+  { signal = "error_rate", above = "2%", for = "1s" },"#,
         1,
     );
     let journal = dir.path().join("hold.sqlite");
     procs::start(dir.path(), Some(&demo.url), &layout, &journal);
     let mut w = watch(dir.path(), Some(&demo.url), &layout, &journal);
-    clear_first(&mut w);
-    // Both cues at once: the rollback must run whichever fires first.
-    demo.fault("queue?pending=600");
+    w.expect(
+        "the hold trigger clear",
+        |l| l.contains("hold trigger \"error_rate > 2% for 1s\" clear"),
+        Duration::from_secs(10),
+    );
     demo.fault("errors?rate=0.5");
     let finished = poll_until(Duration::from_secs(12), || {
         (count_kind(&journal, "rollback_finished") > 0).then_some(())
@@ -304,14 +309,52 @@ fn a_rollback_outranks_a_hold_that_fires_with_it() {
     let transcript = w.transcript();
     assert!(finished.is_some(), "no rollback\n{transcript}");
     assert_eq!(count_kind(&journal, "rollback_started"), 1, "{transcript}");
-    // The hold cue is on record once: as a hold (it fired first) or as a
-    // note beside the rollback that outranked it.
+    // The rollback is the act; the hold cue is noted beside it, once, and
+    // no hold is recorded on the launch rolling back.
     let events = procs::raw_events(&journal);
-    let hold_records = events
+    assert_eq!(count_kind(&journal, "auto_held"), 0, "{events:#?}");
+    let notes = events
         .iter()
-        .filter(|e| {
-            e.2 == "auto_held" || (e.2 == "noted" && e.3.contains("outranks them: webhook_queue"))
-        })
+        .filter(|e| e.2 == "noted" && e.3.contains("outranks them: error_rate > 2% for 1s"))
         .count();
-    assert_eq!(hold_records, 1, "{transcript}\n{events:#?}");
+    assert_eq!(notes, 1, "{transcript}\n{events:#?}");
+}
+
+#[test]
+fn a_hold_never_blocks_a_rollback() {
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let layout = layout(
+        dir.path(),
+        &format!("{HOLD}\n  {{ signal = \"error_rate\", above = \"2%\", for = \"1s\" }},"),
+        1,
+    );
+    let journal = dir.path().join("hold.sqlite");
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
+    let mut w = watch(dir.path(), Some(&demo.url), &layout, &journal);
+    clear_first(&mut w);
+    demo.fault("queue?pending=600");
+    assert!(
+        holds_within(&journal, 1, Duration::from_secs(10)),
+        "{}",
+        w.transcript()
+    );
+    // ON HOLD, waiting for a person; then the errors come: the guard rolls
+    // back the held launch without waiting for anyone.
+    demo.fault("errors?rate=0.5");
+    let finished = poll_until(Duration::from_secs(12), || {
+        (count_kind(&journal, "rollback_finished") > 0).then_some(())
+    });
+    w.drain();
+    assert!(
+        finished.is_some(),
+        "the hold blocked the rollback\n{}",
+        w.transcript()
+    );
+    assert_eq!(
+        count_kind(&journal, "rollback_started"),
+        1,
+        "{}",
+        w.transcript()
+    );
 }
