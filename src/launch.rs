@@ -836,6 +836,29 @@ mod tests {
     }
 
     #[test]
+    fn records_from_before_stale_sign_offs_still_read() {
+        let old = r#"{"seq":4,"at":"2026-02-05T14:04:00Z","actor":"alice","type":"advanced","from":"pre","to":"canary","waived":["q"],"reason":"r","gates":[]}"#;
+        let e: Event = serde_json::from_str(old).unwrap();
+        assert!(matches!(&e.kind, EventKind::Advanced { overridden, .. } if overridden.is_empty()));
+        let stale = ev(
+            5,
+            "alice (guard)",
+            EventKind::SignoffStale {
+                phase: "canary".into(),
+                role: "cto".into(),
+                signer: "alice".into(),
+                signed: 3,
+                gate: "err < 1%".into(),
+                state: "NO-GO".into(),
+                seen: Utc.with_ymd_and_hms(2026, 2, 5, 14, 9, 0).unwrap(),
+            },
+        );
+        let text = serde_json::to_string(&stale).unwrap();
+        assert!(text.contains("\"type\":\"signoff_stale\""), "{text}");
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), stale);
+    }
+
+    #[test]
     fn events_round_trip_through_json() {
         let e = ev(
             1,

@@ -400,7 +400,21 @@ impl Live {
     fn signoffs_see(&mut self, index: usize, now: DateTime<Utc>, changes: &mut Vec<Change>) {
         let state = self.gates[index].state;
         let phase = &self.layout.phases[self.phase];
-        for (seq, why) in self.bindings.observe(phase, index, state, now) {
+        // No sample here yet (a process just started, a follower before
+        // the poller's first record): this picture's ignorance, not the
+        // gate's word.
+        let Some(latest) = self.board.latest(phase.gates[index].signal) else {
+            return;
+        };
+        // What a sample said, as of when it was taken: evidence older than
+        // a sign-off (a slow poll, another process's record arriving late)
+        // is what its signer saw or could have, not the gate leaving GO
+        // after. A signal gone stale is time alone: now.
+        let at = match state {
+            GateState::Stale => now,
+            _ => latest.at.min(now),
+        };
+        for (seq, why) in self.bindings.observe(phase, index, state, at) {
             self.state.note_stale(seq, why);
             changes.push(Change::SignoffStale { seq });
         }

@@ -41,9 +41,9 @@ struct Binding {
 #[derive(Debug, Clone, Default)]
 pub struct Bindings {
     list: Vec<Binding>,
-    /// Replaying evidence: what is judged before this is the picture
-    /// warming up (windows filling from the first recorded sample), not
-    /// the gates leaving GO.
+    /// Replaying evidence: until this, the picture is warming up (no
+    /// data yet, windows filling from the first recorded sample), so only
+    /// what a sample itself says (GO, NO-GO) is taken as the gate's word.
     warming_until: Option<DateTime<Utc>>,
 }
 
@@ -100,7 +100,8 @@ impl Bindings {
         let Some(gate) = phase.gates.get(index).filter(|g| g.blocking) else {
             return Vec::new();
         };
-        if self.warming_until.is_some_and(|t| at < t) {
+        let warming = self.warming_until.is_some_and(|t| at < t);
+        if warming && !matches!(state, GateState::Go | GateState::NoGo) {
             return Vec::new();
         }
         let mut found = Vec::new();
@@ -174,9 +175,9 @@ pub fn derive(
         }
     }
     later.sort_by_key(|(_, s)| s.at);
-    // Evidence older than the journal keeps is gone: the picture is only
-    // trusted once a full span of it has been replayed; before that only
-    // the journal's records and the gates at `now` speak.
+    // Evidence older than the journal keeps is gone: until a full span of
+    // it has been replayed, UNKNOWN or PENDING may be the picture warming
+    // up; a NO-GO sample is a breach all the same.
     let span = chrono::Duration::from_std(crate::board::evidence_span(layout))
         .unwrap_or(chrono::Duration::MAX);
     let trusted = from.max(first.checked_add_signed(span).unwrap_or(now));
@@ -397,7 +398,7 @@ id = "full"
     }
 
     #[test]
-    fn warming_up_a_replay_stales_nothing() {
+    fn warming_up_a_replay_only_a_breach_counts() {
         let layout = layout();
         let phase = &layout.phases[0];
         let state = signed(&layout, Go);
@@ -405,7 +406,12 @@ id = "full"
         b.warm_up_until(t(30));
         b.sync(phase, &state);
         assert!(b.observe(phase, 0, Unknown, t(20)).is_empty());
+        assert!(b.observe(phase, 0, Pending, t(21)).is_empty());
         assert_eq!(b.observe(phase, 0, Unknown, t(30)).len(), 1);
+        let mut b = Bindings::default();
+        b.warm_up_until(t(30));
+        b.sync(phase, &state);
+        assert_eq!(b.observe(phase, 0, NoGo, t(20)).len(), 1);
     }
 
     fn number(at: i64, v: f64) -> (String, Sample) {
@@ -459,6 +465,28 @@ id = "full"
         let seen = why.seen - t(22);
         assert_eq!(why.state, "STALE");
         assert!(seen > chrono::Duration::zero() && seen < chrono::Duration::milliseconds(10));
+    }
+
+    #[test]
+    fn a_sample_taken_before_the_sign_off_does_not_make_it_stale() {
+        let layout = layout();
+        let state = signed(&layout, Go);
+        // Taken at 9.5 s (before the sign-off at 10 s), recorded late.
+        let mut evidence: Vec<_> = (0..=9).map(|s| number(s, 1.0)).collect();
+        evidence.push((
+            "err".into(),
+            Sample {
+                at: t(9) + chrono::Duration::milliseconds(500),
+                outcome: Outcome::Number(99.0),
+            },
+        ));
+        evidence.extend((11..=20).map(|s| number(s, 1.0)));
+        let judged = derive(&layout, &state, evidence.clone(), Vec::new(), t(20));
+        assert!(judged.signed("cto").is_some_and(SignOff::counts));
+        // The same value taken after it does.
+        evidence.push(number(15, 99.0));
+        let judged = derive(&layout, &state, evidence, Vec::new(), t(20));
+        assert!(!judged.signed("cto").unwrap().counts());
     }
 
     #[test]

@@ -55,6 +55,7 @@ mod screen;
 mod screen_charts;
 mod screen_fit;
 mod screen_kinds;
+mod signoffs;
 mod strings;
 mod tcp;
 mod tls;
