@@ -325,8 +325,9 @@ id = "full"
     fn the_staleness_rule() {
         // (case, state at signing, (gate, state, second) seen after, the
         // (gate, state, second) that made it stale).
-        type Seen = &'static [(usize, GateState, i64)];
-        let cases: &[(&str, GateState, Seen, Option<(usize, GateState, i64)>)] = &[
+        type Seen = (usize, GateState, i64);
+        type Case = (&'static str, GateState, &'static [Seen], Option<Seen>);
+        let cases: &[Case] = &[
             ("stays GO", Go, &[(0, Go, 20), (0, Go, 30)], None),
             ("NO-GO after", Go, &[(0, NoGo, 20)], Some((0, NoGo, 20))),
             (
