@@ -5,6 +5,7 @@
 //! signs again or an override names it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gonogo::journal::Journal;
@@ -340,4 +341,91 @@ fn the_sign_off_pane_shows_a_stale_sign_off_with_glyph_and_word() {
         assert!(frame.contains("⚠ STALE release:"), "{w}×{h}\n{frame}");
         insta::assert_snapshot!(format!("stale_signoff_{w}x{h}"), frame);
     }
+}
+
+/// The runtime that sees a sign-off go stale records it and notifies its
+/// signer, like any other notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signer_is_notified_when_a_sign_off_goes_stale() {
+    use gonogo::act::Act;
+    use gonogo::runtime::{self, Order, Runtime, Update};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use crate::util::server::{Reply, Server};
+
+    let value = Arc::new(AtomicU64::new(10));
+    let v = Arc::clone(&value);
+    let server =
+        Server::start(move |_| Reply::ok_json(&format!("{{\"v\": {}}}", v.load(Ordering::SeqCst))))
+            .await;
+    let src = format!(
+        "[launch]\nname = \"notify stale\"\n\n[roles]\ncto = [\"*\"]\n\n[signals.v]\nkind = \"json\"\nurl = \"{}\"\npath = \"$.v\"\nevery = \"100ms\"\n\n[[phases]]\nid = \"p\"\nsignoff = [\"cto\"]\ngates = [{{ signal = \"v\", below = 50 }}]\n\n[[phases]]\nid = \"q\"\n",
+        server.url("/v")
+    );
+    let layout =
+        gonogo::layout::parse(&crate::util::layout_path(), &src).unwrap_or_else(|d| panic!("{d}"));
+    let dir = procs::tempdir();
+    let journal = dir.path().join("j.sqlite");
+    let session = gonogo::session::Session::open(layout, Some(&journal)).unwrap();
+    let (rt, _live, mut updates) = Runtime::new(
+        session,
+        crate::util::prober(),
+        runtime::Options {
+            actor: "alice".into(),
+            read_only: false,
+            notifier: Box::new(|_| gonogo::notify::Notifier::disabled()),
+            watch_file: None,
+        },
+    );
+    let (orders, rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(rt.run(rx));
+    let mut seen = Vec::new();
+    let mut next = async |what: &str, want: &dyn Fn(&Update) -> bool| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let u = tokio::time::timeout_at(deadline, updates.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within 10 s; saw {seen:#?}"))
+                .unwrap();
+            let hit = want(&u);
+            seen.push(u.clone());
+            if hit {
+                return u;
+            }
+        }
+    };
+    let gate_go = |u: &Update| {
+        matches!(u, Update::Changed { changes, .. } if changes.iter().any(|c| matches!(c,
+            gonogo::live::Change::Gate { state: gonogo::gate::State::Go, .. })))
+    };
+    next("the gate GO", &gate_go).await;
+    orders.send(Order::Perform(Act::Start)).unwrap();
+    next("started", &|u| matches!(u, Update::Acted(Ok(_)))).await;
+    let sign = Act::SignOff {
+        role: "cto".into(),
+        phase: None,
+        note: None,
+    };
+    orders.send(Order::Perform(sign)).unwrap();
+    next("signed", &|u| matches!(u, Update::Acted(Ok(_)))).await;
+
+    value.store(99, Ordering::SeqCst);
+    let alert = next(
+        "the stale alert",
+        &|u| matches!(u, Update::Alert(n) if n.title.ends_with("sign-off STALE")),
+    )
+    .await;
+    let Update::Alert(n) = alert else {
+        unreachable!()
+    };
+    assert_eq!(n.title, "notify stale — sign-off STALE");
+    assert_eq!(
+        untimed(&n.body),
+        "alice: your cto sign-off of p is STALE (v < 50 was NO-GO at <T>); sign again"
+    );
+    assert_eq!(n.urgency, gonogo::notify::Urgency::Critical);
+    orders.send(Order::Stop).unwrap();
+    task.await.unwrap();
+    let stale = procs::count_kind(&journal, "signoff_stale");
+    assert_eq!(stale, 1);
 }
