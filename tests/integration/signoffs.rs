@@ -341,6 +341,17 @@ fn the_sign_off_pane_shows_a_stale_sign_off_with_glyph_and_word() {
         assert!(frame.contains("⚠ STALE release:"), "{w}×{h}\n{frame}");
         insta::assert_snapshot!(format!("stale_signoff_{w}x{h}"), frame);
     }
+    // `s` signs it again, through the same act as `gonogo sign`.
+    assert_eq!(
+        a.update(crate::screen::key('s')),
+        vec![gonogo::ui::app::Effect::Perform(
+            gonogo::act::Act::SignOff {
+                role: "release".into(),
+                phase: Some("canary-10".into()),
+                note: None,
+            }
+        )]
+    );
 }
 
 /// The runtime that sees a sign-off go stale records it and notifies its
