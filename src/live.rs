@@ -531,6 +531,10 @@ impl Live {
                         state: new.state,
                     });
                     self.signoffs_see(i, now, changes);
+                } else if new.state != GateState::Go && !self.bindings.is_empty() {
+                    // Still not GO, on a newer sample: what was said before
+                    // a sign-off is now said after it.
+                    self.signoffs_see(i, now, changes);
                 }
             }
             Ref::Trigger(i) => {

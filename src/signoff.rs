@@ -82,6 +82,11 @@ impl Bindings {
         self.warming_until = Some(t);
     }
 
+    /// Whether no sign-off is watched (nothing to tell).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Forgets every sign-off (a new phase: they belonged to the last).
     pub fn clear(&mut self) {
         self.list.clear();
@@ -485,9 +490,17 @@ id = "full"
         let judged = derive(&layout, &state, evidence.clone(), Vec::new(), t(20));
         assert!(judged.signed("cto").is_some_and(SignOff::counts));
         // The same value taken after it does.
-        evidence.push(number(15, 99.0));
-        let judged = derive(&layout, &state, evidence, Vec::new(), t(20));
+        let mut after = evidence.clone();
+        after.push(number(15, 99.0));
+        let judged = derive(&layout, &state, after, Vec::new(), t(20));
         assert!(!judged.signed("cto").unwrap().counts());
+        // So does the gate staying NO-GO on samples after it (no change of
+        // state to hear of).
+        let mut still: Vec<_> = evidence.into_iter().filter(|(_, s)| s.at < t(10)).collect();
+        still.extend((11..=20).map(|s| number(s, 99.0)));
+        let judged = derive(&layout, &state, still, Vec::new(), t(20));
+        let why = judged.signed("cto").unwrap().stale.clone().unwrap();
+        assert_eq!((why.state.as_str(), why.seen), ("NO-GO", t(11)));
     }
 
     #[test]
