@@ -158,6 +158,7 @@ fn demo_app() -> App {
             from: "preflight".into(),
             to: "canary-10".into(),
             waived: vec![],
+            overridden: Vec::new(),
             reason: None,
         },
     );

@@ -178,11 +178,28 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
             to,
             reason,
             waived,
+            overridden,
         } => Some(Notification::advanced(
             launch,
             from,
             to,
-            (!waived.is_empty()).then_some(reason.as_deref().unwrap_or("")),
+            (!waived.is_empty() || !overridden.is_empty())
+                .then_some(reason.as_deref().unwrap_or("")),
+        )),
+        EventKind::SignoffStale {
+            phase,
+            role,
+            signer,
+            gate,
+            state,
+            seen,
+            ..
+        } => Some(Notification::signoff_stale(
+            launch,
+            phase,
+            role,
+            signer,
+            &format!("{gate} was {state} at {}", seen.format("%H:%M:%SZ")),
         )),
         EventKind::RollbackStarted { triggers, .. } if !triggers.is_empty() => {
             Some(Notification::trigger_fired(launch, &triggers.join("; ")))

@@ -32,8 +32,25 @@ pub enum EventKind {
         /// Gates advanced past while not GO (each a waiver), with `reason`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         waived: Vec<String>,
+        /// Roles whose STALE sign-off was overridden, with `reason`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        overridden: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+    },
+    /// A sign-off went STALE: a blocking gate of its phase left GO after
+    /// it. Recorded once per sign-off (a claim), by whichever process saw
+    /// it first; it no longer counts until the role signs again.
+    SignoffStale {
+        phase: String,
+        role: String,
+        signer: String,
+        /// `seq` of the `SignedOff` it makes stale.
+        signed: i64,
+        /// The gate that left GO, what it said, and when it was seen.
+        gate: String,
+        state: String,
+        seen: DateTime<Utc>,
     },
     Held {
         reason: String,
@@ -183,18 +200,36 @@ impl Event {
                 from,
                 to,
                 waived,
+                overridden,
                 reason,
             } => {
-                if waived.is_empty() {
-                    format!("{who} advanced {from} → {to}")
-                } else {
-                    format!(
-                        "{who} advanced {from} → {to} WAIVING {} — reason: {}",
-                        waived.join(", "),
-                        reason.as_deref().unwrap_or("")
-                    )
+                let mut s = format!("{who} advanced {from} → {to}");
+                if !waived.is_empty() {
+                    s.push_str(&format!(" WAIVING {}", waived.join(", ")));
                 }
+                if !overridden.is_empty() {
+                    s.push_str(&format!(
+                        " OVERRIDING the STALE sign-off of {}",
+                        overridden.join(", ")
+                    ));
+                }
+                if !waived.is_empty() || !overridden.is_empty() {
+                    s.push_str(&format!(" — reason: {}", reason.as_deref().unwrap_or("")));
+                }
+                s
             }
+            EventKind::SignoffStale {
+                phase,
+                role,
+                signer,
+                gate,
+                state,
+                seen,
+                ..
+            } => format!(
+                "the {role} sign-off of {phase} by {signer} went STALE: {gate} was {state} at {}",
+                seen.format("%H:%M:%SZ")
+            ),
             EventKind::Held { reason } => format!("{who} put the launch ON HOLD: {reason}"),
             EventKind::Resumed => format!("{who} resumed the launch"),
             EventKind::AutoHeld { triggers, .. } => format!(
@@ -293,6 +328,32 @@ pub struct SignOff {
     pub role: String,
     pub user: String,
     pub at: DateTime<Utc>,
+    /// The `SignedOff` event: what a stale record names.
+    pub seq: i64,
+    /// The gates as they stood when it was given: the evidence it is
+    /// bound to.
+    pub gates: Vec<GateSnapshot>,
+    /// Set once a blocking gate left GO after it: it no longer counts.
+    pub stale: Option<Staleness>,
+}
+
+impl SignOff {
+    /// Whether it counts for advance: given, and not gone stale.
+    pub fn counts(&self) -> bool {
+        self.stale.is_none()
+    }
+}
+
+/// Why a sign-off went stale: which gate left GO, what it said, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staleness {
+    pub gate: String,
+    /// The gate's state word (`NO-GO`, `UNKNOWN`, …).
+    pub state: String,
+    pub seen: DateTime<Utc>,
+    /// Whether the journal holds it (else it was judged from evidence
+    /// here and is yet to be recorded).
+    pub recorded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,7 +492,32 @@ impl State {
                     role: role.clone(),
                     user: e.actor.clone(),
                     at: e.at,
+                    seq: e.seq,
+                    gates: e.gates.clone(),
+                    stale: None,
                 });
+            }
+            EventKind::SignoffStale {
+                phase,
+                role,
+                signed,
+                gate,
+                state,
+                seen,
+                ..
+            } if *phase == self.phase => {
+                if let Some(s) = self
+                    .signoffs
+                    .iter_mut()
+                    .find(|s| s.role == *role && s.seq == *signed)
+                {
+                    s.stale = Some(Staleness {
+                        gate: gate.clone(),
+                        state: state.clone(),
+                        seen: *seen,
+                        recorded: true,
+                    });
+                }
             }
             EventKind::Revoked { phase, role, .. } if *phase == self.phase => {
                 self.signoffs.retain(|s| s.role != *role);
@@ -441,6 +527,7 @@ impl State {
                 to,
                 waived,
                 reason,
+                ..
             } => {
                 if !waived.is_empty() {
                     self.waivers.insert(
@@ -540,6 +627,7 @@ impl State {
                 self.enter(phase, e.at);
             }
             EventKind::SignedOff { .. }
+            | EventKind::SignoffStale { .. }
             | EventKind::Revoked { .. }
             | EventKind::TimeboxOverrun { .. }
             | EventKind::Noted { .. }
@@ -566,6 +654,19 @@ impl State {
 
     pub fn signed(&self, role: &str) -> Option<&SignOff> {
         self.signoffs.iter().find(|s| s.role == role)
+    }
+
+    /// Marks sign-off `seq` stale from evidence judged here, before (or
+    /// without) a journal record of it. Only ever takes a sign-off out of
+    /// the count, never puts one back: re-signing does that, in the fold.
+    pub fn note_stale(&mut self, seq: i64, why: Staleness) {
+        if let Some(s) = self
+            .signoffs
+            .iter_mut()
+            .find(|s| s.seq == seq && s.stale.is_none())
+        {
+            s.stale = Some(why);
+        }
     }
 
     pub fn is_checked(&self, checklist: &str, item: &str) -> bool {
@@ -633,6 +734,7 @@ mod tests {
                 from: "pre".into(),
                 to: "canary".into(),
                 waived: vec!["q ≤ 5".into()],
+                overridden: Vec::new(),
                 reason: Some("known flake".into()),
             },
         ));
@@ -749,6 +851,29 @@ mod tests {
         ));
         assert!(s.rolled_back.is_none());
         assert_eq!(s.epoch, 1);
+    }
+
+    #[test]
+    fn records_from_before_stale_sign_offs_still_read() {
+        let old = r#"{"seq":4,"at":"2026-02-05T14:04:00Z","actor":"alice","type":"advanced","from":"pre","to":"canary","waived":["q"],"reason":"r","gates":[]}"#;
+        let e: Event = serde_json::from_str(old).unwrap();
+        assert!(matches!(&e.kind, EventKind::Advanced { overridden, .. } if overridden.is_empty()));
+        let stale = ev(
+            5,
+            "alice (guard)",
+            EventKind::SignoffStale {
+                phase: "canary".into(),
+                role: "cto".into(),
+                signer: "alice".into(),
+                signed: 3,
+                gate: "err < 1%".into(),
+                state: "NO-GO".into(),
+                seen: Utc.with_ymd_and_hms(2026, 2, 5, 14, 9, 0).unwrap(),
+            },
+        );
+        let text = serde_json::to_string(&stale).unwrap();
+        assert!(text.contains("\"type\":\"signoff_stale\""), "{text}");
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), stale);
     }
 
     #[test]

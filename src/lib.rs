@@ -66,6 +66,7 @@ pub mod notify;
 pub mod runtime;
 pub mod session;
 pub mod signal;
+pub mod signoff;
 pub mod text;
 pub mod ui;
 pub mod unit;

@@ -25,6 +25,7 @@ use crate::gate::{
 use crate::launch::{Event, State};
 use crate::layout::{Layout, Phase};
 use crate::signal::{Checklist, Outcome, Sample};
+use crate::signoff::Bindings;
 
 /// Checklist samples with the journal's checked items applied: an item
 /// checked off on the screen counts as done wherever it is judged.
@@ -79,6 +80,9 @@ pub enum Change {
     Trigger { index: usize, state: TriggerState },
     /// The phase's verdict is now this.
     Verdict(Verdict),
+    /// Sign-off `seq` went STALE (a blocking gate left GO after it): the
+    /// state says why; it is yet to be recorded.
+    SignoffStale { seq: i64 },
 }
 
 /// A gate or trigger, by index: what a signal or a deadline re-judges.
@@ -137,10 +141,39 @@ pub struct Live {
     due: BTreeSet<(DateTime<Utc>, Ref)>,
     counts: Counts,
     verdict: Verdict,
+    /// The sign-offs of the phase and the gates each is bound to.
+    bindings: Bindings,
 }
 
 impl Live {
     pub fn new(layout: Arc<Layout>, state: State, board: Board, now: DateTime<Utc>) -> Live {
+        Live::build(layout, state, board, now, None)
+    }
+
+    /// A picture for replaying recorded evidence from `now` on: gates
+    /// leaving GO before `trusted` are the replay warming up, and make no
+    /// sign-off stale (see [`crate::signoff::derive`]).
+    pub fn replaying(
+        layout: Arc<Layout>,
+        state: State,
+        board: Board,
+        now: DateTime<Utc>,
+        trusted: DateTime<Utc>,
+    ) -> Live {
+        Live::build(layout, state, board, now, Some(trusted))
+    }
+
+    fn build(
+        layout: Arc<Layout>,
+        state: State,
+        board: Board,
+        now: DateTime<Utc>,
+        trusted: Option<DateTime<Utc>>,
+    ) -> Live {
+        let mut bindings = Bindings::default();
+        if let Some(t) = trusted {
+            bindings.warm_up_until(t);
+        }
         let mut live = Live {
             layout,
             state,
@@ -152,8 +185,11 @@ impl Live {
             due: BTreeSet::new(),
             counts: Counts::default(),
             verdict: Verdict::Unknown,
+            bindings,
         };
         live.rebuild(now);
+        // A sign-off whose gate left GO while no one watched is stale now.
+        live.recheck_signoffs(now);
         live
     }
 
@@ -294,6 +330,7 @@ impl Live {
             self.rebuild(now);
             let mut changes = vec![Change::Phase];
             changes.extend(self.all_changes());
+            changes.extend(self.recheck_signoffs(now));
             return changes;
         }
         let mut changes = Vec::new();
@@ -304,6 +341,8 @@ impl Live {
             self.reassess(Ref::Trigger(i), now, &mut changes);
         }
         self.settle(&mut changes);
+        // A new sign-off is bound to the gates as they stand now too.
+        changes.extend(self.recheck_signoffs(now));
         changes
     }
 
@@ -322,6 +361,11 @@ impl Live {
         changes
     }
 
+    /// When time alone next changes something, if it may.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.due.first().map(|(at, _)| *at)
+    }
+
     /// Runs `layout` from now on; samples of signals that stayed alike are
     /// kept.
     pub fn relayout(&mut self, layout: Arc<Layout>, now: DateTime<Utc>) -> Vec<Change> {
@@ -335,12 +379,51 @@ impl Live {
         self.rebuild(now);
         let mut changes = vec![Change::Phase];
         changes.extend(self.all_changes());
+        changes.extend(self.recheck_signoffs(now));
         changes
+    }
+
+    /// Follows the state's sign-offs and holds each to every gate as it
+    /// stands `now`: what a new sign-off, a restart or the end of a replay
+    /// calls for. Only a state change re-checks a gate otherwise.
+    pub fn recheck_signoffs(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        let phase = &self.layout.phases[self.phase];
+        self.bindings.sync(phase, &self.state);
+        let mut changes = Vec::new();
+        for i in 0..self.gates.len() {
+            self.signoffs_see(i, now, &mut changes);
+        }
+        changes
+    }
+
+    /// Gate `index` as judged now, shown to the sign-offs bound to it.
+    fn signoffs_see(&mut self, index: usize, now: DateTime<Utc>, changes: &mut Vec<Change>) {
+        let state = self.gates[index].state;
+        let phase = &self.layout.phases[self.phase];
+        // No sample here yet (a process just started, a follower before
+        // the poller's first record): this picture's ignorance, not the
+        // gate's word.
+        let Some(latest) = self.board.latest(phase.gates[index].signal) else {
+            return;
+        };
+        // What a sample said, as of when it was taken: evidence older than
+        // a sign-off (a slow poll, another process's record arriving late)
+        // is what its signer saw or could have, not the gate leaving GO
+        // after. A signal gone stale is time alone: now.
+        let at = match state {
+            GateState::Stale => now,
+            _ => latest.at.min(now),
+        };
+        for (seq, why) in self.bindings.observe(phase, index, state, at) {
+            self.state.note_stale(seq, why);
+            changes.push(Change::SignoffStale { seq });
+        }
     }
 
     /// Judges everything from scratch for the current phase.
     fn rebuild(&mut self, now: DateTime<Utc>) {
         self.phase = self.layout.phase_index(&self.state.phase).unwrap_or(0);
+        self.bindings.clear();
         let layout = Arc::clone(&self.layout);
         let mut readers = vec![Vec::new(); layout.signals.len()];
         for (i, g) in layout.phases[self.phase].gates.iter().enumerate() {
@@ -447,6 +530,11 @@ impl Live {
                         from: Some(old.state),
                         state: new.state,
                     });
+                    self.signoffs_see(i, now, changes);
+                } else if new.state != GateState::Go && !self.bindings.is_empty() {
+                    // Still not GO, on a newer sample: what was said before
+                    // a sign-off is now said after it.
+                    self.signoffs_see(i, now, changes);
                 }
             }
             Ref::Trigger(i) => {
@@ -623,6 +711,7 @@ triggers = [
                                 from: "one".into(),
                                 to: "two".into(),
                                 waived: Vec::new(),
+                                overridden: Vec::new(),
                                 reason: None,
                             },
                             _ => EventKind::Noted { text: "n".into() },

@@ -178,6 +178,9 @@ pub struct Runtime {
     /// How each signal last failed: `None` until it reports, then
     /// `Some(None)` while it does not fail.
     failures: Vec<Option<Option<String>>>,
+    /// Sign-offs whose staleness this process tried to record (once each:
+    /// the claim decides who records it).
+    stale_recorded: Vec<i64>,
 }
 
 impl Runtime {
@@ -231,6 +234,7 @@ impl Runtime {
             retargeted: None,
             layout_file: opts.watch_file.as_deref().map(LayoutFile::new),
             failures: Vec::new(),
+            stale_recorded: Vec::new(),
         };
         (runtime, live, updates_rx)
     }
@@ -251,6 +255,9 @@ impl Runtime {
         let mut clock = tokio::time::interval(Duration::from_secs(1));
         // Other processes' acts (and a poller's samples) show within 250 ms.
         let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
+        // Sign-offs found stale on opening (their gate left GO while no
+        // guard watched) go on the record at once.
+        tokio::task::block_in_place(|| self.record_stale(Utc::now()));
         loop {
             tokio::select! {
                 Some(r) = self.samples.recv() => self.sampled(r),
@@ -359,8 +366,10 @@ impl Runtime {
         }
         let mut alerts = Vec::new();
         let mut fired = false;
+        let mut stale = false;
         for c in &changes {
             match c {
+                Change::SignoffStale { .. } => stale = true,
                 Change::Gate {
                     index,
                     from: Some(GateState::Go),
@@ -386,11 +395,56 @@ impl Runtime {
         }
         // The change first, then what it calls for.
         self.say(Update::Changed { at: now, changes });
+        if stale {
+            self.record_stale(now);
+        }
         for n in alerts {
             self.alert(n);
         }
         if fired && let Err(e) = self.duties(now) {
             self.say(Update::JournalError(e.to_string()));
+        }
+    }
+
+    /// Records every sign-off judged stale here and not yet in the
+    /// journal: once per sign-off across every process (a claim); a
+    /// process that loses the claim reads the winner's record.
+    fn record_stale(&mut self, now: DateTime<Utc>) {
+        if self.read_only {
+            return;
+        }
+        let entries: Vec<Entry> = {
+            let live = self.live.read();
+            let state = live.state();
+            let gates = act::snapshot(live.phase(), &live.judged(now));
+            state
+                .signoffs
+                .iter()
+                .filter(|s| !self.stale_recorded.contains(&s.seq))
+                .filter_map(|s| {
+                    let why = s.stale.as_ref().filter(|w| !w.recorded)?;
+                    Some(stale_entry(
+                        &self.guard_actor,
+                        &state.phase,
+                        s,
+                        why,
+                        gates.clone(),
+                    ))
+                })
+                .collect()
+        };
+        let appended = !entries.is_empty();
+        for entry in entries {
+            if let EventKind::SignoffStale { signed, .. } = &entry.kind {
+                self.stale_recorded.push(*signed);
+            }
+            match self.journal.append(&entry) {
+                Ok(_) | Err(JournalError::Claimed(_)) => {}
+                Err(e) => self.say(Update::JournalError(e.to_string())),
+            }
+        }
+        if appended {
+            self.refresh();
         }
     }
 
@@ -754,6 +808,30 @@ fn due_holds(live: &Live, now: DateTime<Utc>) -> Vec<String> {
                 .then(|| format!("{} ({})", t.label(), j.reason))
         })
         .collect()
+}
+
+/// The record of sign-off `s` gone stale, claimed once per sign-off.
+pub fn stale_entry(
+    actor: &str,
+    phase: &str,
+    s: &crate::launch::SignOff,
+    why: &crate::launch::Staleness,
+    gates: Vec<crate::launch::GateSnapshot>,
+) -> Entry {
+    Entry {
+        actor: actor.to_string(),
+        kind: EventKind::SignoffStale {
+            phase: phase.to_string(),
+            role: s.role.clone(),
+            signer: s.user.clone(),
+            signed: s.seq,
+            gate: why.gate.clone(),
+            state: why.state.clone(),
+            seen: why.seen,
+        },
+        gates,
+        claim: Some(format!("signoff-stale:{}", s.seq)),
+    }
 }
 
 /// A command's output as updates, line by line as it is printed.

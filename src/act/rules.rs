@@ -78,7 +78,8 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
             }
             may_act_as(layout, desk.actor, role)
                 .map_err(|why| format!("cannot sign as {role}: {why}"))?;
-            if let Some(s) = state.signed(role) {
+            // A STALE sign-off is renewed by signing again.
+            if let Some(s) = state.signed(role).filter(|s| s.counts()) {
                 return Err(format!(
                     "cannot sign as {role}: already signed by {} at {}",
                     s.user,
@@ -407,6 +408,23 @@ fn advance(desk: &Desk<'_>, override_reason: Option<&str>) -> Result<Decision, S
     if !unsigned.is_empty() {
         why.push(format!("not signed: {}", unsigned.join(", ")));
     }
+    // A STALE sign-off never counts: renewed by signing again, or named
+    // by the override that advances past it.
+    let stale: Vec<&crate::launch::SignOff> = phase
+        .signoff
+        .iter()
+        .filter_map(|r| state.signed(r).filter(|s| !s.counts()))
+        .collect();
+    let overridden = if override_reason.is_some() {
+        stale.iter().map(|s| s.role.clone()).collect()
+    } else {
+        for s in &stale {
+            if let Some(words) = crate::signoff::refusal(phase, s) {
+                why.push(format!("STALE sign-off: {words}"));
+            }
+        }
+        Vec::new()
+    };
     if let (Some(soak), Some(entered)) = (phase.soak, state.phase_entered) {
         let stayed = (desk.now - entered).to_std().unwrap_or_default();
         if stayed < soak {
@@ -426,6 +444,7 @@ fn advance(desk: &Desk<'_>, override_reason: Option<&str>) -> Result<Decision, S
             from: phase.id.clone(),
             to: next.id.clone(),
             waived,
+            overridden,
             reason: override_reason.map(str::to_string),
         },
         claim: None,

@@ -108,6 +108,7 @@ pub(super) async fn run(
     let recorded = session.journal.samples_since(since).unwrap_or_default();
     let board = engine::board_from_evidence(&session.layout, recorded, &prober).await;
     let actor = act::os_user();
+    stale_signoffs(&mut session, &board, &actor);
     // A rollback whose runner died is closed first, so it can be retried.
     if matches!(act, Act::Rollback { .. } | Act::Reopen { .. }) {
         let reaped = guard::reap_lost_rollback(
@@ -222,4 +223,57 @@ pub(super) async fn run(
         _ => {}
     }
     Ok(0)
+}
+
+/// Judges the counting sign-offs against the evidence recorded since they
+/// were given (a guard may have seen a gate leave GO without recording it,
+/// or none ran), and records each one found stale — once per sign-off,
+/// whoever finds it first — so the record never misses one.
+fn stale_signoffs(session: &mut Session, board: &crate::board::Board, actor: &str) {
+    let Some(first) = session
+        .state
+        .signoffs
+        .iter()
+        .filter(|s| s.counts())
+        .map(|s| s.at)
+        .min()
+    else {
+        return;
+    };
+    let span = chrono::Duration::from_std(engine::evidence_span(&session.layout))
+        .unwrap_or(chrono::Duration::MAX);
+    let since = first.checked_sub_signed(span).unwrap_or(first);
+    let recorded = session.journal.samples_since(since).unwrap_or_default();
+    let latest = (0..board.len())
+        .filter_map(|i| board.latest(i).map(|s| (i, s.clone())))
+        .collect();
+    let layout = Arc::new(session.layout.clone());
+    let now = Utc::now();
+    let judged = crate::signoff::derive(&layout, &session.state, recorded, latest, now);
+    let gates = Desk {
+        layout: &session.layout,
+        state: &judged,
+        board,
+        now,
+        actor,
+    }
+    .snapshot();
+    let guard_actor = format!("{actor}{}", guard::GUARD_ACTOR_SUFFIX);
+    for s in &judged.signoffs {
+        let Some(why) = s.stale.as_ref().filter(|w| !w.recorded) else {
+            continue;
+        };
+        let entry = crate::runtime::stale_entry(&guard_actor, &judged.phase, s, why, gates.clone());
+        // Said by the act's refusal (or the override naming it), and in
+        // `gonogo log`.
+        match session.journal.append(&entry) {
+            Ok(_) | Err(crate::journal::JournalError::Claimed(_)) => {}
+            // The staleness stands for this act; only its record is missing.
+            Err(e) => out::notice(&e.to_string()),
+        }
+    }
+    session.state = judged;
+    if let Err(e) = session.refresh() {
+        out::notice(&e.to_string());
+    }
 }

@@ -50,8 +50,20 @@ pub async fn run(
     let board = if wait {
         poll_until_decided(layout, &state, prober, phase).await
     } else {
-        engine::board_from_evidence(layout, recorded, prober).await
+        engine::board_from_evidence(layout, recorded.clone(), prober).await
     };
+    // A sign-off whose gate left GO since it was given is shown STALE,
+    // judged from the recorded evidence as an act would judge it.
+    let latest = (0..board.len())
+        .filter_map(|i| board.latest(i).map(|s| (i, s.clone())))
+        .collect();
+    let state = crate::signoff::derive(
+        &Arc::new(layout.clone()),
+        &state,
+        recorded,
+        latest,
+        Utc::now(),
+    );
     let judged = act::judge_phase(layout, &state, &board, phase, Utc::now());
     let v = verdict(phase.gates.iter().zip(judged.iter()));
     if json {
@@ -147,6 +159,17 @@ struct SignoffReport<'a> {
     role: &'a str,
     user: Option<String>,
     at: Option<String>,
+    /// Set when a blocking gate left GO after it: it no longer counts.
+    stale: Option<StaleReport>,
+}
+
+#[derive(Serialize)]
+struct StaleReport {
+    gate: String,
+    state: String,
+    seen: String,
+    /// Whether the journal records it yet.
+    recorded: bool,
 }
 
 fn to_json(
@@ -201,6 +224,12 @@ fn to_json(
                     role,
                     user: signed.map(|s| s.user.clone()),
                     at: signed.map(|s| s.at.to_rfc3339()),
+                    stale: signed.and_then(|s| s.stale.as_ref()).map(|w| StaleReport {
+                        gate: w.gate.clone(),
+                        state: w.state.clone(),
+                        seen: w.seen.to_rfc3339(),
+                        recorded: w.recorded,
+                    }),
                 }
             })
             .collect(),
@@ -282,7 +311,17 @@ fn table(
             .signoff
             .iter()
             .map(|role| match signed_in(state, phase, role) {
-                Some(s) => format!("{role} ✔ {} at {}", s.user, s.at.format("%H:%M:%SZ")),
+                Some(s) => match &s.stale {
+                    None => format!("{role} ✔ {} at {}", s.user, s.at.format("%H:%M:%SZ")),
+                    Some(w) => format!(
+                        "{role} ⚠ STALE {} at {} — {} {} at {}",
+                        s.user,
+                        s.at.format("%H:%M:%SZ"),
+                        w.gate,
+                        w.state,
+                        w.seen.format("%H:%M:%SZ")
+                    ),
+                },
                 None => format!("{role} waiting"),
             })
             .collect();
@@ -330,7 +369,18 @@ fn current_state(
         out::notice(&format!("note: {note}"));
     }
     let span = engine::evidence_span(&session.layout);
-    let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+    let span = chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+    // Back to the earliest counting sign-off, whose evidence is judged.
+    let since = session
+        .state
+        .signoffs
+        .iter()
+        .filter(|s| s.counts())
+        .map(|s| s.at)
+        .chain(std::iter::once(Utc::now()))
+        .min()
+        .unwrap_or_else(Utc::now);
+    let since = since.checked_sub_signed(span).unwrap_or(since);
     let recorded = match session.journal.samples_since(since) {
         Ok(r) => r,
         Err(e) if e.is_damaged() => return Err(Error::reading(e.into())),

@@ -288,7 +288,8 @@ impl Printer {
                     *slot = Some(j.state);
                 }
             }
-            Change::Verdict(_) => {}
+            // Said by the journal's record of it (`journal #… went STALE`).
+            Change::Verdict(_) | Change::SignoffStale { .. } => {}
         }
     }
 

@@ -108,6 +108,16 @@ impl Notification {
             Urgency::Normal,
         )
     }
+
+    /// A sign-off went STALE: its signer must sign again (or an override
+    /// must name it) before the phase can be left.
+    pub fn signoff_stale(launch: &str, phase: &str, role: &str, signer: &str, why: &str) -> Self {
+        Self::new(
+            format!("{launch} — sign-off STALE"),
+            format!("{signer}: your {role} sign-off of {phase} is STALE ({why}); sign again"),
+            Urgency::Critical,
+        )
+    }
 }
 
 /// Plain text fit for one line of a notification: cleaned as everything

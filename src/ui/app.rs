@@ -778,7 +778,8 @@ impl<'a> View<'a> {
         phase
             .signoff
             .iter()
-            .filter(|r| self.state().signed(r).is_none())
+            // A STALE sign-off is open again: renewed by signing.
+            .filter(|r| self.state().signed(r).is_none_or(|s| !s.counts()))
             .filter(|r| {
                 self.layout().roles.as_ref().is_none_or(|roles| {
                     roles.iter().any(|(name, users)| {

@@ -72,7 +72,7 @@ impl Desk<'_> {
 
 /// `s` with every `HH:MM:SSZ` replaced by `<T>`, so a refusal that names a
 /// time can be compared exactly.
-fn untimed(s: &str) -> String {
+pub(crate) fn untimed(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::new();
     let mut i = 0;

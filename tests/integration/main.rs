@@ -57,6 +57,7 @@ mod screen_charts;
 mod screen_fit;
 mod screen_hold;
 mod screen_kinds;
+mod signoffs;
 mod strings;
 mod tcp;
 mod tls;

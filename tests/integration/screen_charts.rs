@@ -23,6 +23,7 @@ fn canary_with_a_breach() -> gonogo::ui::app::App {
                 from: "preflight".into(),
                 to: "canary-10".into(),
                 waived: vec![],
+                overridden: Vec::new(),
                 reason: None,
             },
         )],

@@ -296,6 +296,7 @@ fn pending_countdown_and_demo_address_frames() {
                     from: "preflight".into(),
                     to: "canary-10".into(),
                     waived: vec![],
+                    overridden: Vec::new(),
                     reason: None,
                 },
             )

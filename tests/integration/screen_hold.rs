@@ -53,6 +53,7 @@ fn held_demo_breaching(breach: i64) -> App {
                     to: "canary-10".into(),
                     waived: vec![],
                     reason: None,
+                    overridden: Vec::new(),
                 },
             )
         }],

@@ -294,7 +294,7 @@ fn demo_next_step(app: &View<'_>, seen: &Seen) -> String {
     if let Some(role) = phase
         .signoff
         .iter()
-        .find(|r| app.state().signed(r).is_none())
+        .find(|r| app.state().signed(r).is_none_or(|s| !s.counts()))
     {
         return format!("s signs off {} as {role}", phase.title);
     }

@@ -448,11 +448,26 @@ pub(super) fn draw_signoffs(app: &View<'_>, theme: &Theme, f: &mut Frame, area: 
         .signoff
         .iter()
         .map(|role| match app.state().signed(role) {
-            Some(s) => (
-                "✔ ",
-                theme.fg(Hue::Go),
-                format!("{role}: {} {}", shown(app, &s.user), short(s.at)),
-            ),
+            Some(s) => match &s.stale {
+                None => (
+                    "✔ ",
+                    theme.fg(Hue::Go),
+                    format!("{role}: {} {}", shown(app, &s.user), short(s.at)),
+                ),
+                // Glyph and word: it no longer counts, whatever the colour.
+                Some(w) => (
+                    "⚠ ",
+                    theme.fg(Hue::NoGo),
+                    format!(
+                        "STALE {role}: {} {} — {} {} {}",
+                        shown(app, &s.user),
+                        short(s.at),
+                        shown(app, &w.gate),
+                        w.state,
+                        short(w.seen)
+                    ),
+                ),
+            },
             None => ("… ", theme.fg(Hue::Pending), format!("{role}: waiting")),
         })
         .collect();
