@@ -62,6 +62,17 @@ pub fn with_checked_items<'s>(
     )
 }
 
+/// The evidence on what `signal` depends on (`depends_on`, transitively),
+/// deepest first: what judging it needs besides its own samples.
+pub fn upstream<'a>(layout: &'a Layout, board: &'a Board, signal: usize) -> gate::Upstream<'a> {
+    let up = layout.signals.get(signal).map_or(&[][..], |s| &s.upstream);
+    gate::Upstream::new(
+        up.iter()
+            .map(|&u| (u, &layout.signals[u], board.samples(u)))
+            .collect(),
+    )
+}
+
 /// What changed in the picture; front ends say or draw it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -103,7 +114,7 @@ impl Counts {
             GateState::Go => return,
             GateState::NoGo => &mut self.no_go,
             GateState::Pending => &mut self.pending,
-            GateState::Unknown | GateState::Stale => &mut self.not_go,
+            GateState::Unknown | GateState::Stale | GateState::Blocked => &mut self.not_go,
         };
         *slot = slot.saturating_add_signed(by);
     }
@@ -131,7 +142,9 @@ pub struct Live {
     phase: usize,
     gates: Vec<Assessment>,
     triggers: Vec<TriggerAssessment>,
-    /// Signal → the gates and triggers that read it.
+    /// Signal → the gates and triggers that read it, or read a signal
+    /// that depends on it (`depends_on`, transitively): a sample on a
+    /// root re-judges what it can block.
     readers: Vec<Vec<Ref>>,
     /// When each gate or trigger must be judged again if no sample comes.
     due: BTreeSet<(DateTime<Utc>, Ref)>,
@@ -211,7 +224,9 @@ impl Live {
         let g = self.phase().gates.get(index)?;
         let signal = &self.layout.signals[g.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
-        Some(gate::judge_in_phase(
+        let up = upstream(&self.layout, &self.board, g.signal);
+        Some(gate::judge_with(
+            &up,
             g,
             signal,
             &samples,
@@ -232,7 +247,9 @@ impl Live {
         let t = self.layout.rollback.as_ref()?.triggers.get(index)?;
         let signal = &self.layout.signals[t.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
-        Some(gate::judge_trigger_in_phase(
+        let up = upstream(&self.layout, &self.board, t.signal);
+        Some(gate::judge_trigger_with(
+            &up,
             t,
             signal,
             &samples,
@@ -343,17 +360,21 @@ impl Live {
         self.phase = self.layout.phase_index(&self.state.phase).unwrap_or(0);
         let layout = Arc::clone(&self.layout);
         let mut readers = vec![Vec::new(); layout.signals.len()];
-        for (i, g) in layout.phases[self.phase].gates.iter().enumerate() {
-            if let Some(r) = readers.get_mut(g.signal) {
-                r.push(Ref::Gate(i));
+        let mut read = |signal: usize, r: Ref| {
+            let up = layout.signals.get(signal).map_or(&[][..], |s| &s.upstream);
+            for &s in std::iter::once(&signal).chain(up) {
+                if let Some(list) = readers.get_mut(s) {
+                    list.push(r);
+                }
             }
+        };
+        for (i, g) in layout.phases[self.phase].gates.iter().enumerate() {
+            read(g.signal, Ref::Gate(i));
         }
         let rollback = layout.rollback.iter().flat_map(|r| r.triggers.iter());
         let mut triggers = 0;
         for (i, t) in rollback.enumerate() {
-            if let Some(r) = readers.get_mut(t.signal) {
-                r.push(Ref::Trigger(i));
-            }
+            read(t.signal, Ref::Trigger(i));
             triggers += 1;
         }
         self.readers = readers;
@@ -409,7 +430,8 @@ impl Live {
         let g = &self.phase().gates[index];
         let signal = &self.layout.signals[g.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
-        gate::assess_in_phase(g, signal, &samples, now, self.entered())
+        let up = upstream(&self.layout, &self.board, g.signal);
+        gate::assess_with(&up, g, signal, &samples, now, self.entered())
     }
 
     fn assess_trigger(&self, index: usize, now: DateTime<Utc>) -> TriggerAssessment {
@@ -426,7 +448,8 @@ impl Live {
         };
         let signal = &self.layout.signals[t.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
-        gate::assess_trigger_in_phase(t, signal, &samples, now, self.state.phase_entered)
+        let up = upstream(&self.layout, &self.board, t.signal);
+        gate::assess_trigger_with(&up, t, signal, &samples, now, self.state.phase_entered)
     }
 
     /// Judges one gate or trigger again; notes a change of state and its

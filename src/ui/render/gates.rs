@@ -48,14 +48,14 @@ const REASON_LINES: usize = 3;
 const TREND: usize = 4;
 
 /// Gates ranked for a pane that cannot show them all: NO-GO, then
-/// UNKNOWN and STALE, then PENDING, then GO, each group in layout order.
+/// UNKNOWN, STALE and BLOCKED, then PENDING, then GO, each group in layout order.
 /// From the runtime's states (no words), in one pass over the gates.
 fn by_urgency(app: &View<'_>) -> Vec<usize> {
     let mut groups: [Vec<usize>; 4] = Default::default();
     for i in 0..app.phase().gates.len() {
         let rank = match app.live.gate_state(i) {
             Some(State::NoGo) => 0,
-            Some(State::Unknown | State::Stale) | None => 1,
+            Some(State::Unknown | State::Stale | State::Blocked) | None => 1,
             Some(State::Pending) => 2,
             Some(State::Go) => 3,
         };
