@@ -549,6 +549,22 @@ url = "http://127.0.0.1:9/c"
 every = "1s"
 stale_after = "4s"
 
+[signals.d]
+kind = "json"
+url = "http://127.0.0.1:9/d"
+path = "$.v"
+every = "1s"
+stale_after = "3s"
+depends_on = ["c"]
+
+[signals.e]
+kind = "json"
+url = "http://127.0.0.1:9/e"
+path = "$.v"
+every = "1s"
+stale_after = "2s"
+depends_on = ["d", "b"]
+
 [[phases]]
 id = "one"
 gates = [
@@ -557,6 +573,8 @@ gates = [
   { signal = "b", above = 10, for = "3s" },
   { signal = "c", up = true },
   { signal = "c", up = true, for = "4s", blocking = false },
+  { signal = "d", below = 60, for = "3s" },
+  { signal = "e", below = 70 },
 ]
 
 [[phases]]
@@ -572,6 +590,7 @@ auto_from = "one"
 triggers = [
   { signal = "a", above = 70, for = "4s" },
   { signal = "b", below = 20, for = "2s" },
+  { signal = "e", above = 30, for = "2s" },
 ]
 "#;
 
@@ -659,7 +678,7 @@ triggers = [
                         // A batch followed from another process's record.
                         let batch = (0..rng.usize(1..5))
                             .map(|k| {
-                                let signal = rng.usize(..3);
+                                let signal = rng.usize(..5);
                                 let back = chrono::Duration::milliseconds(300 * k as i64);
                                 let o = outcome(&mut rng, signal);
                                 (
@@ -674,7 +693,7 @@ triggers = [
                         live.record_all(batch, now);
                     }
                     _ => {
-                        let signal = rng.usize(..3);
+                        let signal = rng.usize(..5);
                         // Now and then a sample from the past (a slow
                         // poll) or from a clock slightly ahead.
                         let skew = match rng.u8(..10) {

@@ -83,7 +83,11 @@ impl<'a> Upstream<'a> {
         self.signals.iter().fold(None, |due, &(_, signal, all)| {
             let seen = until(all, now);
             let ahead = all.get(seen.len()).map(|s| s.at);
-            let stale = seen.last().and_then(|s| past(s.at, signal.stale_after));
+            // A deadline already past would hide one still to come.
+            let stale = seen
+                .last()
+                .and_then(|s| past(s.at, signal.stale_after))
+                .filter(|at| *at > now);
             earliest(due, earliest(stale, ahead))
         })
     }
@@ -270,5 +274,241 @@ pub fn assess_trigger_with(
     TriggerAssessment {
         state: j.state,
         recheck,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The judging rules as a table: the root's state × the dependent's
+    //! own state → what the dependent's gate and trigger say.
+    use super::*;
+    use crate::gate::judge;
+    use std::path::Path;
+    use std::time::Duration;
+
+    const LAYOUT: &str = r#"
+[launch]
+name = "t"
+[signals.api]
+kind = "http"
+url = "http://127.0.0.1:9/"
+every = "1s"
+stale_after = "3s"
+[signals.rate]
+kind = "json"
+url = "http://127.0.0.1:9/rate"
+path = "$.v"
+every = "1s"
+stale_after = "3s"
+depends_on = ["api"]
+[signals.deep]
+kind = "json"
+url = "http://127.0.0.1:9/deep"
+path = "$.v"
+depends_on = ["rate"]
+[[phases]]
+id = "p"
+gates = [
+  { signal = "rate", below = 10 },
+  { signal = "rate", below = 10, for = "5s" },
+  { signal = "deep", below = 10 },
+]
+[rollback]
+run = ["true"]
+auto_from = "p"
+triggers = [{ signal = "rate", above = 10, for = "2s" }]
+"#;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + chrono::Duration::seconds(secs)
+    }
+
+    fn health(up: bool) -> Outcome {
+        Outcome::Health {
+            up,
+            latency: up.then(|| Duration::from_millis(5)),
+            detail: if up { "200 OK" } else { "connection refused" }.into(),
+        }
+    }
+
+    fn at(secs: i64, outcome: Outcome) -> Sample {
+        Sample {
+            at: t(secs),
+            outcome,
+        }
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Root {
+        Up,
+        Down,
+        Unknown,
+        Stale,
+        NoData,
+    }
+
+    fn root_samples(root: Root) -> Vec<Sample> {
+        match root {
+            Root::Up => vec![at(9, health(true))],
+            Root::Down => vec![at(9, health(false))],
+            Root::Unknown => vec![at(9, Outcome::Unknown("status 503".into()))],
+            Root::Stale => vec![at(2, health(true))],
+            Root::NoData => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_gate_is_blocked_while_its_root_is_not_up_and_never_go() {
+        use State::{Blocked, Go, NoGo};
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let gate = &layout.phases[0].gates[0];
+        let (api, rate) = (&layout.signals[0], &layout.signals[1]);
+        let now = t(10);
+        let blocked = "blocked by api";
+        // (root, the dependent's own value, state, reason starts with)
+        let table = [
+            (Root::Up, 5.0, Go, ""),
+            (Root::Up, 50.0, NoGo, "50, needs < 10"),
+            (Root::Down, 5.0, Blocked, "blocked by api (down: connection refused)"),
+            (
+                Root::Down,
+                50.0,
+                Blocked,
+                "blocked by api (down: connection refused); itself NO-GO: 50, needs < 10",
+            ),
+            (Root::Unknown, 5.0, Blocked, "blocked by api (unknown: status 503)"),
+            (Root::Unknown, 50.0, Blocked, blocked),
+            (Root::Stale, 5.0, Blocked, "blocked by api (stale: last sample 8s ago)"),
+            (Root::Stale, 50.0, Blocked, blocked),
+            (Root::NoData, 5.0, Blocked, "blocked by api (no data yet)"),
+            (Root::NoData, 50.0, Blocked, blocked),
+        ];
+        let mut failures = Vec::new();
+        for (row, (root, v, state, reason)) in table.into_iter().enumerate() {
+            let roots = root_samples(root);
+            let up = Upstream::new(vec![(0, api, &roots)]);
+            let own = [at(10, Outcome::Number(v))];
+            let j = judge_with(&up, gate, rate, &own, now, None);
+            let a = assess_with(&up, gate, rate, &own, now, None);
+            let ok = j.state == state
+                && a.state == state
+                && j.reason.starts_with(reason)
+                && (j.blocked_by == Some(0)) == (state == Blocked)
+                && j.value.as_deref() == Some(if v < 10.0 { "5" } else { "50" });
+            if !ok {
+                failures.push(format!("row {row} ({root:?}, {v}): got {j:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn the_deepest_root_is_named_and_dependents_without_trouble_are_judged_as_before() {
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let deep = &layout.signals[2];
+        assert_eq!(deep.upstream, vec![0, 1], "roots first");
+        let gate = &layout.phases[0].gates[2];
+        let now = t(10);
+        let api_down = [at(9, health(false))];
+        let rate_unknown = [at(9, Outcome::Unknown("status 500".into()))];
+        let own = [at(10, Outcome::Number(1.0))];
+        let up = Upstream::new(vec![
+            (0, &layout.signals[0], &api_down),
+            (1, &layout.signals[1], &rate_unknown),
+        ]);
+        let j = judge_with(&up, gate, deep, &own, now, None);
+        assert_eq!(j.state, State::Blocked);
+        assert_eq!(j.blocked_by, Some(0), "{}", j.reason);
+        assert!(j.reason.starts_with("blocked by api (down"), "{}", j.reason);
+        // With the root up, the middle one is the root cause.
+        let api_up = [at(9, health(true))];
+        let up = Upstream::new(vec![
+            (0, &layout.signals[0], &api_up),
+            (1, &layout.signals[1], &rate_unknown),
+        ]);
+        let j = judge_with(&up, gate, deep, &own, now, None);
+        assert_eq!((j.state, j.blocked_by), (State::Blocked, Some(1)));
+        // No dependencies at all: the same as judging alone.
+        let none = Upstream::default();
+        assert_eq!(
+            judge_with(&none, gate, deep, &own, now, None),
+            judge(gate, deep, &own, now)
+        );
+    }
+
+    #[test]
+    fn a_window_starts_again_after_the_root_was_down() {
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let gate = &layout.phases[0].gates[1];
+        let (api, rate) = (&layout.signals[0], &layout.signals[1]);
+        // The dependent passes every second from 0 to 10; the root was
+        // down from 3 to 5 and up again from 6.
+        let own: Vec<Sample> = (0..=10).map(|s| at(s, Outcome::Number(1.0))).collect();
+        let roots: Vec<Sample> = (0..=10)
+            .map(|s| at(s, health(!(3..=5).contains(&s))))
+            .collect();
+        let up = Upstream::new(vec![(0, api, &roots)]);
+        let j = judge_with(&up, gate, rate, &own, t(10), None);
+        assert_eq!(j.state, State::Pending, "{}", j.reason);
+        let j = judge_with(&up, gate, rate, &own, t(11), None);
+        assert_eq!(j.state, State::Go, "5 s since the outage: {}", j.reason);
+        // Without the outage it was GO long before.
+        let healthy: Vec<Sample> = (0..=10).map(|s| at(s, health(true))).collect();
+        let up = Upstream::new(vec![(0, api, &healthy)]);
+        assert_eq!(
+            judge_with(&up, gate, rate, &own, t(10), None).state,
+            State::Go
+        );
+    }
+
+    #[test]
+    fn a_trigger_never_fires_while_blocked_and_its_window_pauses_over_the_outage() {
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let trigger = &layout.rollback.as_ref().unwrap().triggers[0];
+        let (api, rate) = (&layout.signals[0], &layout.signals[1]);
+        // Breaching on every sample, for far longer than the window.
+        let own: Vec<Sample> = (0..=10).map(|s| at(s, Outcome::Number(50.0))).collect();
+        let down: Vec<Sample> = (0..=10).map(|s| at(s, health(false))).collect();
+        let up = Upstream::new(vec![(0, api, &down)]);
+        let j = judge_trigger_with(&up, trigger, rate, &own, t(10), None);
+        assert_eq!(j.state, TriggerState::Blind, "{}", j.reason);
+        assert!(j.reason.starts_with("blind: blocked by api"), "{}", j.reason);
+        let a = assess_trigger_with(&up, trigger, rate, &own, t(10), None);
+        assert_eq!(a.state, TriggerState::Blind);
+        // The root back at 10: the breach seen during the outage does not
+        // count, so the trigger holds instead of firing at once.
+        let mut back = down.clone();
+        back.last_mut().unwrap().outcome = health(true);
+        let up = Upstream::new(vec![(0, api, &back)]);
+        let j = judge_trigger_with(&up, trigger, rate, &own, t(10), None);
+        assert!(
+            matches!(j.state, TriggerState::Holding { .. }),
+            "{:?}: {}",
+            j.state,
+            j.reason
+        );
+        let healthy: Vec<Sample> = (0..=10).map(|s| at(s, health(true))).collect();
+        let up = Upstream::new(vec![(0, api, &healthy)]);
+        let j = judge_trigger_with(&up, trigger, rate, &own, t(10), None);
+        assert_eq!(j.state, TriggerState::Fired, "{}", j.reason);
+    }
+
+    #[test]
+    fn a_root_polled_a_moment_after_its_dependent_does_not_block_it() {
+        // `check` polls every signal once, in any order.
+        let layout = crate::layout::parse(Path::new("t.toml"), LAYOUT).unwrap();
+        let gate = &layout.phases[0].gates[0];
+        let (api, rate) = (&layout.signals[0], &layout.signals[1]);
+        let own = [at(10, Outcome::Number(1.0))];
+        let roots = [Sample {
+            at: t(10) + chrono::Duration::milliseconds(40),
+            outcome: health(true),
+        }];
+        let up = Upstream::new(vec![(0, api, &roots)]);
+        let j = judge_with(&up, gate, rate, &own, t(11), None);
+        assert_eq!(j.state, State::Go, "{}", j.reason);
     }
 }
