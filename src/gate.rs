@@ -18,7 +18,7 @@ use crate::unit::format_duration;
 
 pub mod blocked;
 pub use blocked::{
-    Blocker, Upstream, assess_trigger_with, assess_with, judge_trigger_with, judge_with,
+    Blocker, Trouble, Upstream, assess_trigger_with, assess_with, judge_trigger_with, judge_with,
 };
 
 /// What a gate says right now.
@@ -114,9 +114,9 @@ pub struct Judgement {
     pub remaining: Option<Duration>,
     /// Age of the latest sample.
     pub age: Option<Duration>,
-    /// BLOCKED: the root cause, the index of the upstream signal in
-    /// trouble (see [`blocked`]).
-    pub blocked_by: Option<usize>,
+    /// BLOCKED: the root cause, the upstream signal in trouble (see
+    /// [`blocked`]).
+    pub blocked_by: Option<Blocker>,
 }
 
 /// GO unless some blocking gate is NO-GO (→ NO-GO), UNKNOWN, STALE or

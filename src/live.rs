@@ -92,6 +92,14 @@ pub enum Change {
     Verdict(Verdict),
 }
 
+/// The current phase's BLOCKED gates behind one root cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockedGroup {
+    pub blocker: gate::Blocker,
+    /// Gate indexes, in layout order.
+    pub gates: Vec<usize>,
+}
+
 /// A gate or trigger, by index: what a signal or a deadline re-judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ref {
@@ -217,6 +225,46 @@ impl Live {
 
     pub fn verdict(&self) -> Verdict {
         self.verdict
+    }
+
+    /// The current phase's BLOCKED gates grouped under their root cause,
+    /// in the order of each group's first gate: what front ends report
+    /// once instead of gate by gate. One pass over the gates' states, and
+    /// words for each blocked signal's root only.
+    pub fn blocked(&self, now: DateTime<Utc>) -> Vec<BlockedGroup> {
+        let mut groups: Vec<BlockedGroup> = Vec::new();
+        // Signal → its group, once asked.
+        let mut asked: Vec<(usize, Option<usize>)> = Vec::new();
+        for (i, a) in self.gates.iter().enumerate() {
+            if a.state != GateState::Blocked {
+                continue;
+            }
+            let signal = self.phase().gates[i].signal;
+            let group = if let Some(&(_, g)) = asked.iter().find(|(s, _)| *s == signal) {
+                g
+            } else {
+                let g = upstream(&self.layout, &self.board, signal)
+                    .blocker(now, true)
+                    .map(|b| {
+                        groups
+                            .iter()
+                            .position(|g| g.blocker.root == b.root)
+                            .unwrap_or_else(|| {
+                                groups.push(BlockedGroup {
+                                    blocker: b,
+                                    gates: Vec::new(),
+                                });
+                                groups.len() - 1
+                            })
+                    });
+                asked.push((signal, g));
+                g
+            };
+            if let Some(g) = group.and_then(|g| groups.get_mut(g)) {
+                g.gates.push(i);
+            }
+        }
+        groups
     }
 
     /// Gate `index` judged in full, words and all, at `now`.

@@ -18,7 +18,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::{Error, out};
-use crate::gate::{State, TriggerState, Verdict};
+use crate::gate::{State, TriggerState, Trouble, Verdict};
 use crate::layout::Layout;
 use crate::live::{Change, Live};
 use crate::notify::Notifier;
@@ -123,6 +123,10 @@ struct Printer {
     reported: Vec<bool>,
     /// Gates of the phase whose signal has not reported yet.
     unreported: usize,
+    /// What was last said of each root cause blocking gates: its
+    /// signal, trouble (a stale one's age left out: growing is not news)
+    /// and count.
+    blocked: Vec<(usize, Trouble, usize)>,
 }
 
 impl Printer {
@@ -134,6 +138,7 @@ impl Printer {
             verdict: None,
             reported: vec![false; live.layout().signals.len()],
             unreported: 0,
+            blocked: Vec::new(),
         };
         p.reset(live);
         p
@@ -151,6 +156,7 @@ impl Printer {
         self.gates = vec![None; live.phase().gates.len()];
         self.triggers = vec![None; layout.rollback.as_ref().map_or(0, |r| r.triggers.len())];
         self.verdict = None;
+        self.blocked.clear();
         self.unreported = live
             .phase()
             .gates
@@ -166,6 +172,9 @@ impl Printer {
                 let l = live.read();
                 for c in &changes {
                     self.change(&l, c, at);
+                }
+                if changes.iter().any(|c| matches!(c, Change::Gate { .. })) {
+                    self.say_blocked(&l, at);
                 }
                 self.say_verdict(&l);
             }
@@ -232,6 +241,15 @@ impl Printer {
                 if last == Some(*state) || !reported(gate.signal) {
                     return;
                 }
+                // Said once for the root ([`Printer::say_blocked`]): going
+                // BLOCKED, or back to GO when the root is back.
+                if *state == State::Blocked || (last == Some(State::Blocked) && *state == State::Go)
+                {
+                    if let Some(slot) = self.gates.get_mut(*index) {
+                        *slot = Some(*state);
+                    }
+                    return;
+                }
                 let Some(j) = live.judge(*index, now) else {
                     return;
                 };
@@ -285,6 +303,43 @@ impl Printer {
             }
             Change::Verdict(_) => {}
         }
+    }
+
+    /// Each root cause blocking gates, once when it starts (or its count
+    /// or words change) and once when it ends: `gateway down (status
+    /// 503); 18 gates blocked` instead of a line for each of the 18.
+    fn say_blocked(&mut self, live: &Live, now: DateTime<Utc>) {
+        let reported = |signal: usize| self.reported.get(signal).copied().unwrap_or(false);
+        let groups: Vec<_> = live
+            .blocked(now)
+            .into_iter()
+            // A root that never reported is the start, not news.
+            .filter(|g| reported(g.blocker.root))
+            .collect();
+        let said: Vec<(usize, Trouble, usize)> = groups
+            .iter()
+            .map(|g| {
+                let trouble = match g.blocker.trouble {
+                    Trouble::Stale(_) => Trouble::Stale(Duration::ZERO),
+                    ref t => t.clone(),
+                };
+                (g.blocker.root, trouble, g.gates.len())
+            })
+            .collect();
+        for (g, key) in groups.iter().zip(&said) {
+            if !self.blocked.contains(key) {
+                let n = crate::notify::blocked_count(g.gates.len());
+                say(&format!("{}; {n}", g.blocker.headline()));
+            }
+        }
+        for (root, _, n) in &self.blocked {
+            if !said.iter().any(|(r, ..)| r == root) {
+                let id = &live.layout().signals[*root].id;
+                let what = if *n == 1 { "its gate is" } else { "its gates are" };
+                say(&format!("{id} no longer blocks: {what} judged again"));
+            }
+        }
+        self.blocked = said;
     }
 
     /// The phase's verdict, once every gate's signal has reported, when

@@ -45,14 +45,48 @@ pub struct Blocker {
     pub root: usize,
     /// Its id, for the words.
     pub id: String,
-    /// What is wrong with it, in a few words (`down: connection refused`).
-    pub why: String,
+    pub trouble: Trouble,
+}
+
+/// What is wrong with a signal that others depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trouble {
+    /// It answered no (`connection refused`, `status 503`).
+    Down(String),
+    /// It could not be read (timeout, not a number, …).
+    Unknown(String),
+    /// Its last sample is this old (past its `stale_after`).
+    Stale(std::time::Duration),
+    NoData,
+}
+
+impl std::fmt::Display for Trouble {
+    /// `down: connection refused`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trouble::Down(d) => write!(f, "down: {d}"),
+            Trouble::Unknown(d) => write!(f, "unknown: {d}"),
+            Trouble::Stale(age) => write!(f, "stale: last sample {} ago", fmt_age(*age)),
+            Trouble::NoData => f.write_str("no data yet"),
+        }
+    }
 }
 
 impl Blocker {
     /// `blocked by api (down: connection refused)`.
     pub fn reason(&self) -> String {
-        format!("blocked by {} ({})", self.id, self.why)
+        format!("blocked by {} ({})", self.id, self.trouble)
+    }
+
+    /// The root cause as a headline: `api down (connection refused)`.
+    pub fn headline(&self) -> String {
+        let id = &self.id;
+        match &self.trouble {
+            Trouble::Down(d) => format!("{id} down ({d})"),
+            Trouble::Unknown(d) => format!("{id} UNKNOWN ({d})"),
+            Trouble::Stale(age) => format!("{id} STALE (no sample for {})", fmt_age(*age)),
+            Trouble::NoData => format!("{id} has no data yet"),
+        }
     }
 }
 
@@ -68,11 +102,11 @@ impl<'a> Upstream<'a> {
     /// The deepest upstream signal that cannot be trusted at `now`.
     pub fn blocker(&self, now: DateTime<Utc>, words: bool) -> Option<Blocker> {
         self.signals.iter().find_map(|&(root, signal, samples)| {
-            let why = trouble(signal, until(samples, now), now, words)?;
+            let trouble = trouble(signal, until(samples, now), now, words)?;
             Some(Blocker {
                 root,
-                id: signal.id.clone(),
-                why,
+                id: say(words, || signal.id.clone()),
+                trouble,
             })
         })
     }
@@ -113,7 +147,9 @@ impl<'a> Upstream<'a> {
         let mut out = samples.to_vec();
         for s in &mut out[first..] {
             if let Some((_, signal, up)) = troubled(s.at) {
-                let why = trouble(signal, until(up, now), s.at, true).unwrap_or_default();
+                let why = trouble(signal, until(up, now), s.at, true)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
                 s.outcome =
                     Outcome::Unknown(format!("sampled while blocked by {} ({why})", signal.id));
             }
@@ -125,27 +161,27 @@ impl<'a> Upstream<'a> {
 /// Why `signal` cannot be trusted at `t`, judged on its sample in force
 /// then: the latest at or before `t` if fresh, else one taken just after
 /// (within `stale_after`: polled alongside the dependent, a hair later).
-/// `None`: up, or carrying a value. Words only when asked (else empty).
-fn trouble(signal: &Signal, samples: &[Sample], t: DateTime<Utc>, words: bool) -> Option<String> {
+/// `None`: up, or carrying a value. Details only when asked (else empty).
+fn trouble(signal: &Signal, samples: &[Sample], t: DateTime<Utc>, words: bool) -> Option<Trouble> {
     let i = samples.partition_point(|s| s.at <= t);
     let before = i.checked_sub(1).map(|k| &samples[k]);
     let in_force = before
         .filter(|s| age(t, s.at) <= signal.stale_after)
         .or_else(|| samples.get(i).filter(|s| age(s.at, t) <= signal.stale_after));
     let Some(sample) = in_force else {
-        return Some(say(words, || match before {
-            Some(s) => format!("stale: last sample {} ago", fmt_age(age(t, s.at))),
-            None => "no data yet".into(),
-        }));
+        return Some(match before {
+            Some(s) => Trouble::Stale(age(t, s.at)),
+            None => Trouble::NoData,
+        });
     };
     match &sample.outcome {
-        Outcome::Unknown(r) => Some(say(words, || format!("unknown: {r}"))),
+        Outcome::Unknown(r) => Some(Trouble::Unknown(say(words, || r.clone()))),
         Outcome::Health {
             up: false, detail, ..
         }
         | Outcome::Certificate {
             up: false, detail, ..
-        } => Some(say(words, || format!("down: {detail}"))),
+        } => Some(Trouble::Down(say(words, || detail.clone()))),
         _ => None,
     }
 }
@@ -172,13 +208,14 @@ pub(super) fn gate_with(
             State::NoGo => format!("{}; itself NO-GO: {}", b.reason(), own.reason),
             _ => b.reason(),
         });
+        let blocked_by = words.then_some(b);
         let j = Judgement {
             state: State::Blocked,
             value: own.value,
             reason,
             remaining: None,
             age: own.age,
-            blocked_by: Some(b.root),
+            blocked_by,
         };
         return (j, recheck);
     }
@@ -396,7 +433,7 @@ triggers = [{ signal = "rate", above = 10, for = "2s" }]
             let ok = j.state == state
                 && a.state == state
                 && j.reason.starts_with(reason)
-                && (j.blocked_by == Some(0)) == (state == Blocked)
+                && (j.blocked_by.as_ref().map(|b| b.root) == Some(0)) == (state == Blocked)
                 && j.value.as_deref() == Some(if v < 10.0 { "5" } else { "50" });
             if !ok {
                 failures.push(format!("row {row} ({root:?}, {v}): got {j:?}"));
@@ -421,7 +458,7 @@ triggers = [{ signal = "rate", above = 10, for = "2s" }]
         ]);
         let j = judge_with(&up, gate, deep, &own, now, None);
         assert_eq!(j.state, State::Blocked);
-        assert_eq!(j.blocked_by, Some(0), "{}", j.reason);
+        assert_eq!(j.blocked_by.as_ref().map(|b| b.root), Some(0), "{}", j.reason);
         assert!(j.reason.starts_with("blocked by api (down"), "{}", j.reason);
         // With the root up, the middle one is the root cause.
         let api_up = [at(9, health(true))];
@@ -430,7 +467,10 @@ triggers = [{ signal = "rate", above = 10, for = "2s" }]
             (1, &layout.signals[1], &rate_unknown),
         ]);
         let j = judge_with(&up, gate, deep, &own, now, None);
-        assert_eq!((j.state, j.blocked_by), (State::Blocked, Some(1)));
+        assert_eq!(
+            (j.state, j.blocked_by.as_ref().map(|b| b.root)),
+            (State::Blocked, Some(1))
+        );
         // No dependencies at all: the same as judging alone.
         let none = Upstream::default();
         assert_eq!(
