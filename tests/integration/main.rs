@@ -54,6 +54,7 @@ mod scheduling;
 mod screen;
 mod screen_charts;
 mod screen_fit;
+mod screen_blocked;
 mod screen_kinds;
 mod strings;
 mod tcp;
