@@ -244,7 +244,7 @@ impl Live {
                 g
             } else {
                 let g = upstream(&self.layout, &self.board, signal)
-                    .blocker(now, true)
+                    .blocker_for(self.board.samples(signal), now, true)
                     .map(|b| {
                         groups
                             .iter()

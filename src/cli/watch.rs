@@ -167,7 +167,13 @@ impl Printer {
 
     fn print(&mut self, live: &SharedLive, u: Update) {
         match u {
-            Update::Signal { index, failure } => self.signal(&live.read(), index, failure),
+            Update::Signal { index, failure } => {
+                let l = live.read();
+                self.signal(&l, index, failure);
+                // A root's first report (or its failure) is news for the
+                // gates it blocks, though none of them changed state.
+                self.say_blocked(&l, Utc::now());
+            }
             Update::Changed { at, changes } => {
                 let l = live.read();
                 for c in &changes {
@@ -233,21 +239,21 @@ impl Printer {
         let reported = |signal: usize| self.reported.get(signal).copied().unwrap_or(false);
         match c {
             Change::Phase => self.reset(live),
-            Change::Gate { index, state, .. } => {
+            Change::Gate { index, state, from } => {
                 let Some(gate) = live.phase().gates.get(*index) else {
                     return;
                 };
                 let last = self.gates.get(*index).copied().flatten();
-                if last == Some(*state) || !reported(gate.signal) {
-                    return;
-                }
                 // Said once for the root ([`Printer::say_blocked`]): going
                 // BLOCKED, or back to GO when the root is back.
-                if *state == State::Blocked || (last == Some(State::Blocked) && *state == State::Go)
-                {
+                let unblocked = last.or(*from) == Some(State::Blocked) && *state == State::Go;
+                if *state == State::Blocked || unblocked {
                     if let Some(slot) = self.gates.get_mut(*index) {
                         *slot = Some(*state);
                     }
+                    return;
+                }
+                if last == Some(*state) || !reported(gate.signal) {
                     return;
                 }
                 let Some(j) = live.judge(*index, now) else {
@@ -326,8 +332,14 @@ impl Printer {
                 (g.blocker.root, trouble, g.gates.len())
             })
             .collect();
-        for (g, key) in groups.iter().zip(&said) {
-            if !self.blocked.contains(key) {
+        for (g, (root, trouble, n)) in groups.iter().zip(&said) {
+            // New, or worse: gates coming back one by one as each is
+            // sampled again are not news until the last one is.
+            let before = self
+                .blocked
+                .iter()
+                .find(|(r, t, _)| r == root && t == trouble);
+            if before.is_none_or(|(_, _, k)| n > k) {
                 let n = crate::notify::blocked_count(g.gates.len());
                 say(&format!("{}; {n}", g.blocker.headline()));
             }

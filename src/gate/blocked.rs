@@ -111,6 +111,32 @@ impl<'a> Upstream<'a> {
         })
     }
 
+    /// What blocks a gate on `samples` (its signal's) at `now`: the
+    /// deepest upstream signal in trouble now, else one that was when the
+    /// latest of `samples` was taken — that reading is no evidence either
+    /// way, so the gate stays BLOCKED until its signal is sampled again
+    /// with the root back. (Without this, a root's return would turn its
+    /// gates UNKNOWN for a poll, each one news, before they settle.)
+    pub fn blocker_for(
+        &self,
+        samples: &[Sample],
+        now: DateTime<Utc>,
+        words: bool,
+    ) -> Option<Blocker> {
+        if let Some(b) = self.blocker(now, words) {
+            return Some(b);
+        }
+        let latest = until(samples, now).last()?;
+        self.signals.iter().find_map(|&(root, signal, up)| {
+            let trouble = trouble(signal, until(up, now), latest.at, words)?;
+            Some(Blocker {
+                root,
+                id: say(words, || signal.id.clone()),
+                trouble,
+            })
+        })
+    }
+
     /// When time alone could change what the upstream says: a root's
     /// latest sample going stale, or a sample stamped ahead coming due.
     fn recheck(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -202,8 +228,10 @@ pub(super) fn gate_with(
         return judge_gate(gate, signal, samples, now, entered, words);
     }
     let recheck = up.recheck(now);
-    if let Some(b) = up.blocker(now, words) {
-        let (own, _) = judge_gate(gate, signal, samples, now, entered, words);
+    if let Some(b) = up.blocker_for(samples, now, words) {
+        // Its own deadlines still count: a sample of its own stamped
+        // ahead, coming due, may be one taken with the root back.
+        let (own, own_recheck) = judge_gate(gate, signal, samples, now, entered, words);
         let reason = say(words, || match own.state {
             State::NoGo => format!("{}; itself NO-GO: {}", b.reason(), own.reason),
             _ => b.reason(),
@@ -217,7 +245,7 @@ pub(super) fn gate_with(
             age: own.age,
             blocked_by,
         };
-        return (j, recheck);
+        return (j, earliest(recheck, own_recheck));
     }
     // Only samples a judgement can read need the check: the latest, and
     // a `for` window's run (which a gap over `stale_after` breaks).

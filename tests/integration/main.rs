@@ -31,6 +31,7 @@ mod util;
 mod acts;
 mod auto_rollback;
 mod bad_inputs;
+mod blocked;
 mod bounded_memory;
 mod cli;
 mod demo_screen;
