@@ -347,7 +347,11 @@ impl Printer {
         for (root, _, n) in &self.blocked {
             if !said.iter().any(|(r, ..)| r == root) {
                 let id = &live.layout().signals[*root].id;
-                let what = if *n == 1 { "its gate is" } else { "its gates are" };
+                let what = if *n == 1 {
+                    "its gate is"
+                } else {
+                    "its gates are"
+                };
                 say(&format!("{id} no longer blocks: {what} judged again"));
             }
         }

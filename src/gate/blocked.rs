@@ -193,7 +193,11 @@ fn trouble(signal: &Signal, samples: &[Sample], t: DateTime<Utc>, words: bool) -
     let before = i.checked_sub(1).map(|k| &samples[k]);
     let in_force = before
         .filter(|s| age(t, s.at) <= signal.stale_after)
-        .or_else(|| samples.get(i).filter(|s| age(s.at, t) <= signal.stale_after));
+        .or_else(|| {
+            samples
+                .get(i)
+                .filter(|s| age(s.at, t) <= signal.stale_after)
+        });
     let Some(sample) = in_force else {
         return Some(match before {
             Some(s) => Trouble::Stale(age(t, s.at)),
@@ -437,16 +441,31 @@ triggers = [{ signal = "rate", above = 10, for = "2s" }]
         let table = [
             (Root::Up, 5.0, Go, ""),
             (Root::Up, 50.0, NoGo, "50, needs < 10"),
-            (Root::Down, 5.0, Blocked, "blocked by api (down: connection refused)"),
+            (
+                Root::Down,
+                5.0,
+                Blocked,
+                "blocked by api (down: connection refused)",
+            ),
             (
                 Root::Down,
                 50.0,
                 Blocked,
                 "blocked by api (down: connection refused); itself NO-GO: 50, needs < 10",
             ),
-            (Root::Unknown, 5.0, Blocked, "blocked by api (unknown: status 503)"),
+            (
+                Root::Unknown,
+                5.0,
+                Blocked,
+                "blocked by api (unknown: status 503)",
+            ),
             (Root::Unknown, 50.0, Blocked, blocked),
-            (Root::Stale, 5.0, Blocked, "blocked by api (stale: last sample 8s ago)"),
+            (
+                Root::Stale,
+                5.0,
+                Blocked,
+                "blocked by api (stale: last sample 8s ago)",
+            ),
             (Root::Stale, 50.0, Blocked, blocked),
             (Root::NoData, 5.0, Blocked, "blocked by api (no data yet)"),
             (Root::NoData, 50.0, Blocked, blocked),
@@ -486,7 +505,12 @@ triggers = [{ signal = "rate", above = 10, for = "2s" }]
         ]);
         let j = judge_with(&up, gate, deep, &own, now, None);
         assert_eq!(j.state, State::Blocked);
-        assert_eq!(j.blocked_by.as_ref().map(|b| b.root), Some(0), "{}", j.reason);
+        assert_eq!(
+            j.blocked_by.as_ref().map(|b| b.root),
+            Some(0),
+            "{}",
+            j.reason
+        );
         assert!(j.reason.starts_with("blocked by api (down"), "{}", j.reason);
         // With the root up, the middle one is the root cause.
         let api_up = [at(9, health(true))];
@@ -543,7 +567,11 @@ triggers = [{ signal = "rate", above = 10, for = "2s" }]
         let up = Upstream::new(vec![(0, api, &down)]);
         let j = judge_trigger_with(&up, trigger, rate, &own, t(10), None);
         assert_eq!(j.state, TriggerState::Blind, "{}", j.reason);
-        assert!(j.reason.starts_with("blind: blocked by api"), "{}", j.reason);
+        assert!(
+            j.reason.starts_with("blind: blocked by api"),
+            "{}",
+            j.reason
+        );
         let a = assess_trigger_with(&up, trigger, rate, &own, t(10), None);
         assert_eq!(a.state, TriggerState::Blind);
         // The root back at 10: the breach seen during the outage does not

@@ -43,7 +43,12 @@ fn write_layout(dir: &Path, gateway: &Server, services: &Server) -> PathBuf {
 }
 
 fn unavailable() -> Reply {
-    Reply::status(503, "Service Unavailable", "text/plain", "down for maintenance")
+    Reply::status(
+        503,
+        "Service Unavailable",
+        "text/plain",
+        "down for maintenance",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +149,11 @@ async fn check_shows_every_service_blocked_by_the_gateway_and_exits_2() {
         assert_eq!(g["state"], "BLOCKED", "{g}");
         assert_eq!(g["blocked_by"], "gateway", "{g}");
         // The service's own answer is still there to read.
-        assert_eq!(g["value"].as_str().map(|v| v.starts_with("up (")), Some(true), "{g}");
+        assert_eq!(
+            g["value"].as_str().map(|v| v.starts_with("up (")),
+            Some(true),
+            "{g}"
+        );
         let reason = g["reason"].as_str().unwrap();
         assert!(reason.starts_with("blocked by gateway (down: "), "{reason}");
     }
@@ -152,7 +161,10 @@ async fn check_shows_every_service_blocked_by_the_gateway_and_exits_2() {
     let table = text(&out_table.stdout);
     assert_eq!(out_table.status.code(), Some(2), "{table}");
     assert_eq!(table.matches("⊘ BLOCKED").count(), SERVICES, "{table}");
-    let roots: Vec<&str> = table.lines().filter(|l| l.starts_with("blocked: ")).collect();
+    let roots: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("blocked: "))
+        .collect();
     assert_eq!(roots.len(), 1, "{table}");
     assert!(
         roots[0].starts_with("blocked: gateway down (") && roots[0].ends_with("; 18 gates blocked"),

@@ -29,7 +29,9 @@ fn layout() -> String {
             "[signals.svc{k:02}]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/svc{k}\"\ndepends_on = [\"gateway\"]\n\n"
         );
     }
-    src.push_str("[[phases]]\nid = \"cutover\"\ngates = [\n  { signal = \"gateway\", up = true },\n");
+    src.push_str(
+        "[[phases]]\nid = \"cutover\"\ngates = [\n  { signal = \"gateway\", up = true },\n",
+    );
     for k in 1..=SERVICES {
         let _ = writeln!(src, "  {{ signal = \"svc{k:02}\", up = true }},");
     }
@@ -62,7 +64,12 @@ fn gateway_down() -> App {
     sample(&mut a, "gateway", 1, health(false, "connection refused"));
     sample(&mut a, "error_rate", 1, Outcome::Number(0.001));
     for k in 1..=SERVICES {
-        sample(&mut a, &format!("svc{k:02}"), 1, health(false, "status 502"));
+        sample(
+            &mut a,
+            &format!("svc{k:02}"),
+            1,
+            health(false, "status 502"),
+        );
     }
     a
 }
@@ -99,11 +106,15 @@ fn the_root_is_one_row_with_its_blocked_gates_under_it() {
     // The gateway's own gate says what it is; it is the only NO-GO.
     let no_go: Vec<&str> = frame.lines().filter(|l| l.contains("NO-GO")).collect();
     assert!(
-        no_go.iter().any(|l| l.contains("gateway") && l.contains("connection refused")),
+        no_go
+            .iter()
+            .any(|l| l.contains("gateway") && l.contains("connection refused")),
         "{frame}"
     );
     assert!(
-        no_go.iter().all(|l| !l.contains("svc") || l.starts_with("│⊘")),
+        no_go
+            .iter()
+            .all(|l| !l.contains("svc") || l.starts_with("│⊘")),
         "a blocked gate shown NO-GO:\n{frame}"
     );
     insta::assert_snapshot!("blocked_200x60", frame);
@@ -121,16 +132,25 @@ fn when_they_do_not_fit_the_root_stands_for_its_gates_and_none_goes_uncounted() 
     );
     // The NO-GO gate comes before the blocked ones.
     assert!(
-        small.lines().any(|l| l.contains("NO-GO") && l.contains("gateway")),
+        small
+            .lines()
+            .any(|l| l.contains("NO-GO") && l.contains("gateway")),
         "{small}"
     );
     // Every gate is shown or counted: gate rows shown + "+N more" = all
     // 20, and every hidden one but error_rate (GO) is counted as not GO.
     let gate_row = |l: &&str| {
-        ["│✘", "│✔", "│?", "│…", "│⊘"].iter().any(|g| l.starts_with(g)) && !l.contains("root cause")
+        ["│✘", "│✔", "│?", "│…", "│⊘"]
+            .iter()
+            .any(|g| l.starts_with(g))
+            && !l.contains("root cause")
     };
     let shown = small.lines().filter(gate_row).count();
-    let go_hidden = usize::from(!small.lines().any(|l| l.contains("✔ GO") && l.contains("error_rate")));
+    let go_hidden = usize::from(
+        !small
+            .lines()
+            .any(|l| l.contains("✔ GO") && l.contains("error_rate")),
+    );
     let more = small
         .lines()
         .find_map(|l| {

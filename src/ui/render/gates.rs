@@ -208,8 +208,10 @@ fn plan(app: &View<'_>, groups: &Groups, area: Rect) -> (Plan, Columns) {
     let room = usize::from(area.height.saturating_sub(CHROME));
     let judge = |e: Entry| groups.judge(app, e).map(|j| (e, j));
     if n <= room {
-        let rows: Vec<(Entry, Judgement)> =
-            in_place(app, groups).into_iter().filter_map(judge).collect();
+        let rows: Vec<(Entry, Judgement)> = in_place(app, groups)
+            .into_iter()
+            .filter_map(judge)
+            .collect();
         let cols = Columns::new(app, groups, &rows, area.width);
         if cols.heights.iter().sum::<usize>() <= room {
             let plan = Plan {
@@ -325,12 +327,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(
-        app: &View<'_>,
-        groups: &Groups,
-        judged: &[(Entry, Judgement)],
-        width: u16,
-    ) -> Columns {
+    fn new(app: &View<'_>, groups: &Groups, judged: &[(Entry, Judgement)], width: u16) -> Columns {
         // Columns as wide as their widest entry (within bounds), so the
         // reason — what an operator reads first on a NO-GO — gets the
         // rest, and wraps onto a second and third line rather than being
