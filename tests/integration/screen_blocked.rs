@@ -169,3 +169,19 @@ fn when_they_do_not_fit_the_root_stands_for_its_gates_and_none_goes_uncounted() 
     );
     insta::assert_snapshot!("blocked_80x24", small);
 }
+
+#[test]
+fn the_cursor_reaches_every_row_root_rows_included_and_any_size_draws() {
+    let mut a = gateway_down();
+    for _ in 0..40 {
+        a.update(crate::screen::key('j'));
+    }
+    // 20 gates and one root's row.
+    assert_eq!(a.cursor, SERVICES + 2, "the cursor stops at the last row");
+    let small = draw(&a, 80, 24);
+    assert!(small.contains("↳ svc18"), "the last gate in view:\n{small}");
+    assert!(small.contains(" above"), "{small}");
+    for (w, h) in [(0, 0), (1, 1), (79, 23), (80, 10), (120, 40)] {
+        let _ = draw(&a, w, h);
+    }
+}
