@@ -35,12 +35,20 @@ fn spans(layout: &Layout) -> Vec<Duration> {
             *l = (*l).max(w);
         }
     }
-    layout
+    let mut spans: Vec<Duration> = layout
         .signals
         .iter()
         .zip(longest)
         .map(|(s, w)| w.saturating_add(s.stale_after).saturating_add(s.every))
-        .collect()
+        .collect();
+    // A root's evidence must reach as far back as its dependents' does:
+    // their windows ask whether it was up when each sample was taken.
+    for (i, s) in layout.signals.iter().enumerate() {
+        for &u in &s.upstream {
+            spans[u] = spans[u].max(spans[i]);
+        }
+    }
+    spans
 }
 
 /// How far back evidence must reach for every window in `layout`.

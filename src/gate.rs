@@ -16,6 +16,11 @@ use crate::layout::{Condition, Gate, Signal};
 use crate::signal::{Outcome, Sample, answer_set, quote_short};
 use crate::unit::format_duration;
 
+pub mod blocked;
+pub use blocked::{
+    Blocker, Trouble, Upstream, assess_trigger_with, assess_with, judge_trigger_with, judge_with,
+};
+
 /// What a gate says right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -27,6 +32,9 @@ pub enum State {
     Unknown,
     /// The last sample is older than the signal's `stale_after`.
     Stale,
+    /// A signal this gate's signal `depends_on` is down, UNKNOWN or STALE:
+    /// its own reading cannot be trusted either way (see [`blocked`]).
+    Blocked,
 }
 
 impl State {
@@ -37,6 +45,7 @@ impl State {
             State::Pending => "PENDING",
             State::Unknown => "UNKNOWN",
             State::Stale => "STALE",
+            State::Blocked => "BLOCKED",
         }
     }
 
@@ -46,6 +55,7 @@ impl State {
             State::NoGo => "✘",
             State::Pending => "…",
             State::Unknown | State::Stale => "?",
+            State::Blocked => "⊘",
         }
     }
 }
@@ -57,7 +67,7 @@ impl State {
             State::Go => Verdict::Go,
             State::NoGo => Verdict::NoGo,
             State::Pending => Verdict::Pending,
-            State::Unknown | State::Stale => Verdict::Unknown,
+            State::Unknown | State::Stale | State::Blocked => Verdict::Unknown,
         }
     }
 }
@@ -104,10 +114,13 @@ pub struct Judgement {
     pub remaining: Option<Duration>,
     /// Age of the latest sample.
     pub age: Option<Duration>,
+    /// BLOCKED: the root cause, the upstream signal in trouble (see
+    /// [`blocked`]).
+    pub blocked_by: Option<Blocker>,
 }
 
-/// GO unless some blocking gate is NO-GO (→ NO-GO), UNKNOWN or STALE
-/// (→ UNKNOWN), or waits on a running window (→ PENDING).
+/// GO unless some blocking gate is NO-GO (→ NO-GO), UNKNOWN, STALE or
+/// BLOCKED (→ UNKNOWN), or waits on a running window (→ PENDING).
 pub fn verdict<'a>(judged: impl IntoIterator<Item = (&'a Gate, &'a Judgement)>) -> Verdict {
     judged
         .into_iter()
@@ -383,6 +396,7 @@ fn judge_gate(
             reason: say(words, || "no data yet".into()),
             remaining: None,
             age: None,
+            blocked_by: None,
         };
         return (j, ahead);
     };
@@ -398,6 +412,7 @@ fn judge_gate(
         reason: String::new(),
         remaining: None,
         age: Some(latest_age),
+        blocked_by: None,
     };
     if latest_age > signal.stale_after {
         j.state = State::Stale;

@@ -110,7 +110,8 @@ pub fn judge_triggers(
         .map(|t| {
             let signal = &layout.signals[t.signal];
             let samples = act::with_checked_items(&signal.id, state, board.samples(t.signal));
-            crate::gate::judge_trigger_in_phase(t, signal, &samples, now, state.phase_entered)
+            let up = crate::live::upstream(layout, board, t.signal);
+            crate::gate::judge_trigger_with(&up, t, signal, &samples, now, state.phase_entered)
         })
         .collect()
 }

@@ -184,6 +184,7 @@ fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics>
         phases_declared: Names::default(),
         signal_at: HashMap::new(),
         roles: None,
+        depends_on: HashMap::new(),
     };
     let layout = v.layout(path, &root, root_span).map(|mut l| {
         use sha2::Digest;
@@ -258,6 +259,48 @@ struct Validator<'s> {
     signal_at: HashMap<String, usize>,
     /// The roles `[roles]` defines, when it is there.
     roles: Option<Names>,
+    /// Each valid signal's `depends_on` as written, resolved once every
+    /// signal id is known.
+    depends_on: HashMap<String, Vec<toml::Spanned<String>>>,
+}
+
+/// A cycle through `start` by `depends_on`, as the path from `start` back
+/// to it (`a → b → a`), if there is one.
+fn cycle_from(signals: &[Signal], start: usize) -> Option<Vec<usize>> {
+    // Depth-first with an explicit path; each signal is entered once.
+    let mut seen = vec![false; signals.len()];
+    let mut path = vec![start];
+    let mut next = vec![0usize];
+    seen[start] = true;
+    while let (Some(&at), Some(k)) = (path.last(), next.last_mut()) {
+        let Some(&d) = signals[at].depends_on.get(*k) else {
+            path.pop();
+            next.pop();
+            continue;
+        };
+        *k += 1;
+        if d == start {
+            path.push(start);
+            return Some(path);
+        }
+        if !seen[d] {
+            seen[d] = true;
+            path.push(d);
+            next.push(0);
+        }
+    }
+    None
+}
+
+/// Everything `i` depends on, post-order: a root comes before what
+/// depends on it. The graph is acyclic here.
+fn deepest_first(signals: &[Signal], i: usize, out: &mut Vec<usize>) {
+    for &d in &signals[i].depends_on {
+        if !out.contains(&d) {
+            deepest_first(signals, d, out);
+            out.push(d);
+        }
+    }
 }
 
 /// "a json", "an http".
@@ -328,6 +371,8 @@ impl Validator<'_> {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let mut signals = signals;
+        self.dependencies(&mut signals);
         let phases = match top.get("phases") {
             Some(v) => self.phases(v, &signals),
             None => {
@@ -720,6 +765,7 @@ impl Validator<'_> {
                     "name",
                     "type",
                     "server",
+                    "depends_on",
                 ] {
                     let _ = t.get(key);
                 }
@@ -740,6 +786,11 @@ impl Validator<'_> {
         }
         t.what = format!("{kind} signal `{}`", cut(id));
         let timing = self.timing(&mut t);
+        if let Some(v) = t.get("depends_on")
+            && let Some(names) = as_string_list(&mut self.sink, v, "depends_on")
+        {
+            self.depends_on.insert(id.to_string(), names);
+        }
         let default_unit = match kind.as_str() {
             "http" | "tcp" => Unit::Ms,
             "checklist" => Unit::Count,
@@ -770,7 +821,83 @@ impl Validator<'_> {
             timeout,
             stale_after,
             unit: unit?,
+            depends_on: Vec::new(),
+            upstream: Vec::new(),
         })
+    }
+
+    /// Resolves every `depends_on`: unknown ids, a signal naming itself
+    /// and cycles are errors (a cycle would leave no root to blame and
+    /// block its members for ever), then each signal's `upstream`.
+    fn dependencies(&mut self, signals: &mut [Signal]) {
+        let written = std::mem::take(&mut self.depends_on);
+        for (i, s) in signals.iter_mut().enumerate() {
+            let Some(names) = written.get(&s.id) else {
+                continue;
+            };
+            for name in names {
+                let span = name.span();
+                let name = name.get_ref();
+                match self.signal_at.get(name.as_str()) {
+                    Some(&d) if d == i => self.sink.error_hint(
+                        &span,
+                        format!("signal `{}` depends on itself", cut(name)),
+                        Some("remove it from its own `depends_on`".into()),
+                    ),
+                    Some(&d) => {
+                        if !s.depends_on.contains(&d) {
+                            s.depends_on.push(d);
+                        }
+                    }
+                    None if self.declared.has(name) => {}
+                    None => {
+                        let hint = self
+                            .sink
+                            .suggest(name, self.declared.iter())
+                            .or_else(|| self.declared.list("signals"));
+                        self.sink.error_hint(
+                            &span,
+                            format!("`depends_on` names unknown signal `{}`", cut(name)),
+                            hint,
+                        );
+                    }
+                }
+            }
+        }
+        // Cycles, each reported once, where its first member (in file
+        // order) names the next.
+        let mut reported: HashSet<usize> = HashSet::new();
+        for start in 0..signals.len() {
+            if reported.contains(&start) {
+                continue;
+            }
+            if let Some(cycle) = cycle_from(signals, start) {
+                let next = signals[cycle[1]].id.as_str();
+                let span = written
+                    .get(&signals[start].id)
+                    .and_then(|names| names.iter().find(|n| n.get_ref() == next))
+                    .map(toml::Spanned::span)
+                    .unwrap_or_default();
+                let path: Vec<&str> = cycle.iter().map(|&k| signals[k].id.as_str()).collect();
+                self.sink.error_hint(
+                    &span,
+                    format!("`depends_on` goes round in a cycle: {}", path.join(" → ")),
+                    Some("a cycle has no root to blame; remove one of its links".into()),
+                );
+                reported.extend(cycle);
+            }
+        }
+        if !reported.is_empty() {
+            for s in signals.iter_mut() {
+                s.depends_on.clear();
+            }
+            return;
+        }
+        for i in 0..signals.len() {
+            let mut upstream = Vec::new();
+            deepest_first(signals, i, &mut upstream);
+            signals[i].upstream = upstream;
+        }
     }
 
     fn timing(&mut self, t: &mut Table<'_, '_>) -> Option<(Duration, Duration, Duration)> {

@@ -63,6 +63,17 @@ pub fn with_checked_items<'s>(
     )
 }
 
+/// The evidence on what `signal` depends on (`depends_on`, transitively),
+/// deepest first: what judging it needs besides its own samples.
+pub fn upstream<'a>(layout: &'a Layout, board: &'a Board, signal: usize) -> gate::Upstream<'a> {
+    let up = layout.signals.get(signal).map_or(&[][..], |s| &s.upstream);
+    gate::Upstream::new(
+        up.iter()
+            .map(|&u| (u, &layout.signals[u], board.samples(u)))
+            .collect(),
+    )
+}
+
 /// What changed in the picture; front ends say or draw it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -83,6 +94,14 @@ pub enum Change {
     /// Sign-off `seq` went STALE (a blocking gate left GO after it): the
     /// state says why; it is yet to be recorded.
     SignoffStale { seq: i64 },
+}
+
+/// The current phase's BLOCKED gates behind one root cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockedGroup {
+    pub blocker: gate::Blocker,
+    /// Gate indexes, in layout order.
+    pub gates: Vec<usize>,
 }
 
 /// A gate or trigger, by index: what a signal or a deadline re-judges.
@@ -107,7 +126,7 @@ impl Counts {
             GateState::Go => return,
             GateState::NoGo => &mut self.no_go,
             GateState::Pending => &mut self.pending,
-            GateState::Unknown | GateState::Stale => &mut self.not_go,
+            GateState::Unknown | GateState::Stale | GateState::Blocked => &mut self.not_go,
         };
         *slot = slot.saturating_add_signed(by);
     }
@@ -135,7 +154,9 @@ pub struct Live {
     phase: usize,
     gates: Vec<Assessment>,
     triggers: Vec<TriggerAssessment>,
-    /// Signal → the gates and triggers that read it.
+    /// Signal → the gates and triggers that read it, or read a signal
+    /// that depends on it (`depends_on`, transitively): a sample on a
+    /// root re-judges what it can block.
     readers: Vec<Vec<Ref>>,
     /// When each gate or trigger must be judged again if no sample comes.
     due: BTreeSet<(DateTime<Utc>, Ref)>,
@@ -242,12 +263,54 @@ impl Live {
         self.verdict
     }
 
+    /// The current phase's BLOCKED gates grouped under their root cause,
+    /// in the order of each group's first gate: what front ends report
+    /// once instead of gate by gate. One pass over the gates' states, and
+    /// words for each blocked signal's root only.
+    pub fn blocked(&self, now: DateTime<Utc>) -> Vec<BlockedGroup> {
+        let mut groups: Vec<BlockedGroup> = Vec::new();
+        // Signal → its group, once asked.
+        let mut asked: Vec<(usize, Option<usize>)> = Vec::new();
+        for (i, a) in self.gates.iter().enumerate() {
+            if a.state != GateState::Blocked {
+                continue;
+            }
+            let signal = self.phase().gates[i].signal;
+            let group = if let Some(&(_, g)) = asked.iter().find(|(s, _)| *s == signal) {
+                g
+            } else {
+                let g = upstream(&self.layout, &self.board, signal)
+                    .blocker_for(self.board.samples(signal), now, true)
+                    .map(|b| {
+                        groups
+                            .iter()
+                            .position(|g| g.blocker.root == b.root)
+                            .unwrap_or_else(|| {
+                                groups.push(BlockedGroup {
+                                    blocker: b,
+                                    gates: Vec::new(),
+                                });
+                                groups.len() - 1
+                            })
+                    });
+                asked.push((signal, g));
+                g
+            };
+            if let Some(g) = group.and_then(|g| groups.get_mut(g)) {
+                g.gates.push(i);
+            }
+        }
+        groups
+    }
+
     /// Gate `index` judged in full, words and all, at `now`.
     pub fn judge(&self, index: usize, now: DateTime<Utc>) -> Option<Judgement> {
         let g = self.phase().gates.get(index)?;
         let signal = &self.layout.signals[g.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
-        Some(gate::judge_in_phase(
+        let up = upstream(&self.layout, &self.board, g.signal);
+        Some(gate::judge_with(
+            &up,
             g,
             signal,
             &samples,
@@ -268,7 +331,9 @@ impl Live {
         let t = self.layout.rollback.as_ref()?.triggers.get(index)?;
         let signal = &self.layout.signals[t.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
-        Some(gate::judge_trigger_in_phase(
+        let up = upstream(&self.layout, &self.board, t.signal);
+        Some(gate::judge_trigger_with(
+            &up,
             t,
             signal,
             &samples,
@@ -426,17 +491,21 @@ impl Live {
         self.bindings.clear();
         let layout = Arc::clone(&self.layout);
         let mut readers = vec![Vec::new(); layout.signals.len()];
-        for (i, g) in layout.phases[self.phase].gates.iter().enumerate() {
-            if let Some(r) = readers.get_mut(g.signal) {
-                r.push(Ref::Gate(i));
+        let mut read = |signal: usize, r: Ref| {
+            let up = layout.signals.get(signal).map_or(&[][..], |s| &s.upstream);
+            for &s in std::iter::once(&signal).chain(up) {
+                if let Some(list) = readers.get_mut(s) {
+                    list.push(r);
+                }
             }
+        };
+        for (i, g) in layout.phases[self.phase].gates.iter().enumerate() {
+            read(g.signal, Ref::Gate(i));
         }
         let rollback = layout.rollback.iter().flat_map(|r| r.triggers.iter());
         let mut triggers = 0;
         for (i, t) in rollback.enumerate() {
-            if let Some(r) = readers.get_mut(t.signal) {
-                r.push(Ref::Trigger(i));
-            }
+            read(t.signal, Ref::Trigger(i));
             triggers += 1;
         }
         self.readers = readers;
@@ -492,7 +561,8 @@ impl Live {
         let g = &self.phase().gates[index];
         let signal = &self.layout.signals[g.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(g.signal));
-        gate::assess_in_phase(g, signal, &samples, now, self.entered())
+        let up = upstream(&self.layout, &self.board, g.signal);
+        gate::assess_with(&up, g, signal, &samples, now, self.entered())
     }
 
     fn assess_trigger(&self, index: usize, now: DateTime<Utc>) -> TriggerAssessment {
@@ -509,7 +579,8 @@ impl Live {
         };
         let signal = &self.layout.signals[t.signal];
         let samples = with_checked_items(&signal.id, &self.state, self.board.samples(t.signal));
-        gate::assess_trigger_in_phase(t, signal, &samples, now, self.state.phase_entered)
+        let up = upstream(&self.layout, &self.board, t.signal);
+        gate::assess_trigger_with(&up, t, signal, &samples, now, self.state.phase_entered)
     }
 
     /// Judges one gate or trigger again; notes a change of state and its
@@ -614,6 +685,22 @@ url = "http://127.0.0.1:9/c"
 every = "1s"
 stale_after = "4s"
 
+[signals.d]
+kind = "json"
+url = "http://127.0.0.1:9/d"
+path = "$.v"
+every = "1s"
+stale_after = "3s"
+depends_on = ["c"]
+
+[signals.e]
+kind = "json"
+url = "http://127.0.0.1:9/e"
+path = "$.v"
+every = "1s"
+stale_after = "2s"
+depends_on = ["d", "b"]
+
 [[phases]]
 id = "one"
 gates = [
@@ -622,6 +709,8 @@ gates = [
   { signal = "b", above = 10, for = "3s" },
   { signal = "c", up = true },
   { signal = "c", up = true, for = "4s", blocking = false },
+  { signal = "d", below = 60, for = "3s" },
+  { signal = "e", below = 70 },
 ]
 
 [[phases]]
@@ -637,6 +726,7 @@ auto_from = "one"
 triggers = [
   { signal = "a", above = 70, for = "4s" },
   { signal = "b", below = 20, for = "2s" },
+  { signal = "e", above = 30, for = "2s" },
 ]
 "#;
 
@@ -725,7 +815,7 @@ triggers = [
                         // A batch followed from another process's record.
                         let batch = (0..rng.usize(1..5))
                             .map(|k| {
-                                let signal = rng.usize(..3);
+                                let signal = rng.usize(..5);
                                 let back = chrono::Duration::milliseconds(300 * k as i64);
                                 let o = outcome(&mut rng, signal);
                                 (
@@ -740,7 +830,7 @@ triggers = [
                         live.record_all(batch, now);
                     }
                     _ => {
-                        let signal = rng.usize(..3);
+                        let signal = rng.usize(..5);
                         // Now and then a sample from the past (a slow
                         // poll) or from a clock slightly ahead.
                         let skew = match rng.u8(..10) {

@@ -36,5 +36,5 @@ mod terminal;
 
 pub use delivery::{DEFAULT_QUEUE, DEFAULT_TIMEOUT, Notifier, NotifierBuilder, NotifyStats};
 pub use desktop::desktop_available;
-pub use message::{MAX_FIELD_CHARS, Notification, Urgency};
+pub use message::{MAX_FIELD_CHARS, Notification, Urgency, blocked_count};
 pub use terminal::terminal_sequence;

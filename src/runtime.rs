@@ -365,6 +365,7 @@ impl Runtime {
             return;
         }
         let mut alerts = Vec::new();
+        let mut newly_blocked = Vec::new();
         let mut fired = false;
         let mut stale = false;
         for c in &changes {
@@ -386,11 +387,29 @@ impl Runtime {
                         ));
                     }
                 }
+                Change::Gate {
+                    index,
+                    from: Some(GateState::Go),
+                    state: GateState::Blocked,
+                } => newly_blocked.push(*index),
                 Change::Trigger {
                     state: TriggerState::Fired,
                     ..
                 } => fired = true,
                 _ => {}
+            }
+        }
+        if !newly_blocked.is_empty() {
+            // One notification per root cause, not one per gate behind it.
+            let live = self.live.read();
+            for g in live.blocked(now) {
+                if g.gates.iter().any(|i| newly_blocked.contains(i)) {
+                    alerts.push(Notification::gates_blocked(
+                        &live.layout().launch.name,
+                        &g.blocker.headline(),
+                        g.gates.len(),
+                    ));
+                }
             }
         }
         // The change first, then what it calls for.

@@ -251,7 +251,7 @@ mod tests {
     use super::*;
     use crate::launch::{Event, EventKind, GateSnapshot};
     use crate::signal::Outcome;
-    use GateState::{Go, NoGo, Pending, Stale, Unknown};
+    use GateState::{Blocked, Go, NoGo, Pending, Stale, Unknown};
 
     const LAYOUT: &str = r#"
 [launch]
@@ -346,6 +346,12 @@ id = "full"
                 Go,
                 &[(0, Stale, 22)],
                 Some((0, Stale, 22)),
+            ),
+            (
+                "BLOCKED by a root signal after",
+                Go,
+                &[(0, Blocked, 24)],
+                Some((0, Blocked, 24)),
             ),
             (
                 "a `for` window restarting (PENDING) counts",

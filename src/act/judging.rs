@@ -58,7 +58,8 @@ pub fn judge_phase(
         .map(|g| {
             let signal = &layout.signals[g.signal];
             let samples = with_checked_items(signal.id.as_str(), state, board.samples(g.signal));
-            gate::judge_in_phase(g, signal, &samples, now, entered)
+            let up = crate::live::upstream(layout, board, g.signal);
+            gate::judge_with(&up, g, signal, &samples, now, entered)
         })
         .collect()
 }

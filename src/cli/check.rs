@@ -151,6 +151,9 @@ struct GateReport {
     state: &'static str,
     value: Option<String>,
     reason: String,
+    /// BLOCKED: the id of the root cause (`depends_on`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blocked_by: Option<String>,
     window_left_s: Option<u64>,
 }
 
@@ -212,6 +215,7 @@ fn to_json(
                 state: j.state.word(),
                 value: j.value.clone(),
                 reason: j.reason.clone(),
+                blocked_by: j.blocked_by.as_ref().map(|b| b.id.clone()),
                 window_left_s: j.remaining.map(|d| d.as_secs()),
             })
             .collect(),
@@ -306,6 +310,21 @@ fn table(
         "verdict: {} ({not_go} of {blocking} blocking gates not GO)\n",
         v.word()
     ));
+    // Each root cause once, under the rows it blocks.
+    let mut roots: Vec<(&crate::gate::Blocker, usize)> = Vec::new();
+    for b in judged.iter().filter_map(|j| j.blocked_by.as_ref()) {
+        match roots.iter_mut().find(|(r, _)| r.root == b.root) {
+            Some((_, n)) => *n += 1,
+            None => roots.push((b, 1)),
+        }
+    }
+    for (b, n) in roots {
+        out.push_str(&format!(
+            "blocked: {}; {}\n",
+            b.headline(),
+            crate::notify::blocked_count(n)
+        ));
+    }
     if !phase.signoff.is_empty() {
         let polls: Vec<String> = phase
             .signoff

@@ -18,7 +18,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::{Error, out};
-use crate::gate::{State, TriggerState, Verdict};
+use crate::gate::{State, TriggerState, Trouble, Verdict};
 use crate::layout::{Layout, Then};
 use crate::live::{Change, Live};
 use crate::notify::Notifier;
@@ -123,6 +123,10 @@ struct Printer {
     reported: Vec<bool>,
     /// Gates of the phase whose signal has not reported yet.
     unreported: usize,
+    /// What was last said of each root cause blocking gates: its
+    /// signal, trouble (a stale one's age left out: growing is not news)
+    /// and count.
+    blocked: Vec<(usize, Trouble, usize)>,
 }
 
 impl Printer {
@@ -134,6 +138,7 @@ impl Printer {
             verdict: None,
             reported: vec![false; live.layout().signals.len()],
             unreported: 0,
+            blocked: Vec::new(),
         };
         p.reset(live);
         p
@@ -151,6 +156,7 @@ impl Printer {
         self.gates = vec![None; live.phase().gates.len()];
         self.triggers = vec![None; layout.rollback.as_ref().map_or(0, |r| r.triggers.len())];
         self.verdict = None;
+        self.blocked.clear();
         self.unreported = live
             .phase()
             .gates
@@ -161,11 +167,20 @@ impl Printer {
 
     fn print(&mut self, live: &SharedLive, u: Update) {
         match u {
-            Update::Signal { index, failure } => self.signal(&live.read(), index, failure),
+            Update::Signal { index, failure } => {
+                let l = live.read();
+                self.signal(&l, index, failure);
+                // A root's first report (or its failure) is news for the
+                // gates it blocks, though none of them changed state.
+                self.say_blocked(&l, Utc::now());
+            }
             Update::Changed { at, changes } => {
                 let l = live.read();
                 for c in &changes {
                     self.change(&l, c, at);
+                }
+                if changes.iter().any(|c| matches!(c, Change::Gate { .. })) {
+                    self.say_blocked(&l, at);
                 }
                 self.say_verdict(&l);
             }
@@ -224,11 +239,20 @@ impl Printer {
         let reported = |signal: usize| self.reported.get(signal).copied().unwrap_or(false);
         match c {
             Change::Phase => self.reset(live),
-            Change::Gate { index, state, .. } => {
+            Change::Gate { index, state, from } => {
                 let Some(gate) = live.phase().gates.get(*index) else {
                     return;
                 };
                 let last = self.gates.get(*index).copied().flatten();
+                // Said once for the root ([`Printer::say_blocked`]): going
+                // BLOCKED, or back to GO when the root is back.
+                let unblocked = last.or(*from) == Some(State::Blocked) && *state == State::Go;
+                if *state == State::Blocked || unblocked {
+                    if let Some(slot) = self.gates.get_mut(*index) {
+                        *slot = Some(*state);
+                    }
+                    return;
+                }
                 if last == Some(*state) || !reported(gate.signal) {
                     return;
                 }
@@ -291,6 +315,53 @@ impl Printer {
             // Said by the journal's record of it (`journal #… went STALE`).
             Change::Verdict(_) | Change::SignoffStale { .. } => {}
         }
+    }
+
+    /// Each root cause blocking gates, once when it starts (or its count
+    /// or words change) and once when it ends: `gateway down (status
+    /// 503); 18 gates blocked` instead of a line for each of the 18.
+    fn say_blocked(&mut self, live: &Live, now: DateTime<Utc>) {
+        let reported = |signal: usize| self.reported.get(signal).copied().unwrap_or(false);
+        let groups: Vec<_> = live
+            .blocked(now)
+            .into_iter()
+            // A root that never reported is the start, not news.
+            .filter(|g| reported(g.blocker.root))
+            .collect();
+        let said: Vec<(usize, Trouble, usize)> = groups
+            .iter()
+            .map(|g| {
+                let trouble = match g.blocker.trouble {
+                    Trouble::Stale(_) => Trouble::Stale(Duration::ZERO),
+                    ref t => t.clone(),
+                };
+                (g.blocker.root, trouble, g.gates.len())
+            })
+            .collect();
+        for (g, (root, trouble, n)) in groups.iter().zip(&said) {
+            // New, or worse: gates coming back one by one as each is
+            // sampled again are not news until the last one is.
+            let before = self
+                .blocked
+                .iter()
+                .find(|(r, t, _)| r == root && t == trouble);
+            if before.is_none_or(|(_, _, k)| n > k) {
+                let n = crate::notify::blocked_count(g.gates.len());
+                say(&format!("{}; {n}", g.blocker.headline()));
+            }
+        }
+        for (root, _, n) in &self.blocked {
+            if !said.iter().any(|(r, ..)| r == root) {
+                let id = &live.layout().signals[*root].id;
+                let what = if *n == 1 {
+                    "its gate is"
+                } else {
+                    "its gates are"
+                };
+                say(&format!("{id} no longer blocks: {what} judged again"));
+            }
+        }
+        self.blocked = said;
     }
 
     /// The phase's verdict, once every gate's signal has reported, when

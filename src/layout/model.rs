@@ -97,6 +97,14 @@ pub struct Signal {
     pub timeout: Duration,
     pub stale_after: Duration,
     pub unit: Unit,
+    /// `depends_on`: the signals this one cannot be trusted without, by
+    /// index, as written.
+    pub depends_on: Vec<usize>,
+    /// Every signal this one depends on, directly or not, deepest first
+    /// (a root before what depends on it), each once: the first of them
+    /// that is down names the root cause. Resolved once at validation;
+    /// the layout has no cycles.
+    pub upstream: Vec<usize>,
 }
 
 impl Signal {

@@ -51,6 +51,17 @@ impl Notification {
         Self::new(format!("{launch} — NO-GO"), body, Urgency::Critical)
     }
 
+    /// Gates went from GO to BLOCKED behind one root cause: said once for
+    /// the root (`api down (connection refused); 17 gates blocked`), not
+    /// once for each gate.
+    pub fn gates_blocked(launch: &str, root: &str, gates: usize) -> Self {
+        Self::new(
+            format!("{launch} — BLOCKED"),
+            format!("{root}; {}", blocked_count(gates)),
+            Urgency::Critical,
+        )
+    }
+
     /// An automatic-rollback trigger fired.
     pub fn trigger_fired(launch: &str, trigger: &str) -> Self {
         Self::new(
@@ -117,6 +128,15 @@ impl Notification {
             format!("{signer}: your {role} sign-off of {phase} is STALE ({why}); sign again"),
             Urgency::Critical,
         )
+    }
+}
+
+/// `17 gates blocked`, `1 gate blocked`: the count every front end says.
+pub fn blocked_count(gates: usize) -> String {
+    if gates == 1 {
+        "1 gate blocked".into()
+    } else {
+        format!("{gates} gates blocked")
     }
 }
 
@@ -201,6 +221,9 @@ mod tests {
         assert_eq!(n.urgency, Urgency::Normal);
         let n = Notification::rollback_finished("Checkout", false, "exit 1 after 12s");
         assert_eq!(n.title, "Checkout — rollback FAILED");
+        let n = Notification::gates_blocked("Checkout", "api down (connection refused)", 17);
+        assert_eq!(n.title, "Checkout — BLOCKED");
+        assert_eq!(n.body, "api down (connection refused); 17 gates blocked");
         let n = Notification::advanced("Checkout", "canary-10", "full", Some("known flake"));
         assert_eq!(n.body, "canary-10 → full (override: known flake)");
     }

@@ -793,7 +793,8 @@ impl<'a> View<'a> {
 
     fn rows_in_focus(&self) -> usize {
         match self.focus {
-            Focus::Gates => self.phase().gates.len(),
+            // Each root cause of BLOCKED gates has a row of its own.
+            Focus::Gates => self.phase().gates.len() + self.live.blocked(self.now).len(),
             Focus::Checklist => self.checklist_items().len(),
             Focus::Log => self.log.len(),
             Focus::Output => self.output.len(),

@@ -35,6 +35,8 @@ impl Theme {
             State::NoGo => self.fg(Hue::NoGo).add_modifier(Modifier::BOLD),
             State::Pending => self.fg(Hue::Pending),
             State::Unknown => self.fg(Hue::Unknown),
+            // Blocks like UNKNOWN; the glyph and word tell them apart.
+            State::Blocked => self.fg(Hue::Unknown).add_modifier(Modifier::BOLD),
             State::Stale => self.fg(Hue::Stale),
         }
     }

@@ -185,3 +185,69 @@ async fn the_runtime_reports_typed_updates_and_follows_another() {
     second.orders.send(Order::Stop).unwrap();
     second.task.await.unwrap();
 }
+
+/// Gates gone from GO to BLOCKED behind one root: one alert naming the
+/// root and the count, not one per gate (and none saying NO-GO).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_blocked_by_one_root_are_one_alert() {
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gateway_down = Arc::clone(&down);
+    let gateway = Server::start(move |_| {
+        if gateway_down.load(Ordering::SeqCst) {
+            Reply::status(503, "Service Unavailable", "text/plain", "")
+        } else {
+            Reply::ok_text("ok")
+        }
+    })
+    .await;
+    let services = Server::fixed(Reply::ok_text("ok")).await;
+    let mut signals = format!(
+        "[signals.gateway]\nkind = \"http\"\nurl = \"{}\"\nevery = \"100ms\"\n",
+        gateway.url("/")
+    );
+    let mut gates = Vec::new();
+    for k in 0..3 {
+        signals.push_str(&format!(
+            "[signals.svc{k}]\nkind = \"http\"\nurl = \"{}\"\nevery = \"100ms\"\ndepends_on = [\"gateway\"]\n",
+            services.url(&format!("/{k}"))
+        ));
+        gates.push(format!("{{ signal = \"svc{k}\", up = true }}"));
+    }
+    let dir = crate::util::procs::tempdir();
+    let layout = crate::util::layout(&signals, &gates.join(", "));
+    let mut r = start(layout, &dir.path().join("j.sqlite"));
+    let mut seen = Vec::new();
+    next(&mut r, &mut seen, "the verdict GO", |u| {
+        matches!(u, Update::Changed { changes, .. }
+            if changes.contains(&Change::Verdict(gonogo::gate::Verdict::Go)))
+        .then_some(())
+    })
+    .await;
+    down.store(true, Ordering::SeqCst);
+    let alert = next(&mut r, &mut seen, "an alert", |u| match u {
+        Update::Alert(n) => Some(n.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(alert.title.ends_with("BLOCKED"), "{alert:?}");
+    assert!(
+        alert.body.starts_with("gateway down (") && alert.body.ends_with("; 3 gates blocked"),
+        "{alert:?}"
+    );
+    // Every gate is blocked by then, in that one change: no other alert
+    // follows while the gateway stays down.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    while let Ok(u) = r.updates.try_recv() {
+        seen.push(u);
+    }
+    let alerts: Vec<_> = seen
+        .iter()
+        .filter_map(|u| match u {
+            Update::Alert(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    r.orders.send(Order::Stop).unwrap();
+    r.task.await.unwrap();
+}

@@ -148,6 +148,9 @@ bad_layouts! {
     string_equals_on_a_numeric_signal => "41-string-equals-on-prometheus",
     dns_server_that_is_not_an_address => "42-dns-server-not-an-address",
     tls_signal_with_another_unit => "43-tls-unit-changed",
+    depends_on_unknown_signal => "44-depends-on-unknown-signal",
+    depends_on_cycle_names_its_path => "45-depends-on-cycle",
+    depends_on_itself => "46-depends-on-itself",
     trigger_then_other_than_rollback_or_hold => "50-then-pause",
     quorum_counts_rollback_triggers_only => "51-quorum-counts-rollback-triggers",
 }

@@ -2,6 +2,13 @@
 //! gate's state in glyph and word, its condition, live value, trend
 //! sparkline, age of data and the reason (wrapped, never cut silently);
 //! each required role signed by whom and when, or waiting.
+//!
+//! BLOCKED gates (`depends_on`) are grouped under their root cause: one
+//! row `⊘ BLOCKED by api … 17 gates` with the gates it blocks indented
+//! below it. When the pane cannot show every gate, the root's row ranks
+//! with UNKNOWN and stands for its gates, which go last (collapsed): the
+//! other gates are seen first, and the hidden ones are counted twice, on
+//! the root's row and in the "+N more" line.
 
 use std::time::Duration;
 
@@ -15,6 +22,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::pane;
 use super::text::{shown, with_more, wrap};
 use crate::gate::{Judgement, State};
+use crate::live::BlockedGroup;
 use crate::text::cut_to;
 use crate::ui::app::{Focus, View};
 use crate::ui::theme::{Hue, Theme};
@@ -30,10 +38,16 @@ fn age(d: Option<Duration>) -> String {
 /// composer gives what is left of the gates' share to other panes.
 pub(super) fn rows_needed(app: &View<'_>, width: u16, max: u16) -> u16 {
     let room = usize::from(max.saturating_sub(CHROME));
-    let judged: Vec<(usize, Judgement)> = (0..app.phase().gates.len().min(room + 1))
-        .filter_map(|i| Some((i, app.live.judge(i, app.now)?)))
+    let groups = Groups::new(app);
+    let judged: Vec<(Entry, Judgement)> = in_place(app, &groups)
+        .into_iter()
+        .take(room + 1)
+        .filter_map(|e| Some((e, groups.judge(app, e)?)))
         .collect();
-    let needed: usize = Columns::new(app, &judged, width).heights.iter().sum();
+    let needed: usize = Columns::new(app, &groups, &judged, width)
+        .heights
+        .iter()
+        .sum();
     u16::try_from(needed)
         .unwrap_or(u16::MAX)
         .saturating_add(CHROME)
@@ -47,30 +61,138 @@ const REASON_LINES: usize = 3;
 /// Under 100 columns the trend goes: the reason matters more.
 const TREND: usize = 4;
 
-/// Gates ranked for a pane that cannot show them all: NO-GO, then
-/// UNKNOWN and STALE, then PENDING, then GO, each group in layout order.
+/// A row of the pane: a gate, or a root cause heading the gates it
+/// blocks (its index in [`Groups::list`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Gate(usize),
+    Root(usize),
+}
+
+/// The current phase's BLOCKED gates by root cause, and each gate's group.
+struct Groups {
+    list: Vec<BlockedGroup>,
+    of: Vec<Option<usize>>,
+}
+
+impl Groups {
+    fn new(app: &View<'_>) -> Groups {
+        let list = app.live.blocked(app.now);
+        let mut of = vec![None; app.phase().gates.len()];
+        for (k, g) in list.iter().enumerate() {
+            for &i in &g.gates {
+                if let Some(slot) = of.get_mut(i) {
+                    *slot = Some(k);
+                }
+            }
+        }
+        Groups { list, of }
+    }
+
+    /// An entry judged in words; a root's row says what is wrong with it
+    /// and how many gates wait on it.
+    fn judge(&self, app: &View<'_>, e: Entry) -> Option<Judgement> {
+        match e {
+            Entry::Gate(i) => app.live.judge(i, app.now),
+            Entry::Root(k) => {
+                let g = self.list.get(k)?;
+                Some(Judgement {
+                    state: State::Blocked,
+                    value: Some(gates_count(g.gates.len())),
+                    reason: g.blocker.trouble.to_string(),
+                    remaining: None,
+                    age: None,
+                    blocked_by: Some(g.blocker.clone()),
+                })
+            }
+        }
+    }
+
+    fn name(&self, app: &View<'_>, e: Entry) -> String {
+        match e {
+            Entry::Gate(i) if self.of.get(i).copied().flatten().is_some() => {
+                format!("↳ {}", gate_name(&app.phase().gates[i]))
+            }
+            Entry::Gate(i) => gate_name(&app.phase().gates[i]),
+            Entry::Root(k) => self
+                .list
+                .get(k)
+                .map(|g| format!("by {}", g.blocker.id))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+fn gates_count(n: usize) -> String {
+    if n == 1 {
+        "1 gate".into()
+    } else {
+        format!("{n} gates")
+    }
+}
+
+fn condition(app: &View<'_>, e: Entry) -> String {
+    match e {
+        Entry::Gate(i) => app.phase().gates[i].condition_text(),
+        Entry::Root(_) => "root cause".into(),
+    }
+}
+
+/// Every gate in layout order, each group of BLOCKED gates under its
+/// root's row where its first gate stands: what a pane that fits shows.
+fn in_place(app: &View<'_>, groups: &Groups) -> Vec<Entry> {
+    let n = app.phase().gates.len();
+    let mut out = Vec::with_capacity(n + groups.list.len());
+    let mut placed = vec![false; groups.list.len()];
+    for i in 0..n {
+        match groups.of.get(i).copied().flatten() {
+            None => out.push(Entry::Gate(i)),
+            Some(k) if !placed[k] => {
+                placed[k] = true;
+                out.push(Entry::Root(k));
+                out.extend(groups.list[k].gates.iter().map(|&g| Entry::Gate(g)));
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// Rows ranked for a pane that cannot show them all: NO-GO, then UNKNOWN,
+/// STALE and the roots of BLOCKED gates (standing for them), then
+/// PENDING, then GO, each in layout order; the gates behind a root last.
 /// From the runtime's states (no words), in one pass over the gates.
-fn by_urgency(app: &View<'_>) -> Vec<usize> {
-    let mut groups: [Vec<usize>; 4] = Default::default();
+fn by_urgency(app: &View<'_>, groups: &Groups) -> Vec<Entry> {
+    let mut ranks: [Vec<Entry>; 5] = Default::default();
+    let mut placed = vec![false; groups.list.len()];
     for i in 0..app.phase().gates.len() {
+        if let Some(k) = groups.of.get(i).copied().flatten() {
+            if !placed[k] {
+                placed[k] = true;
+                ranks[1].push(Entry::Root(k));
+            }
+            ranks[4].push(Entry::Gate(i));
+            continue;
+        }
         let rank = match app.live.gate_state(i) {
             Some(State::NoGo) => 0,
-            Some(State::Unknown | State::Stale) | None => 1,
+            Some(State::Unknown | State::Stale | State::Blocked) | None => 1,
             Some(State::Pending) => 2,
             Some(State::Go) => 3,
         };
-        groups[rank].push(i);
+        ranks[rank].push(Entry::Gate(i));
     }
-    groups.concat()
+    ranks.concat()
 }
 
 /// What the pane shows: which gates, in which order, judged in words.
 struct Plan {
-    /// Gate index and judgement, top to bottom.
-    rows: Vec<(usize, Judgement)>,
+    /// Entry and judgement, top to bottom.
+    rows: Vec<(Entry, Judgement)>,
     /// Position (in the pane's order) of the first row shown.
     first: usize,
-    /// Gates out of view above and below the rows shown.
+    /// Gates out of view above and below the rows shown (roots' rows are
+    /// not gates, and not counted).
     above: usize,
     below: usize,
     /// How many of those are not GO.
@@ -81,13 +203,16 @@ struct Plan {
 /// scrolled so the cursor's row is in view, and a row kept for the line
 /// that counts the rest. Only the gates that can be shown are judged in
 /// words (a screenful, however many gates the phase has).
-fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
-    let n = app.phase().gates.len();
+fn plan(app: &View<'_>, groups: &Groups, area: Rect) -> (Plan, Columns) {
+    let n = app.phase().gates.len() + groups.list.len();
     let room = usize::from(area.height.saturating_sub(CHROME));
-    let judge = |i: usize| app.live.judge(i, app.now).map(|j| (i, j));
+    let judge = |e: Entry| groups.judge(app, e).map(|j| (e, j));
     if n <= room {
-        let rows: Vec<(usize, Judgement)> = (0..n).filter_map(judge).collect();
-        let cols = Columns::new(app, &rows, area.width);
+        let rows: Vec<(Entry, Judgement)> = in_place(app, groups)
+            .into_iter()
+            .filter_map(judge)
+            .collect();
+        let cols = Columns::new(app, groups, &rows, area.width);
         if cols.heights.iter().sum::<usize>() <= room {
             let plan = Plan {
                 rows,
@@ -99,7 +224,8 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
             return (plan, cols);
         }
     }
-    let order = by_urgency(app);
+    let order = by_urgency(app, groups);
+    let n = order.len();
     let room = room.saturating_sub(1).max(1);
     let cursor = if app.focus == Focus::Gates {
         app.cursor.min(n.saturating_sub(1))
@@ -109,23 +235,23 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
     // Candidates: a screenful either side of the cursor.
     let lo = cursor.saturating_sub(room);
     let hi = (lo + 2 * room).max(cursor + 1).min(n);
-    let candidates: Vec<(usize, Judgement)> =
-        order[lo..hi].iter().filter_map(|&i| judge(i)).collect();
+    let candidates: Vec<(Entry, Judgement)> =
+        order[lo..hi].iter().filter_map(|&e| judge(e)).collect();
     // Columns fitted to the candidates, then to the rows chosen with them,
     // and the rows chosen again: the reason gets what the rows shown do
     // not need.
     let (start, mut end) = scroll(
-        &Columns::new(app, &candidates, area.width).heights,
+        &Columns::new(app, groups, &candidates, area.width).heights,
         lo,
         cursor,
         room,
     );
     // Fitted to the rows chosen, the columns are no wider, so the reasons
     // wrap on no more lines: the rows still fit, and perhaps a few more.
-    let mut cols = Columns::new(app, &candidates[start - lo..end - lo], area.width);
+    let mut cols = Columns::new(app, groups, &candidates[start - lo..end - lo], area.width);
     while end < hi {
         let more = &candidates[start - lo..=end - lo];
-        let wider = Columns::new(app, more, area.width);
+        let wider = Columns::new(app, groups, more, area.width);
         if wider.heights.iter().sum::<usize>() <= room {
             cols = wider;
             end += 1;
@@ -142,12 +268,21 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
         cols = same;
         end += 1;
     }
-    let hidden_not_go = order[..start]
+    let gates = |part: &[Entry]| {
+        part.iter()
+            .filter_map(|e| match e {
+                Entry::Gate(i) => Some(*i),
+                Entry::Root(_) => None,
+            })
+            .collect::<Vec<usize>>()
+    };
+    let (above, below) = (gates(&order[..start]), gates(&order[end..]));
+    let hidden_not_go = above
         .iter()
-        .chain(&order[end..])
+        .chain(&below)
         .filter(|&&i| app.live.gate_state(i) != Some(State::Go))
         .count();
-    let rows: Vec<(usize, Judgement)> = candidates
+    let rows: Vec<(Entry, Judgement)> = candidates
         .into_iter()
         .skip(start - lo)
         .take(end - start)
@@ -155,8 +290,8 @@ fn plan(app: &View<'_>, area: Rect) -> (Plan, Columns) {
     let plan = Plan {
         rows,
         first: start,
-        above: start,
-        below: n - end,
+        above: above.len(),
+        below: below.len(),
         hidden_not_go,
     };
     (plan, cols)
@@ -192,25 +327,20 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(app: &View<'_>, judged: &[(usize, Judgement)], width: u16) -> Columns {
-        let gates = &app.phase().gates;
+    fn new(app: &View<'_>, groups: &Groups, judged: &[(Entry, Judgement)], width: u16) -> Columns {
         // Columns as wide as their widest entry (within bounds), so the
         // reason — what an operator reads first on a NO-GO — gets the
         // rest, and wraps onto a second and third line rather than being
         // cut.
-        let widest = |f: &dyn Fn(usize, &Judgement) -> usize, header: &str, max: usize| {
+        let widest = |f: &dyn Fn(Entry, &Judgement) -> usize, header: &str, max: usize| {
             let w = judged.iter().map(|(i, j)| f(*i, j)).max().unwrap_or(0);
             w.max(header.len()).min(max) as u16
         };
         let trend = width >= 100;
         let mut widths = vec![
             11,
-            widest(&|i, _| gate_name(&gates[i]).chars().count(), "GATE", 28),
-            widest(
-                &|i, _| gates[i].condition_text().chars().count(),
-                "CONDITION",
-                22,
-            ),
+            widest(&|e, _| groups.name(app, e).chars().count(), "GATE", 28),
+            widest(&|e, _| condition(app, e).chars().count(), "CONDITION", 22),
             widest(
                 &|_, j| j.value.as_deref().map_or(1, |v| v.chars().count()),
                 "VALUE",
@@ -248,7 +378,7 @@ impl Columns {
     }
 
     /// The lines each of `judged` takes in these columns.
-    fn measure(self, judged: &[(usize, Judgement)]) -> Columns {
+    fn measure(self, judged: &[(Entry, Judgement)]) -> Columns {
         let heights = judged
             .iter()
             .map(|(_, j)| {
@@ -279,7 +409,8 @@ pub(super) fn draw_gates(
 ) -> Vec<(usize, State)> {
     let phase = app.phase();
     let waived = app.state().waivers.get(&phase.id);
-    let (plan, cols) = plan(app, area);
+    let groups = Groups::new(app);
+    let (plan, cols) = plan(app, &groups, area);
     struct Cells {
         state: (String, Style),
         name: String,
@@ -290,9 +421,11 @@ pub(super) fn draw_gates(
     let cells: Vec<Cells> = plan
         .rows
         .iter()
-        .map(|(i, j)| (&phase.gates[*i], j))
-        .map(|(g, j)| {
-            let is_waived = waived.is_some_and(|(w, _)| w.contains(&g.label()));
+        .map(|(e, j)| {
+            let is_waived = match e {
+                Entry::Gate(i) => waived.is_some_and(|(w, _)| w.contains(&phase.gates[*i].label())),
+                Entry::Root(_) => false,
+            };
             let state = if is_waived {
                 ("⚠ WAIVED".to_string(), theme.fg(Hue::Waived))
             } else {
@@ -303,8 +436,8 @@ pub(super) fn draw_gates(
             };
             Cells {
                 state,
-                name: gate_name(g),
-                condition: g.condition_text(),
+                name: groups.name(app, *e),
+                condition: condition(app, *e),
                 value: shown(app, j.value.as_deref().unwrap_or("—")).into_owned(),
                 // It already says how long a running window has left.
                 reason: shown(app, &j.reason).into_owned(),
@@ -316,7 +449,7 @@ pub(super) fn draw_gates(
         .into_iter()
         .zip(&plan.rows)
         .enumerate()
-        .map(|(k, (c, (i, j)))| {
+        .map(|(k, (c, (e, j)))| {
             let reason = wrap(&c.reason, usize::from(cols.reason), REASON_LINES);
             let height = reason.len().max(1) as u16;
             let mut cells = vec![
@@ -324,7 +457,7 @@ pub(super) fn draw_gates(
                 Cell::from(cut_to(&c.name, w(1)).into_owned()),
                 Cell::from(cut_to(&c.condition, w(2)).into_owned()),
                 Cell::from(cut_to(&c.value, w(3)).into_owned()),
-                Cell::from(spark(app, phase.gates[*i].signal)),
+                Cell::from(spark(app, signal_of(app, &groups, *e))),
                 Cell::from(age(j.age)),
                 Cell::from(reason.into_iter().map(Line::from).collect::<Vec<_>>()),
             ];
@@ -377,7 +510,21 @@ pub(super) fn draw_gates(
             );
         }
     }
-    plan.rows.iter().map(|(i, j)| (*i, j.state)).collect()
+    plan.rows
+        .iter()
+        .filter_map(|(e, j)| match e {
+            Entry::Gate(i) => Some((*i, j.state)),
+            Entry::Root(_) => None,
+        })
+        .collect()
+}
+
+/// The signal a row's trend draws: a root's row shows the root's.
+fn signal_of(app: &View<'_>, groups: &Groups, e: Entry) -> usize {
+    match e {
+        Entry::Gate(i) => app.phase().gates[i].signal,
+        Entry::Root(k) => groups.list.get(k).map_or(0, |g| g.blocker.root),
+    }
 }
 
 fn rows_used(cols: &Columns) -> usize {
