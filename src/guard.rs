@@ -208,11 +208,17 @@ pub fn notification(launch: &str, e: &Event) -> Option<crate::notify::Notificati
         EventKind::AutoHeld { triggers, .. } => {
             Some(Notification::hold_fired(launch, &triggers.join("; ")))
         }
-        EventKind::RollbackFinished { outcome, .. } => Some(Notification::rollback_finished(
-            launch,
-            outcome.success,
-            &outcome.ending,
-        )),
+        EventKind::RollbackFinished { outcome, cause, .. } => {
+            let detail = match cause {
+                Some(c) => format!("{} — cause: {c}", outcome.ending),
+                None => outcome.ending.clone(),
+            };
+            Some(Notification::rollback_finished(
+                launch,
+                outcome.success,
+                &detail,
+            ))
+        }
         EventKind::RollbackLost { runner, .. } => Some(Notification::rollback_finished(
             launch,
             false,
@@ -282,6 +288,32 @@ mod tests {
         let n = notification("Checkout", &e).expect("a hold is news");
         assert!(n.title.contains("ON HOLD"), "{n:?}");
         assert!(n.body.contains("breaching: 612 (> 500)"), "{n:?}");
+    }
+
+    #[test]
+    fn the_end_of_a_rollback_notifies_with_its_cause() {
+        let e = Event {
+            seq: 9,
+            at: at(0),
+            actor: "alice (guard)".into(),
+            kind: EventKind::RollbackFinished {
+                outcome: crate::launch::CommandOutcome {
+                    command: vec!["undo".into()],
+                    ending: "exit status 0".into(),
+                    success: true,
+                    took_ms: 5,
+                    output_tail: String::new(),
+                },
+                started: Some(8),
+                cause: Some(
+                    "alice (guard): auto-rollback: e > 2% for 10s (breaching: 3% (> 2%))".into(),
+                ),
+            },
+            gates: Vec::new(),
+        };
+        let n = notification("Checkout", &e).expect("a rollback's end is news");
+        assert!(n.body.contains("exit status 0"), "{n:?}");
+        assert!(n.body.contains("breaching: 3% (> 2%)"), "{n:?}");
     }
 
     #[test]

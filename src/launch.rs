@@ -93,6 +93,12 @@ pub enum EventKind {
         /// journals: the latest).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         started: Option<i64>,
+        /// Who started it and why (the operator's reason, or the triggers
+        /// with their values): the end of a rollback names its cause, so
+        /// no record or notification says a bare "rolled back". Absent in
+        /// older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
     },
     OnEnterRan {
         phase: String,
@@ -260,15 +266,17 @@ impl Event {
                     )
                 }
             }
-            EventKind::RollbackFinished { outcome, .. } if outcome.success => format!(
-                "ROLLED BACK: the rollback command ended with {} after {}",
+            EventKind::RollbackFinished { outcome, cause, .. } if outcome.success => format!(
+                "ROLLED BACK: the rollback command ended with {} after {}{}",
                 outcome.ending,
-                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms))
+                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms)),
+                cause_note(cause.as_deref())
             ),
-            EventKind::RollbackFinished { outcome, .. } => format!(
-                "ROLLBACK FAILED: {} after {}; the rollback may be retried",
+            EventKind::RollbackFinished { outcome, cause, .. } => format!(
+                "ROLLBACK FAILED: {} after {}; the rollback may be retried{}",
                 outcome.ending,
-                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms))
+                crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms)),
+                cause_note(cause.as_deref())
             ),
             EventKind::OnEnterRan { phase, outcome } => format!(
                 "on_enter of {phase} ({}) ended: {} after {}",
@@ -577,7 +585,9 @@ impl State {
                     finished: None,
                 });
             }
-            EventKind::RollbackFinished { outcome, started } => {
+            EventKind::RollbackFinished {
+                outcome, started, ..
+            } => {
                 // A late end of an earlier attempt (its runner was thought
                 // lost, and a retry began) does not close the retry.
                 if let Some(rb) = &mut self.rolled_back
@@ -674,6 +684,11 @@ impl State {
             .get(checklist)
             .is_some_and(|items| items.contains(item))
     }
+}
+
+/// ` (cause: …)` for the end of a rollback that recorded its cause.
+fn cause_note(cause: Option<&str>) -> String {
+    cause.map_or_else(String::new, |c| format!(" (cause: {c})"))
 }
 
 #[cfg(test)]
@@ -835,6 +850,7 @@ mod tests {
             EventKind::RollbackFinished {
                 outcome: outcome.clone(),
                 started: None,
+                cause: None,
             },
         ));
         assert_eq!(

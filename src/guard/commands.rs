@@ -119,6 +119,7 @@ pub async fn run_rollback(
         kind: EventKind::RollbackFinished {
             outcome,
             started: Some(started.seq),
+            cause: Some(format!("{}: {reason}", started.actor)),
         },
         gates,
         claim: Some(end_claim(started.seq)),

@@ -300,6 +300,10 @@ fn acts_refuse_with_exact_reasons_and_the_record_holds_every_event() {
         out.contains("ROLLED BACK: the rollback command ended with exit status 0"),
         "{out}"
     );
+    assert!(
+        out.contains(&format!("(cause: {me}: error spike)")),
+        "the rollback's end does not name its cause: {out}"
+    );
     // The command's output streams as it runs, under its command line.
     assert!(
         out.contains(

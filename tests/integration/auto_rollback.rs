@@ -132,6 +132,14 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
             1,
             "guard {name} must show the rollback's end once\n{transcripts}"
         );
+        // Never a bare "rolled back": its end names the trigger and value.
+        assert_eq!(
+            w.count(|l| l.contains("ROLLED BACK: the rollback command ended")
+                && l.contains("(cause: ")
+                && l.contains("error_rate > 2% for 2s (breaching: ")),
+            1,
+            "guard {name}: the rollback's end does not name its cause\n{transcripts}"
+        );
     }
     // And the launch is ROLLED BACK for every process.
     let out = run(&mut gonogo_cmd(

@@ -398,6 +398,7 @@ fn rollback_ended(seq: i64, success: bool) -> Vec<Event> {
                     output_tail: String::new(),
                 },
                 started: Some(seq),
+                cause: Some("alice: manual rollback".into()),
             },
         ),
     ]
@@ -563,6 +564,7 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
             EventKind::RollbackFinished {
                 outcome: outcome.clone(),
                 started: None,
+                cause: None,
             },
         )
     };
@@ -626,6 +628,7 @@ fn history_does_not_replay_command_output() {
                     output_tail: "done\n".into(),
                 },
                 started: None,
+                cause: None,
             },
         )],
     );

@@ -12,6 +12,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::text::shown;
 use crate::gate::{State, Verdict};
 use crate::text::cut_to;
 use crate::ui::app::View;
@@ -116,7 +117,15 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
     if app.read_only {
         first.push(Span::styled(read_only, theme.fg(Hue::Info)));
     }
-    let mut second = format!(" {armed} · operator {}", app.actor);
+    let mut second = format!(" {armed}");
+    // A launch that may not proceed says why, beside the word that says
+    // so: never a bare ROLLED BACK or HOLD.
+    if let Some(rb) = &app.state().rolled_back {
+        second.push_str(&format!(" · by {}: {}", rb.by, shown(app, &rb.reason)));
+    } else if let Some(h) = &app.state().hold {
+        second.push_str(&format!(" · held by {}: {}", h.by, shown(app, &h.reason)));
+    }
+    second.push_str(&format!(" · operator {}", app.actor));
     if let Some(url) = &app.demo {
         // The demo service is the operator's own, on 127.0.0.1: where to
         // send a fault by hand, beside the `f` key.
