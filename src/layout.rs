@@ -304,6 +304,16 @@ fn deepest_first(signals: &[Signal], i: usize, out: &mut Vec<usize>) {
 }
 
 /// "a json", "an http".
+/// "`key` fits KINDS signals; `id` is a KIND signal": a comparison on a
+/// signal kind it does not apply to.
+fn misfit(key: &str, kinds: &str, signal: &Signal) -> String {
+    format!(
+        "`{key}` fits {kinds} signals; `{}` is {} signal",
+        cut(&signal.id),
+        with_article(signal.kind())
+    )
+}
+
 fn with_article(word: &str) -> String {
     let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) || word.starts_with("http") {
         "an"
@@ -1679,11 +1689,7 @@ impl Validator<'_> {
                 if !signal.has_health() {
                     self.sink.error(
                         &v.span(),
-                        format!(
-                            "`up` fits http, command, tcp and tls signals; `{}` is {} signal",
-                            cut(&signal.id),
-                            with_article(signal.kind())
-                        ),
+                        misfit("up", "http, command, tcp and tls", signal),
                     );
                     return None;
                 }
@@ -1692,14 +1698,8 @@ impl Validator<'_> {
             "resolves_to" => {
                 let list = as_string_list(&mut self.sink, v, key)?;
                 let Some(record) = dns else {
-                    self.sink.error(
-                        &v.span(),
-                        format!(
-                            "`resolves_to` fits dns signals; `{}` is {} signal",
-                            cut(&signal.id),
-                            with_article(signal.kind())
-                        ),
-                    );
+                    self.sink
+                        .error(&v.span(), misfit("resolves_to", "dns", signal));
                     return None;
                 };
                 let mut set = Vec::with_capacity(list.len());
@@ -1766,14 +1766,8 @@ impl Validator<'_> {
             "complete" => {
                 let b = as_bool(&mut self.sink, v, key)?;
                 if !checklist {
-                    self.sink.error(
-                        &v.span(),
-                        format!(
-                            "`complete` fits checklist signals; `{}` is {} signal",
-                            cut(&signal.id),
-                            with_article(signal.kind())
-                        ),
-                    );
+                    self.sink
+                        .error(&v.span(), misfit("complete", "checklist", signal));
                     return None;
                 }
                 Some(Condition::Complete(b))
