@@ -7,6 +7,7 @@
 
 mod acts;
 mod check;
+mod copy;
 mod error;
 mod log;
 mod out;
@@ -32,6 +33,9 @@ pub const EXIT_LAYOUT: i32 = 3;
 pub const EXIT_HALTED: i32 = 4;
 /// The journal is damaged or cannot be read.
 pub const EXIT_JOURNAL: i32 = 5;
+/// The journal's database cannot be reached or refuses us (down, a wrong
+/// password, no such database, a newer schema): every command.
+pub const EXIT_UNREACHABLE: i32 = 6;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,7 +48,7 @@ pub const EXIT_JOURNAL: i32 = 5;
 struct Cli {
     /// Layout file to open (same as `gonogo run <layout>`).
     layout: Option<PathBuf>,
-    /// Journal file (default: the layout's `journal`, else
+    /// Journal: a file or a postgres:// URL (default: the layout's `journal`, else
     /// `$XDG_STATE_HOME/gonogo/<id>.sqlite`).
     #[arg(long, global = true)]
     journal: Option<PathBuf>,
@@ -182,6 +186,22 @@ enum Command {
         #[arg(long, requires = "verify", value_name = "HASH")]
         head: Option<String>,
     },
+    /// Work on journals themselves.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum JournalCommand {
+    /// Copy a launch's whole record between journals (a file or a
+    /// postgres:// URL each), verifying the hash chain on both sides.
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        /// The launch to copy, when FROM holds several.
+        #[arg(long)]
+        launch: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -227,6 +247,9 @@ fn run() -> Result<i32, Error> {
     }
     match command {
         Command::Validate { layout } => validate(&layout),
+        Command::Journal(JournalCommand::Copy { from, to, launch }) => {
+            copy::run(&from, &to, launch.as_deref())
+        }
         Command::Log {
             layout,
             format,
@@ -390,7 +413,7 @@ impl Command {
             | Command::Rollback { layout, .. }
             | Command::Reopen { layout, .. }
             | Command::Log { layout, .. } => layout,
-            Command::Demo { .. } => Path::new(""),
+            Command::Demo { .. } | Command::Journal(_) => Path::new(""),
         }
     }
 }

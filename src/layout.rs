@@ -666,7 +666,14 @@ impl Validator<'_> {
                 |s| s.to_string_lossy().into_owned(),
             )),
         };
-        let journal = self.string(&mut t, "journal").map(|p| self.anchor(&p));
+        // A `postgres://` URL is a database, not a path beside the layout.
+        let journal = self.string(&mut t, "journal").map(|p| {
+            if crate::journal::location::is_url(&p) {
+                PathBuf::from(p)
+            } else {
+                self.anchor(&p)
+            }
+        });
         let owners = match t.get("owners") {
             None => Ok(None),
             Some(v) => match as_string_list(&mut self.sink, v, "owners") {

@@ -240,8 +240,8 @@ impl Runtime {
     }
 
     /// The journal this runtime keeps.
-    pub fn journal_path(&self) -> &Path {
-        self.journal.path()
+    pub fn journal_path(&self) -> &crate::journal::Location {
+        self.journal.location()
     }
 
     /// A note for the operator when the file given is not the layout in
@@ -646,7 +646,7 @@ impl Runtime {
         let state = state.clone();
         let layout = Arc::clone(layout);
         drop(live);
-        let path = self.journal.path().to_path_buf();
+        let path = self.journal.location().clone();
         let actor = self.guard_actor.clone();
         let progress = command_news(&self.updates);
         self.rollback = Some(tokio::spawn(async move {
@@ -731,7 +731,7 @@ impl Runtime {
             return;
         }
         let actor = self.actor.clone();
-        let path = self.journal.path().to_path_buf();
+        let path = self.journal.location().clone();
         let progress = command_news(&self.updates);
         let updates = self.updates.clone();
         self.follow_ups.push(tokio::spawn(async move {

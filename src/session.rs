@@ -7,9 +7,9 @@
 //! that differs from the pin is only a *proposal*, which an owner adopts
 //! through a journaled act ([`crate::act::Act::Adopt`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::journal::{Entry, Journal, JournalError};
+use crate::journal::{Entry, Journal, JournalError, Location};
 use crate::launch::{Event, EventKind, State};
 use crate::layout::Layout;
 
@@ -61,10 +61,10 @@ pub fn os_user() -> String {
 
 /// The journal `layout` names: `--journal`, else the layout's `journal`,
 /// else the default path for its launch id.
-pub fn journal_path(layout: &Layout, flag: Option<&Path>) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| layout.launch.journal.clone())
-        .unwrap_or_else(|| crate::journal::default_path(&layout.launch.id))
+pub fn journal_path(layout: &Layout, flag: Option<&Path>) -> Location {
+    flag.map(Location::parse)
+        .or_else(|| layout.launch.journal.as_deref().map(Location::parse))
+        .unwrap_or_else(|| Location::File(crate::journal::default_path(&layout.launch.id)))
 }
 
 /// The event that pins `layout`; `before` is the text pinned until now.

@@ -10,7 +10,7 @@ pub mod command;
 mod dns;
 mod probe;
 mod tcp;
-mod tls;
+pub(crate) mod tls;
 
 use std::time::Duration;
 

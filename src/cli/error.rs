@@ -7,7 +7,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::{EXIT_FAILED, EXIT_JOURNAL, EXIT_LAYOUT, out};
+use super::{EXIT_FAILED, EXIT_JOURNAL, EXIT_LAYOUT, EXIT_UNREACHABLE, out};
 use crate::journal::JournalError;
 use crate::layout::LoadError;
 use crate::layout::diag::Diagnostics;
@@ -43,11 +43,11 @@ pub enum Error {
     JournalDamaged(SessionError),
     /// `log`: nothing has been recorded for this launch.
     #[error("no journal at {} yet (nothing has been recorded)", .0.display())]
-    NoJournal(PathBuf),
+    NoJournal(crate::journal::Location),
     /// `log --verify`: the hash chain is broken; one problem a line.
     #[error("{}", tampered_lines(path, problems))]
     Tampered {
-        path: PathBuf,
+        path: crate::journal::Location,
         problems: Vec<String>,
     },
     /// An act was refused: the reason, in the words every front end shows.
@@ -81,7 +81,7 @@ pub enum Error {
     Screen(#[from] crate::ui::ScreenError),
 }
 
-fn tampered_lines(path: &std::path::Path, problems: &[String]) -> String {
+fn tampered_lines(path: &crate::journal::Location, problems: &[String]) -> String {
     problems
         .iter()
         .map(|p| format!("{}: {p}", path.display()))
@@ -109,6 +109,7 @@ impl Error {
             | Error::DemoLayout(_)
             | Error::NoPhase { .. } => EXIT_LAYOUT,
             Error::JournalDamaged(_) => EXIT_JOURNAL,
+            Error::Journal(SessionError::Journal(j)) if j.is_unreachable() => EXIT_UNREACHABLE,
             Error::Journal(_)
             | Error::NoJournal(_)
             | Error::Tampered { .. }

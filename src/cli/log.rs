@@ -105,7 +105,7 @@ type PhaseSpan = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 /// the gate evidence at that moment.
 pub(crate) fn markdown(
     layout: &Layout,
-    path: &Path,
+    path: &crate::journal::Location,
     events: &[Event],
     verified: &Result<Verified, Vec<String>>,
 ) -> String {

@@ -175,7 +175,7 @@ fn ago(d: chrono::TimeDelta) -> String {
 
 /// The system's roots, read once (reading them costs milliseconds and
 /// they change with a package upgrade, not between polls).
-fn system_roots() -> &'static Result<Arc<RootCertStore>, String> {
+pub(crate) fn system_roots() -> &'static Result<Arc<RootCertStore>, String> {
     static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
     ROOTS.get_or_init(|| {
         let found = rustls_native_certs::load_native_certs();

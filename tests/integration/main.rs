@@ -44,6 +44,7 @@ mod hold_triggers;
 mod launch_plans;
 mod layout_bounds;
 mod layout_fuzz;
+mod journal_backends;
 mod lease;
 mod no_false_go;
 mod notify;

@@ -12,6 +12,7 @@
 
 pub mod dns;
 pub mod gnu_screen;
+pub mod pg;
 pub mod procs;
 pub mod server;
 pub mod tls;

@@ -315,6 +315,25 @@ pub fn poll_until<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> O
 /// The journal's events as stored: `(seq, actor, kind, body)`, read with
 /// plain SQLite (read-only), so nothing of gonogo's own reading is trusted.
 pub fn raw_events(journal: &Path) -> Vec<(i64, String, String, String)> {
+    if let Some(url) = journal.to_str().filter(|j| j.starts_with("postgres://")) {
+        // A team journal: every event of its one launch, as stored.
+        let at = gonogo::journal::Location::Postgres(url.to_string());
+        let Some(launch) = gonogo::journal::Journal::launches(&at)
+            .ok()
+            .and_then(|l| l.into_iter().next())
+        else {
+            return Vec::new();
+        };
+        let Ok(j) = gonogo::journal::Journal::open_read_only(&at, &launch) else {
+            return Vec::new();
+        };
+        return j
+            .rows()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.seq, r.actor, r.kind, r.body))
+            .collect();
+    }
     let Ok(conn) = rusqlite::Connection::open_with_flags(
         journal,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,

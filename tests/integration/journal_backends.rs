@@ -1,0 +1,449 @@
+//! One journal suite, run against every backend: an embedded SQLite file
+//! and a PostgreSQL database (a real cluster this test process starts,
+//! `util::pg`). The product sees one `Journal`; these tests hold both
+//! backends to the same promises: the hash chain and what `verify` finds
+//! when rows are edited or deleted behind its back, exactly-once claims
+//! under a race, the polling lease, evidence samples, and one journal
+//! however many processes create it at once.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use gonogo::journal::{Entry, Journal, JournalError, Location};
+use gonogo::launch::{EventKind, GateSnapshot};
+use gonogo::signal::{Outcome, Sample};
+
+use crate::util::pg;
+
+/// A backend for one test: its location and a way to edit it raw.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(&'static pg::Cluster, String),
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(..) => "postgres",
+        }
+    }
+
+    fn at(&self) -> Location {
+        match self {
+            Backend::Sqlite(dir) => Location::File(dir.path().join("j.sqlite")),
+            Backend::Postgres(_, url) => Location::Postgres(url.clone()),
+        }
+    }
+
+    /// Runs `sql` on the events table behind the journal's back (as a
+    /// user with write access to the file or the database could).
+    fn tamper(&self, sql: &str) {
+        match self {
+            Backend::Sqlite(dir) => {
+                let raw = rusqlite::Connection::open(dir.path().join("j.sqlite")).unwrap();
+                raw.execute(sql, []).unwrap();
+            }
+            Backend::Postgres(cluster, url) => {
+                cluster.admin(pg::db_of(url), &sql.replace("events", "gonogo.events"));
+            }
+        }
+    }
+
+    /// Covers a deleted tail: the highest sequence number handed out is
+    /// set back to `seq`.
+    fn tamper_highest(&self, seq: i64) {
+        match self {
+            Backend::Sqlite(_) => self.tamper(&format!(
+                "UPDATE sqlite_sequence SET seq = {seq} WHERE name = 'events'"
+            )),
+            Backend::Postgres(cluster, url) => {
+                cluster.admin(
+                    pg::db_of(url),
+                    &format!("UPDATE gonogo.launches SET high = {seq}"),
+                );
+            }
+        }
+    }
+}
+
+/// Both backends, each fresh (PostgreSQL when installed; under CI it must
+/// be).
+fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite(tempfile::tempdir().unwrap())];
+    if let Some(cluster) = pg::shared() {
+        all.push(Backend::Postgres(cluster, cluster.database()));
+    }
+    all
+}
+
+fn entry(kind: EventKind, claim: Option<&str>) -> Entry {
+    Entry {
+        actor: "alice".into(),
+        kind,
+        gates: vec![GateSnapshot {
+            gate: "api up".into(),
+            state: "GO".into(),
+            value: Some("up".into()),
+        }],
+        claim: claim.map(str::to_string),
+    }
+}
+
+fn note(text: &str) -> Entry {
+    entry(EventKind::Noted { text: text.into() }, None)
+}
+
+fn fresh(at: &Location) -> Journal {
+    Journal::open_or_create(at, "demo", &note("first")).unwrap().0
+}
+
+#[test]
+fn appends_replay_and_verify_on_every_backend() {
+    for b in backends() {
+        let at = b.at();
+        let mut j = fresh(&at);
+        let e1 = j.append(&note("hello")).unwrap();
+        let e2 = j
+            .append(&entry(
+                EventKind::Held {
+                    reason: "wait".into(),
+                },
+                None,
+            ))
+            .unwrap();
+        assert_eq!((e1.seq, e2.seq), (2, 3), "{}", b.name());
+        let events = Journal::open(&at, "demo").unwrap().since(1).unwrap();
+        assert_eq!(events, vec![e1, e2], "{}", b.name());
+        let v = j.verify(None).unwrap();
+        assert_eq!((v.events, v.chain), (3, 2), "{}", b.name());
+        assert_eq!(j.integrity().unwrap(), "ok");
+        let (again, created) = Journal::open_or_create(&at, "demo", &note("x")).unwrap();
+        assert!(!created, "{}", b.name());
+        assert_eq!(again.last_seq().unwrap(), 3, "{}", b.name());
+        // Readers see it all without writing.
+        let reader = Journal::open_read_only(&at, "demo").unwrap();
+        assert_eq!(reader.since(0).unwrap().len(), 3, "{}", b.name());
+        // Nothing yet for another launch.
+        assert!(
+            matches!(
+                Journal::open_read_only(&at, "other"),
+                Err(JournalError::Missing(_) | JournalError::OtherLaunch { .. })
+            ),
+            "{}",
+            b.name()
+        );
+    }
+}
+
+#[test]
+fn edits_and_deletions_are_found_on_every_backend() {
+    for b in backends() {
+        let name = b.name();
+        let mut j = fresh(&b.at());
+        for i in 0..4 {
+            j.append(&note(&format!("n{i}"))).unwrap();
+        }
+        b.tamper("UPDATE events SET actor = 'mallory' WHERE seq = 2");
+        let problems = j.verify(None).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == "event #2 was edited after it was recorded"),
+            "{name}: {problems:?}"
+        );
+        b.tamper("UPDATE events SET actor = 'alice' WHERE seq = 2");
+        assert_eq!(j.verify(None).map(|v| v.events), Ok(5), "{name}");
+        for (edit, undo) in [
+            (
+                "UPDATE events SET kind = 'held' WHERE seq = 2",
+                "UPDATE events SET kind = 'noted' WHERE seq = 2",
+            ),
+            (
+                "UPDATE events SET claim = 'rollback:9' WHERE seq = 2",
+                "UPDATE events SET claim = NULL WHERE seq = 2",
+            ),
+        ] {
+            b.tamper(edit);
+            assert!(j.verify(None).is_err(), "{name}: {edit}");
+            b.tamper(undo);
+            assert!(j.verify(None).is_ok(), "{name}: {undo}");
+        }
+        let head = j.verify(None).unwrap().head.unwrap().1;
+        b.tamper("DELETE FROM events WHERE seq = 3");
+        let problems = j.verify(None).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("#3..#3 are missing")),
+            "{name}: {problems:?}"
+        );
+        b.tamper("DELETE FROM events WHERE seq >= 3");
+        let problems = j.verify(None).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("deleted from the end")),
+            "{name}: {problems:?}"
+        );
+        // Covering tracks: only the head the operator noted still tells.
+        b.tamper_highest(2);
+        assert!(j.verify(None).is_ok(), "{name}: what is left is consistent");
+        let problems = j.verify(Some(&head[..12])).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("is not in this journal: events were deleted from the end")),
+            "{name}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn a_claim_raced_by_many_is_won_once_on_every_backend() {
+    for b in backends() {
+        let at = b.at();
+        fresh(&at);
+        let racers = 6;
+        let barrier = Arc::new(Barrier::new(racers));
+        let won: Vec<bool> = (0..racers)
+            .map(|i| {
+                let (at, barrier) = (at.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    let mut j = Journal::open(&at, "demo").unwrap();
+                    barrier.wait();
+                    match j.append(&entry(
+                        EventKind::Noted {
+                            text: format!("racer {i}"),
+                        },
+                        Some("rollback:0"),
+                    )) {
+                        Ok(_) => true,
+                        Err(JournalError::Claimed(_)) => false,
+                        Err(e) => panic!("racer {i}: {e}"),
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(won.iter().filter(|w| **w).count(), 1, "{}: {won:?}", b.name());
+        let j = Journal::open(&at, "demo").unwrap();
+        assert_eq!(j.last_seq().unwrap(), 2, "{}", b.name());
+        assert!(j.verify(None).is_ok(), "{}", b.name());
+    }
+}
+
+#[test]
+fn appends_from_many_writers_keep_one_chain_on_every_backend() {
+    for b in backends() {
+        let at = b.at();
+        fresh(&at);
+        let handles: Vec<_> = (0..4)
+            .map(|w| {
+                let at = at.clone();
+                std::thread::spawn(move || {
+                    let mut j = Journal::open(&at, "demo").unwrap();
+                    for i in 0..25 {
+                        j.append(&note(&format!("w{w} n{i}"))).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let j = Journal::open(&at, "demo").unwrap();
+        let v = j.verify(None).unwrap();
+        assert_eq!(v.events, 101, "{}", b.name());
+    }
+}
+
+#[test]
+fn one_process_holds_the_polling_lease_until_it_lapses_on_every_backend() {
+    for b in backends() {
+        let at = b.at();
+        let mut a = fresh(&at);
+        let mut other = Journal::open(&at, "demo").unwrap();
+        let ttl = Duration::from_millis(400);
+        assert!(a.hold_lease("a", ttl).unwrap(), "{}", b.name());
+        assert!(!other.hold_lease("b", ttl).unwrap(), "{}: a holds it", b.name());
+        assert!(a.hold_lease("a", ttl).unwrap(), "{}: renewal", b.name());
+        let (holder, until) = other.lease("poll").unwrap().unwrap();
+        assert_eq!(holder, "a");
+        let left = until - chrono::Utc::now();
+        assert!(
+            left > chrono::Duration::zero() && left <= chrono::Duration::milliseconds(450),
+            "{}: {left}",
+            b.name()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            other.hold_lease("b", ttl).unwrap(),
+            "{}: a lapsed, b takes over",
+            b.name()
+        );
+        assert!(!a.hold_lease("a", ttl).unwrap(), "{}", b.name());
+        other.release_lease("b").unwrap();
+        assert!(a.hold_lease("a", ttl).unwrap(), "{}: released", b.name());
+    }
+}
+
+#[test]
+fn evidence_reads_back_and_followers_see_only_what_is_new_on_every_backend() {
+    for b in backends() {
+        let at = b.at();
+        let mut j = fresh(&at);
+        // Stored to the microsecond.
+        let t0 = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
+        let s = |v: f64, ms: i64| Sample {
+            at: t0 + chrono::Duration::milliseconds(ms),
+            outcome: Outcome::Number(v),
+        };
+        let first = [s(1.0, 0), s(2.0, 10)];
+        j.record_samples(
+            [("a", &first[0]), ("b", &first[1])],
+            Duration::from_secs(600),
+        )
+        .unwrap();
+        let follower = Journal::open(&at, "demo").unwrap();
+        let (seen, got) = follower.samples_after(0).unwrap();
+        assert_eq!(got.len(), 2, "{}", b.name());
+        let more = s(3.0, 20);
+        j.record_samples([("a", &more)], Duration::from_secs(600))
+            .unwrap();
+        let (_, new) = follower.samples_after(seen).unwrap();
+        assert_eq!(new, vec![("a".to_string(), more.clone())], "{}", b.name());
+        let since = follower.samples_since(t0).unwrap();
+        assert_eq!(since.len(), 3, "{}", b.name());
+        // Old evidence goes: kept only for `keep`.
+        std::thread::sleep(Duration::from_millis(50));
+        j.record_samples([("b", &s(4.0, 60_000))], Duration::from_millis(1))
+            .unwrap();
+        assert_eq!(follower.samples_since(t0).unwrap().len(), 1, "{}", b.name());
+    }
+}
+
+#[test]
+fn processes_creating_one_journal_at_once_make_one_on_every_backend() {
+    for b in backends() {
+        let at = b.at();
+        let barrier = Arc::new(Barrier::new(4));
+        let created: Vec<bool> = (0..4)
+            .map(|i| {
+                let (at, barrier) = (at.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Journal::open_or_create(&at, "demo", &note(&format!("creator {i}")))
+                        .map(|(_, c)| c)
+                        .unwrap()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(created.iter().filter(|c| **c).count(), 1, "{}: {created:?}", b.name());
+        assert_eq!(Journal::open(&at, "demo").unwrap().last_seq().unwrap(), 1);
+    }
+}
+
+/// One database holds many launches, each its own chain and claims.
+#[test]
+fn a_database_holds_many_launches_apart() {
+    let Some(cluster) = pg::shared() else { return };
+    let at = Location::Postgres(cluster.database());
+    let mut a = Journal::open_or_create(&at, "alpha", &note("a")).unwrap().0;
+    let mut b = Journal::open_or_create(&at, "beta", &note("b")).unwrap().0;
+    a.append(&entry(EventKind::Noted { text: "x".into() }, Some("rollback:0")))
+        .unwrap();
+    // The same claim in another launch is another claim.
+    b.append(&entry(EventKind::Noted { text: "y".into() }, Some("rollback:0")))
+        .unwrap();
+    assert_eq!(a.last_seq().unwrap(), 2);
+    assert_eq!(b.since(0).unwrap().len(), 2);
+    assert!(a.verify(None).is_ok() && b.verify(None).is_ok());
+    let mut launches = Journal::launches(&at).unwrap();
+    launches.sort();
+    assert_eq!(launches, ["alpha", "beta"]);
+}
+
+/// A database a newer gonogo migrated is refused, with the fix.
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_message() {
+    let Some(cluster) = pg::shared() else { return };
+    let url = cluster.database();
+    let at = Location::Postgres(url.clone());
+    fresh(&at);
+    cluster.admin(
+        pg::db_of(&url),
+        "INSERT INTO gonogo.schema_version (version, by_gonogo) VALUES (99, '9.9.9')",
+    );
+    let err = Journal::open(&at, "demo").err().unwrap();
+    let text = err.to_string();
+    assert!(err.is_unreachable(), "{text}");
+    assert!(
+        text.contains("schema is version 99, newer than this gonogo"),
+        "{text}"
+    );
+    assert!(!text.contains(pg::PASSWORD), "{text}");
+}
+
+/// `journal copy`: SQLite → PostgreSQL → SQLite, the chain verified on
+/// every side, and the same head everywhere.
+#[test]
+fn a_launch_copies_between_backends_and_verifies_on_both() {
+    let Some(cluster) = pg::shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rehearsal.sqlite");
+    let mut j = fresh(&Location::File(file.clone()));
+    for i in 0..5 {
+        j.append(&entry(
+            EventKind::Noted {
+                text: format!("step {i}"),
+            },
+            (i == 2).then_some("rollback:0"),
+        ))
+        .unwrap();
+    }
+    let head = j.verify(None).unwrap().head;
+    let url = cluster.database();
+    let copy = |from: &str, to: &str| {
+        std::process::Command::new(crate::util::procs::BIN)
+            .args(["journal", "copy", from, to])
+            .output()
+            .unwrap()
+    };
+    let out = copy(file.to_str().unwrap(), &url);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("6 events, hash chain verified on both sides"), "{said}");
+    assert!(!said.contains(pg::PASSWORD), "{said}");
+    let in_pg = Journal::open_read_only(Location::Postgres(url.clone()), "demo").unwrap();
+    assert_eq!(in_pg.verify(None).unwrap().head, head);
+    // A second copy would fork the record: refused, nothing changed.
+    let out = copy(file.to_str().unwrap(), &url);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds launch `demo`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back: PathBuf = dir.path().join("archive.sqlite");
+    let out = copy(&url, back.to_str().unwrap());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let archived = Journal::open_read_only(&back, "demo").unwrap();
+    assert_eq!(archived.verify(None).unwrap().head, head);
+    assert_eq!(archived.since(0).unwrap(), j.since(0).unwrap());
+    // A tampered source is not copied.
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute("UPDATE events SET actor = 'mallory' WHERE seq = 3", [])
+        .unwrap();
+    let out = copy(file.to_str().unwrap(), dir.path().join("x.sqlite").to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("event #3 was edited"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("x.sqlite").exists());
+}

@@ -1,0 +1,284 @@
+//! A throwaway PostgreSQL cluster for the team-journal tests: `initdb`
+//! into a temp dir, `pg_ctl` on a free port on 127.0.0.1, as the
+//! unprivileged `postgres` user when the tests run as root (PostgreSQL
+//! refuses root), and gone at the end.
+//!
+//! One cluster serves every test of the process ([`shared`]); each test
+//! takes a database of its own ([`Cluster::database`]). A test that stops
+//! and starts the server has a cluster of its own ([`Cluster::start`]).
+//! Each cluster has a watchdog process that stops it and removes its
+//! directory once the test process is gone, however it ended (a statics'
+//! destructor never runs, and a killed test runs nothing).
+//!
+//! Clients connect over TCP as `gonogo` with a password (scram-sha-256),
+//! as a team's would; the superuser `postgres` is reached by the local
+//! socket, which trusts it.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The password of the `gonogo` role.
+pub const PASSWORD: &str = "launch-day-pw";
+
+pub struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    pub port: u16,
+    /// `postgres` when the tests run as root.
+    run_as: Option<&'static str>,
+}
+
+/// The PostgreSQL programs' directory, if PostgreSQL is installed.
+fn bin_dir() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("pg_ctl").is_file())
+        .collect();
+    found.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    found.pop()
+}
+
+/// The cluster every test of this process shares, started on first use;
+/// `None` (and [`super::missing`]) when PostgreSQL is not installed.
+pub fn shared() -> Option<&'static Cluster> {
+    static SHARED: OnceLock<Option<Cluster>> = OnceLock::new();
+    let c = SHARED.get_or_init(Cluster::start).as_ref();
+    if c.is_none() {
+        super::missing("PostgreSQL is not installed (Debian's `postgresql`)");
+    }
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Cluster {
+    /// A new cluster of its own, running; `None` when PostgreSQL is not
+    /// installed.
+    pub fn start() -> Option<Cluster> {
+        let bin = bin_dir()?;
+        let root = nix::unistd::geteuid().is_root();
+        let run_as = root.then_some("postgres");
+        let dir = tempfile::Builder::new()
+            .prefix("gonogo-pg-")
+            .tempdir()
+            .expect("a temp dir")
+            .keep();
+        if root {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown");
+            assert!(status.success());
+        }
+        let c = Cluster {
+            dir,
+            bin,
+            port: free_port(),
+            run_as,
+        };
+        let pwfile = c.dir.join("pw");
+        std::fs::write(&pwfile, "unused\n").unwrap();
+        if root {
+            Command::new("chown")
+                .arg("postgres")
+                .arg(&pwfile)
+                .status()
+                .unwrap();
+        }
+        c.pg("initdb")
+            .arg("-D")
+            .arg(c.data())
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ])
+            .stdout(Stdio::null())
+            .run("initdb");
+        c.watchdog();
+        c.start_server();
+        c.admin(
+            "postgres",
+            &format!("CREATE ROLE gonogo LOGIN PASSWORD '{PASSWORD}'"),
+        );
+        Some(c)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// A PostgreSQL program, as the user the cluster runs as.
+    fn pg(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        match self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(path);
+                c
+            }
+            None => Command::new(path),
+        }
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start_server(&self) {
+        self.pg("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                self.port,
+                self.dir.display()
+            ))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-w", "-t", "30", "start"])
+            .stdout(Stdio::null())
+            .run("pg_ctl start");
+    }
+
+    /// Stops the server at once (`immediate`: as a crash or a cut cable
+    /// looks to its clients).
+    pub fn stop_server(&self) {
+        self.pg("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .run("pg_ctl stop");
+    }
+
+    /// Stops the server and removes the cluster once this process is gone.
+    fn watchdog(&self) {
+        let stop = format!(
+            "{} -D {} -m immediate stop",
+            self.bin.join("pg_ctl").display(),
+            self.data().display()
+        );
+        let stop = match self.run_as {
+            Some(user) => format!("runuser -u {user} -- {stop}"),
+            None => stop,
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = self.dir.display()
+        );
+        Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the cluster's watchdog");
+    }
+
+    /// Runs `sql` as the superuser in database `db`; its output.
+    pub fn admin(&self, db: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-h"])
+            .arg(&self.dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-d", db, "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A new database owned by `gonogo`; its URL (the password in it).
+    pub fn database(&self) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        self.admin("postgres", &format!("CREATE DATABASE {name} OWNER gonogo"));
+        self.url(&name)
+    }
+
+    /// The URL of database `db` as `gonogo`, with its password.
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://gonogo:{PASSWORD}@127.0.0.1:{}/{db}",
+            self.port
+        )
+    }
+
+    /// The URL of database `db` as `gonogo`, without a password.
+    pub fn url_without_password(&self, db: &str) -> String {
+        format!("postgres://gonogo@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Waits until the server accepts connections again.
+    pub fn wait_ready(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("PostgreSQL did not come back on port {}", self.port);
+    }
+}
+
+/// The database name in a URL this module made.
+pub fn db_of(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .pg("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+trait Run {
+    fn run(&mut self, what: &str);
+}
+
+impl Run for Command {
+    fn run(&mut self, what: &str) {
+        let out = self.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
