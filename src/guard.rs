@@ -308,6 +308,7 @@ mod tests {
                 cause: Some(
                     "alice (guard): auto-rollback: e > 2% for 10s (breaching: 3% (> 2%))".into(),
                 ),
+                offline: None,
             },
             gates: Vec::new(),
         };

@@ -11,6 +11,7 @@
 
 pub mod location;
 mod postgres;
+pub mod spool;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -128,7 +129,7 @@ impl From<rusqlite::Error> for JournalError {
 }
 
 /// What to append: the event before it has a sequence number.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub actor: String,
     pub kind: EventKind,

@@ -9,6 +9,35 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The mark of an event that happened while the journal was unreachable:
+/// spooled on this host, appended when the journal came back. The record
+/// keeps both times: `at` here when it happened, the event's own time
+/// when it was appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offline {
+    /// The spool record it came from (finds it again on a retried append).
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub host: String,
+    /// Why the journal could not be reached.
+    pub why: String,
+}
+
+impl Offline {
+    /// How the record says it: ` [recorded offline on HOST at TIME: WHY]`.
+    pub fn note(offline: Option<&Offline>) -> String {
+        offline.map_or_else(String::new, |o| {
+            format!(
+                " [recorded offline on {} at {}, the journal being unreachable: {}]",
+                o.host,
+                o.at.format("%Y-%m-%d %H:%M:%SZ"),
+                o.why
+            )
+        })
+    }
+}
+
+
 /// What happened. Stored as JSON in the journal; names are the record's
 /// vocabulary, so they are past tense.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +115,10 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         triggers: Vec<String>,
         command: Vec<String>,
+        /// Set when the rollback ran while the journal was unreachable and
+        /// was spooled, then appended on reconnect.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offline: Option<Offline>,
     },
     RollbackFinished {
         outcome: CommandOutcome,
@@ -99,6 +132,9 @@ pub enum EventKind {
         /// older journals.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cause: Option<String>,
+        /// As for `RollbackStarted`: recorded offline, appended later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offline: Option<Offline>,
     },
     OnEnterRan {
         phase: String,
@@ -255,28 +291,45 @@ impl Event {
                 reason,
                 triggers,
                 command,
+                offline,
             } => {
+                let mark = Offline::note(offline.as_ref());
                 if triggers.is_empty() {
-                    format!("{who} started ROLLBACK ({}): {reason}", command.join(" "))
+                    format!(
+                        "{who} started ROLLBACK ({}): {reason}{mark}",
+                        command.join(" ")
+                    )
                 } else {
                     format!(
-                        "AUTO-ROLLBACK fired by {who} ({}): {}",
+                        "AUTO-ROLLBACK fired by {who} ({}): {}{mark}",
                         command.join(" "),
                         triggers.join("; ")
                     )
                 }
             }
-            EventKind::RollbackFinished { outcome, cause, .. } if outcome.success => format!(
-                "ROLLED BACK: the rollback command ended with {} after {}{}",
+            EventKind::RollbackFinished {
+                outcome,
+                cause,
+                offline,
+                ..
+            } if outcome.success => format!(
+                "ROLLED BACK: the rollback command ended with {} after {}{}{}",
                 outcome.ending,
                 crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms)),
-                cause_note(cause.as_deref())
+                cause_note(cause.as_deref()),
+                Offline::note(offline.as_ref())
             ),
-            EventKind::RollbackFinished { outcome, cause, .. } => format!(
-                "ROLLBACK FAILED: {} after {}; the rollback may be retried{}",
+            EventKind::RollbackFinished {
+                outcome,
+                cause,
+                offline,
+                ..
+            } => format!(
+                "ROLLBACK FAILED: {} after {}; the rollback may be retried{}{}",
                 outcome.ending,
                 crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms)),
-                cause_note(cause.as_deref())
+                cause_note(cause.as_deref()),
+                Offline::note(offline.as_ref())
             ),
             EventKind::OnEnterRan { phase, outcome } => format!(
                 "on_enter of {phase} ({}) ended: {} after {}",
@@ -830,6 +883,7 @@ mod tests {
                 reason: "errors".into(),
                 triggers: vec!["err > 1%".into()],
                 command: vec!["undo".into()],
+                offline: None,
             },
         ));
         assert!(
@@ -851,6 +905,7 @@ mod tests {
                 outcome: outcome.clone(),
                 started: None,
                 cause: None,
+                offline: None,
             },
         ));
         assert_eq!(

@@ -1931,6 +1931,9 @@ impl Validator<'_> {
                 })
             }),
         };
+        // Firing without a claim risks two guards rolling back twice: only
+        // when the layout says so.
+        let offline_auto = self.bool_or(&mut t, "offline_auto", false);
         t.finish(&mut self.sink);
         // Count the triggers as written, valid or not: their own errors are
         // reported apart, and these checks still hold.
@@ -1981,6 +1984,7 @@ impl Validator<'_> {
             auto_from: auto_from?,
             triggers: triggers?,
             quorum: quorum?,
+            offline_auto: offline_auto?,
         })
     }
 

@@ -11,6 +11,7 @@
 //! the updates as messages. No front end keeps a copy of the state or the
 //! board, and nothing is learnt by reading a string.
 
+mod offline;
 pub mod sampler;
 
 use std::path::{Path, PathBuf};
@@ -127,6 +128,13 @@ pub enum Update {
     Proposal(String),
     /// A journal read or write failed (retried on the next turn).
     JournalError(String),
+    /// Something the operator must see at once (a rollback run or spooled
+    /// while the journal is offline, an auto-rollback that could not fire).
+    Loud(String),
+    /// The journal's database went away (`Some(why)`: JOURNAL OFFLINE;
+    /// gates stay live, acts other than rollback are refused) or came
+    /// back (`None`: everything missed has been read).
+    Offline(Option<String>),
     /// An ordered act was recorded, or refused (why, in the words every
     /// front end shows).
     Acted(Result<Event, String>),
@@ -181,6 +189,14 @@ pub struct Runtime {
     /// Sign-offs whose staleness this process tried to record (once each:
     /// the claim decides who records it).
     stale_recorded: Vec<i64>,
+    /// Why the journal cannot be written, while it cannot.
+    offline: Option<String>,
+    /// A rollback ran here while the journal was offline and waits in the
+    /// spool.
+    spooled_here: bool,
+    /// The operator was told that auto-rollback cannot fire offline (once
+    /// per breach).
+    offline_alerted: bool,
 }
 
 impl Runtime {
@@ -235,6 +251,9 @@ impl Runtime {
             layout_file: opts.watch_file.as_deref().map(LayoutFile::new),
             failures: Vec::new(),
             stale_recorded: Vec::new(),
+            offline: None,
+            spooled_here: false,
+            offline_alerted: false,
         };
         (runtime, live, updates_rx)
     }
@@ -253,16 +272,40 @@ impl Runtime {
     /// Runs until [`Order::Stop`] or the front end is gone.
     pub async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order>) {
         let mut clock = tokio::time::interval(Duration::from_secs(1));
-        // Other processes' acts (and a poller's samples) show within 250 ms.
-        let mut journal_poll = tokio::time::interval(Duration::from_millis(250));
+        // A journal that pushes news (PostgreSQL's NOTIFY) is read the
+        // moment another process writes; the slow poll only covers a
+        // notification lost with a connection. A file is polled: other
+        // processes' acts (and a poller's samples) show within 250 ms.
+        let mut wakeups = self.journal.wakeups();
+        let mut journal_poll = tokio::time::interval(if wakeups.is_some() {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_millis(250)
+        });
         // Sign-offs found stale on opening (their gate left GO while no
         // guard watched) go on the record at once.
         tokio::task::block_in_place(|| self.record_stale(Utc::now()));
+        // Rollbacks spooled by a process of this launch that ended while
+        // the journal was offline.
+        tokio::task::block_in_place(|| self.drain_spool());
         loop {
+            let pushed = async {
+                match wakeups.as_mut() {
+                    Some(w) => w.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 Some(r) = self.samples.recv() => self.sampled(r),
                 _ = clock.tick() => tokio::task::block_in_place(|| self.tick()),
                 _ = journal_poll.tick() => tokio::task::block_in_place(|| self.poll_journal()),
+                alive = pushed => {
+                    if alive {
+                        tokio::task::block_in_place(|| self.poll_journal());
+                    } else {
+                        wakeups = None;
+                    }
+                }
                 order = orders.recv() => match order {
                     Some(Order::Perform(a)) => tokio::task::block_in_place(|| self.perform(&a)),
                     Some(Order::Stop) | None => break,
@@ -290,6 +333,16 @@ impl Runtime {
 
     fn say(&self, u: Update) {
         let _ = self.updates.send(u);
+    }
+
+    /// A journal call failed. A database gone away is said once, as
+    /// JOURNAL OFFLINE, not on every turn that finds it still gone.
+    fn journal_failed(&mut self, e: &JournalError) {
+        if e.is_unreachable() {
+            self.watch_offline();
+        } else {
+            self.say(Update::JournalError(e.to_string()));
+        }
     }
 
     /// Samples polled here (this one and any already waiting, folded in
@@ -421,7 +474,7 @@ impl Runtime {
             self.alert(n);
         }
         if fired && let Err(e) = self.duties(now) {
-            self.say(Update::JournalError(e.to_string()));
+            self.journal_failed(&e);
         }
     }
 
@@ -459,7 +512,7 @@ impl Runtime {
             }
             match self.journal.append(&entry) {
                 Ok(_) | Err(JournalError::Claimed(_)) => {}
-                Err(e) => self.say(Update::JournalError(e.to_string())),
+                Err(e) => self.journal_failed(&e),
             }
         }
         if appended {
@@ -494,10 +547,10 @@ impl Runtime {
         match ticked {
             Ok(Some(news)) => self.say(Update::Lease(news)),
             Ok(None) => {}
-            Err(e) => self.say(Update::JournalError(e.to_string())),
+            Err(e) => self.journal_failed(&e),
         }
         if let Err(e) = self.duties(now) {
-            self.say(Update::JournalError(e.to_string()));
+            self.journal_failed(&e);
         }
     }
 
@@ -517,6 +570,22 @@ impl Runtime {
             self.changed(changes, now);
         }
         self.refresh();
+        self.watch_offline();
+    }
+
+    /// Says when the journal goes OFFLINE or comes back. Back, it has been
+    /// read again already (the poll that found it back read it).
+    fn watch_offline(&mut self) {
+        let now = self.journal.offline();
+        if now != self.offline {
+            if now.is_none() {
+                // What was spooled and missed while offline, before saying
+                // it is back.
+                self.drain_spool();
+            }
+            self.offline.clone_from(&now);
+            self.say(Update::Offline(now));
+        }
     }
 
     /// Folds in events recorded since the last look (by any process),
@@ -527,7 +596,7 @@ impl Runtime {
         let events = match self.journal.since(seq) {
             Ok(events) if events.is_empty() => return,
             Ok(events) => events,
-            Err(e) => return self.say(Update::JournalError(e.to_string())),
+            Err(e) => return self.journal_failed(&e),
         };
         let now = Utc::now();
         let changes = self.live.write().apply(&events, now);
@@ -584,6 +653,14 @@ impl Runtime {
     fn duties(&mut self, now: DateTime<Utc>) -> Result<(), JournalError> {
         if self.read_only {
             return Ok(());
+        }
+        if let Some(why) = self.journal.offline() {
+            self.offline_duties(now, &why);
+            return Ok(());
+        }
+        if self.spooled_here && self.rollback.as_ref().is_none_or(JoinHandle::is_finished) {
+            // Its command ended after the journal came back.
+            self.drain_spool();
         }
         let live = self.live.read();
         let (layout, state) = (live.layout(), live.state());
@@ -679,6 +756,9 @@ impl Runtime {
             ))));
         }
         self.refresh();
+        if let Some(why) = self.journal.offline() {
+            return self.perform_offline(a, &why);
+        }
         // The adopt key means the file on disk, as last read and trusted.
         let filled;
         let a = match a {
@@ -712,7 +792,15 @@ impl Runtime {
         let event = match performed {
             Ok(Performed::Done(e)) => e,
             Ok(Performed::Refused(why)) => return self.say(Update::Acted(Err(why))),
-            Err(e) => return self.say(Update::Acted(Err(format!("journal: {e}")))),
+            Err(e) => {
+                // The database went away under the act: rollback still
+                // runs (spooled); anything else is refused with the reason.
+                if let Some(why) = offline::offline_reason(&e) {
+                    self.watch_offline();
+                    return self.perform_offline(a, &why);
+                }
+                return self.say(Update::Acted(Err(format!("journal: {e}"))));
+            }
         };
         self.done_here.push(event.seq);
         if self.done_here.len() > 64 {

@@ -190,6 +190,7 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
                     reason: reason.clone(),
                     triggers: Vec::new(),
                     command: rb.run.clone(),
+                    offline: None,
                 },
                 claim: Some(rollback_claim(state)),
             })

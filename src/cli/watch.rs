@@ -200,6 +200,11 @@ impl Printer {
             Update::Lease(news) => say(news.line()),
             Update::Proposal(note) => say(&format!("note: {note}")),
             Update::JournalError(e) => say(&format!("journal error: {e}")),
+            Update::Loud(text) => say(&text),
+            Update::Offline(Some(why)) => say(&format!(
+                "JOURNAL OFFLINE: {why}; gates stay live, acts other than rollback are refused until it is back"
+            )),
+            Update::Offline(None) => say("journal back online: everything missed has been read"),
             Update::Command(CommandNews::Started(argv)) => say(&format!("$ {}", argv.join(" "))),
             Update::Command(CommandNews::Line(l)) => say(&format!("  {l}")),
             Update::Waiting(why) => say(&why),

@@ -456,6 +456,10 @@ pub struct Rollback {
     /// How many rollback triggers must hold at once; hold triggers never
     /// count toward it.
     pub quorum: usize,
+    /// Auto-rollback fires even while the journal is offline, without the
+    /// claim that makes it once-only across guards (spooled, recorded on
+    /// reconnect).
+    pub offline_auto: bool,
 }
 
 impl Rollback {

@@ -37,6 +37,9 @@ pub enum LeaseNews {
     ViewerFollows,
     /// A viewer: no guard polls, so it polls for itself, recording nothing.
     ViewerPolls,
+    /// The journal is offline: nobody can be followed, so this process
+    /// polls for itself and the gates stay live.
+    PollingOffline,
 }
 
 impl LeaseNews {
@@ -48,6 +51,9 @@ impl LeaseNews {
             LeaseNews::ViewerFollows => "a guard polls now; following its samples",
             LeaseNews::ViewerPolls => {
                 "no guard polls: this viewer polls for itself and records nothing"
+            }
+            LeaseNews::PollingOffline => {
+                "the journal is offline: polling here so the gates stay live (evidence is not recorded meanwhile)"
             }
         }
     }
@@ -154,9 +160,22 @@ impl Sampler {
         if self.view_only {
             return Ok(self.view(journal));
         }
-        let held = journal.hold_lease(&self.holder, LEASE_TTL);
+        let held = match journal.hold_lease(&self.holder, LEASE_TTL) {
+            Ok(held) => held,
+            Err(e) if e.is_unreachable() => {
+                // Evidence is a courtesy to other processes' windows; the
+                // board here keeps its own.
+                self.evidence.clear();
+                if self.polling.is_none() {
+                    self.polling = Some(self.start());
+                    return Ok(Some(LeaseNews::PollingOffline));
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         let known = std::mem::replace(&mut self.lease_known, true);
-        let news = match held? {
+        let news = match held {
             true if self.polling.is_none() => {
                 self.polling = Some(self.start());
                 Some(LeaseNews::Polling)

@@ -164,6 +164,8 @@ pub struct App {
     pub status: Option<(String, Tone)>,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// Why the journal cannot be reached, while it cannot: JOURNAL OFFLINE.
+    pub journal_offline: Option<String>,
 }
 
 impl App {
@@ -195,6 +197,7 @@ impl App {
             cursor: 0,
             status: None,
             dirty: true,
+            journal_offline: None,
         }
     }
 
@@ -306,6 +309,16 @@ impl App {
             }
             Update::Proposal(note) => self.refuse(note),
             Update::JournalError(e) => self.refuse(format!("journal: {e}")),
+            Update::Loud(text) => {
+                self.say(format!("! {text}"));
+                self.refuse(text);
+            }
+            Update::Offline(why) => {
+                if why.is_none() && self.journal_offline.is_some() {
+                    self.status = Some(("journal back online".into(), Tone::Info));
+                }
+                self.journal_offline = why;
+            }
             Update::Acted(Ok(e)) => {
                 self.status = Some((format!("#{} {}", e.seq, e.summary()), Tone::Info));
             }

@@ -306,6 +306,7 @@ fn frames() {
                 reason: "errors".into(),
                 triggers: vec![],
                 command: vec!["echo".into()],
+                offline: None,
             },
         )],
     );
@@ -381,6 +382,7 @@ fn rollback_ended(seq: i64, success: bool) -> Vec<Event> {
                 reason: "errors".into(),
                 triggers: vec![],
                 command: vec!["echo".into()],
+                offline: None,
             },
         ),
         event(
@@ -399,6 +401,7 @@ fn rollback_ended(seq: i64, success: bool) -> Vec<Event> {
                 },
                 started: Some(seq),
                 cause: Some("alice: manual rollback".into()),
+                offline: None,
             },
         ),
     ]
@@ -565,6 +568,7 @@ fn command_output_streams_scrolls_and_is_never_shown_twice() {
                 outcome: outcome.clone(),
                 started: None,
                 cause: None,
+                offline: None,
             },
         )
     };
@@ -629,6 +633,7 @@ fn history_does_not_replay_command_output() {
                 },
                 started: None,
                 cause: None,
+                offline: None,
             },
         )],
     );

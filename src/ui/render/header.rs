@@ -99,7 +99,12 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
     let label = phase_label(app);
     let clock = clock(app);
     let read_only = if app.read_only { " READ-ONLY" } else { "" };
-    let fixed = [" ", " · ", " · ", " · ", word, read_only]
+    let offline = if app.journal_offline.is_some() {
+        " JOURNAL OFFLINE"
+    } else {
+        ""
+    };
+    let fixed = [" ", " · ", " · ", " · ", word, read_only, offline]
         .iter()
         .chain([&*clock].iter())
         .map(|s| s.chars().count())
@@ -117,7 +122,24 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
     if app.read_only {
         first.push(Span::styled(read_only, theme.fg(Hue::Info)));
     }
+    if app.journal_offline.is_some() {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(
+            offline.trim_start(),
+            theme
+                .state(State::NoGo)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
+    }
     let mut second = format!(" {armed}");
+    // Why the journal is gone, first: what the operator can and cannot do
+    // depends on it.
+    if let Some(why) = &app.journal_offline {
+        second = format!(
+            " journal offline: {} · acts refused, rollback runs and is spooled · {armed}",
+            shown(app, why)
+        );
+    }
     // A launch that may not proceed says why, beside the word that says
     // so: never a bare ROLLED BACK or HOLD.
     if let Some(rb) = &app.state().rolled_back {
@@ -233,6 +255,9 @@ fn draw_presenter_header(
     }
     if app.read_only {
         rest.push_str(" · READ-ONLY");
+    }
+    if app.journal_offline.is_some() {
+        rest.push_str(" · JOURNAL OFFLINE");
     }
     let verdict = format!(" {word} ");
     let room = usize::from(info.width).saturating_sub(verdict.chars().count());

@@ -1,0 +1,233 @@
+//! The rollback spool: a rollback run while the journal's database was
+//! unreachable is written here, on this machine, before its command runs,
+//! and appended to the journal when it comes back (marked as recorded
+//! offline). Nothing acknowledged is lost: each record is its own file,
+//! written whole (temp file, fsync, rename) and removed only after its
+//! events are in the journal.
+//!
+//! Appending again after a crash between the append and the removal finds
+//! the events by their mark's id and does not record them twice.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Entry, Journal, JournalError};
+use crate::launch::{EventKind, Offline};
+
+/// One rollback run offline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spooled {
+    pub launch: String,
+    /// The process that ran it: its record is its own until it exits.
+    pub pid: u32,
+    pub started: Entry,
+    /// The end, once the command ended.
+    pub finished: Option<Entry>,
+}
+
+impl Spooled {
+    pub fn id(&self) -> Option<&str> {
+        match &self.started.kind {
+            EventKind::RollbackStarted {
+                offline: Some(o), ..
+            } => Some(&o.id),
+            _ => None,
+        }
+    }
+}
+
+/// Where spooled rollbacks wait: beside the default journals,
+/// `$XDG_STATE_HOME/gonogo/spool/`, the user's alone.
+pub fn dir() -> PathBuf {
+    super::default_path("x")
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        .join("spool")
+}
+
+/// A new offline mark: this host, now, why.
+pub fn mark(why: &str) -> Offline {
+    Offline {
+        id: format!(
+            "{}-{}-{:08x}",
+            Utc::now().format("%Y%m%dT%H%M%S"),
+            std::process::id(),
+            fastrand::u32(..)
+        ),
+        at: Utc::now(),
+        host: nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "this host".into()),
+        why: why.to_string(),
+    }
+}
+
+/// Writes (or rewrites) `s` whole and durably; its path.
+///
+/// # Errors
+/// When the spool directory or file cannot be written.
+pub fn write(s: &Spooled) -> std::io::Result<PathBuf> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = dir();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    let id = s.id().unwrap_or("unmarked");
+    let path = dir.join(format!("{}.{id}.json", s.launch));
+    let tmp = dir.join(format!(".{}.{id}.{:08x}", s.launch, fastrand::u32(..)));
+    let json = serde_json::to_vec(s).map_err(std::io::Error::other)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(&json)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(&dir)?.sync_all()?;
+    Ok(path)
+}
+
+/// The spooled rollbacks of `launch` this process may append: its own,
+/// and those of processes no longer running.
+pub fn pending(launch: &str) -> Vec<(PathBuf, Spooled)> {
+    let Ok(entries) = std::fs::read_dir(dir()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(PathBuf, Spooled)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{launch}.")) && n.ends_with(".json"))
+        })
+        .filter_map(|p| {
+            let s: Spooled = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+            (s.launch == launch).then_some((p, s))
+        })
+        .filter(|(_, s)| s.pid == std::process::id() || !alive(s.pid))
+        .collect();
+    out.sort_by_key(|(_, s)| offline_at(s));
+    out
+}
+
+fn offline_at(s: &Spooled) -> Option<DateTime<Utc>> {
+    match &s.started.kind {
+        EventKind::RollbackStarted {
+            offline: Some(o), ..
+        } => Some(o.at),
+        _ => None,
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+/// Appends every spooled rollback this process may append; says what it
+/// did, a line each. A record whose command still runs here waits.
+///
+/// # Errors
+/// Journal failures (the spool is kept and tried again).
+pub fn drain(journal: &mut Journal, launch: &str) -> Result<Vec<String>, JournalError> {
+    let mut said = Vec::new();
+    for (path, s) in pending(launch) {
+        // Its command still runs here: start and end go on together.
+        if s.finished.is_none() && s.pid == std::process::id() {
+            continue;
+        }
+        said.push(append(journal, &s)?);
+        let _ = std::fs::remove_file(&path);
+    }
+    Ok(said)
+}
+
+/// The seq of `s`'s start if the journal has it already.
+fn started_seq(journal: &Journal, s: &Spooled) -> Result<Option<i64>, JournalError> {
+    let id = s.id();
+    Ok(journal.since(0)?.iter().find_map(|e| match &e.kind {
+        EventKind::RollbackStarted {
+            offline: Some(o), ..
+        } if Some(o.id.as_str()) == id => Some(e.seq),
+        _ => None,
+    }))
+}
+
+fn finished_recorded(journal: &Journal, id: Option<&str>) -> Result<bool, JournalError> {
+    Ok(journal.since(0)?.iter().any(|e| {
+        matches!(&e.kind, EventKind::RollbackFinished { offline: Some(o), .. } if Some(o.id.as_str()) == id)
+    }))
+}
+
+/// Appends one spooled rollback (what is not there yet); what happened.
+fn append(journal: &mut Journal, s: &Spooled) -> Result<String, JournalError> {
+    let started = match started_seq(journal, s)? {
+        Some(seq) => Some(seq),
+        None => match journal.append(&s.started) {
+            Ok(e) => Some(e.seq),
+            // The launch's rollback was recorded meanwhile by a process
+            // that could reach the journal: this one ran too, and says so.
+            Err(JournalError::Claimed(_)) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    let Some(seq) = started else {
+        let outcome = s.finished.as_ref().and_then(|f| match &f.kind {
+            EventKind::RollbackFinished { outcome, .. } => Some(outcome.ending.clone()),
+            _ => None,
+        });
+        let note = format!(
+            "a rollback also ran while the journal was unreachable{} (command ended: {}); another process had recorded the launch's rollback meanwhile",
+            crate::launch::Offline::note(match &s.started.kind {
+                EventKind::RollbackStarted { offline, .. } => offline.as_ref(),
+                _ => None,
+            }),
+            outcome.as_deref().unwrap_or("unknown")
+        );
+        match journal.append(&Entry {
+            actor: s.started.actor.clone(),
+            kind: EventKind::Noted { text: note.clone() },
+            gates: s.started.gates.clone(),
+            claim: s.id().map(|id| format!("offline:{id}")),
+        }) {
+            Ok(_) | Err(JournalError::Claimed(_)) => {}
+            Err(e) => return Err(e),
+        }
+        return Ok(note);
+    };
+    let Some(finished) = &s.finished else {
+        return Ok(format!(
+            "appended the start of a rollback run offline (#{seq}); its end was never spooled"
+        ));
+    };
+    if !finished_recorded(journal, s.id())? {
+        let mut entry = finished.clone();
+        if let EventKind::RollbackFinished { started, .. } = &mut entry.kind {
+            *started = Some(seq);
+        }
+        entry.claim = Some(format!("rollback-end:{seq}"));
+        match journal.append(&entry) {
+            // A guard took its runner for lost meanwhile: the real end
+            // still goes on the record, and replaces that.
+            Err(JournalError::Claimed(_)) => {
+                entry.claim = None;
+                journal.append(&entry)?;
+            }
+            other => {
+                other?;
+            }
+        }
+    }
+    Ok(format!(
+        "appended a rollback run while the journal was offline (#{seq} and its end)"
+    ))
+}
