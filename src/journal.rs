@@ -149,7 +149,6 @@ pub fn default_path(launch_id: &str) -> PathBuf {
     base.join("gonogo").join(format!("{launch_id}.sqlite"))
 }
 
-
 /// Which samples to read.
 #[derive(Debug, Clone, Copy)]
 pub enum SampleQuery {
@@ -597,12 +596,16 @@ impl Journal {
 
 /// What is wrong with a chain of rows: gaps, broken links, edits, a cut
 /// tail (against the highest sequence handed out, and the noted `head`).
-fn chain_problems(rows: &[Row], chain: u8, highest: Option<i64>, head: Option<&str>) -> Vec<String> {
+fn chain_problems(
+    rows: &[Row],
+    chain: u8,
+    highest: Option<i64>,
+    head: Option<&str>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if rows.is_empty() && chain >= 2 {
         problems.push(
-            "no events: every journal starts with its pinned layout, so events were deleted"
-                .into(),
+            "no events: every journal starts with its pinned layout, so events were deleted".into(),
         );
     }
     let mut prev = GENESIS.to_string();
@@ -616,7 +619,9 @@ fn chain_problems(rows: &[Row], chain: u8, highest: Option<i64>, head: Option<&s
             ));
         }
         if row.prev_hash != prev {
-            problems.push(format!("event #{seq} does not follow the event before it (an event was deleted or edited)"));
+            problems.push(format!(
+                "event #{seq} does not follow the event before it (an event was deleted or edited)"
+            ));
         }
         if row.hash(chain) != row.hash {
             problems.push(format!("event #{seq} was edited after it was recorded"));
@@ -723,4 +728,3 @@ pub fn kind_name(kind: &EventKind) -> String {
         .and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_string)))
         .unwrap_or_default()
 }
-

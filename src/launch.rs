@@ -37,7 +37,6 @@ impl Offline {
     }
 }
 
-
 /// What happened. Stored as JSON in the journal; names are the record's
 /// vocabulary, so they are past tense.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

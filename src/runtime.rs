@@ -577,7 +577,9 @@ impl Runtime {
     /// read again already (the poll that found it back read it).
     fn watch_offline(&mut self) {
         let now = self.journal.offline();
-        if now != self.offline {
+        // Said when it goes and when it comes back, not on every retry
+        // whose error reads differently.
+        if now.is_some() != self.offline.is_some() {
             if now.is_none() {
                 // What was spooled and missed while offline, before saying
                 // it is back.

@@ -273,10 +273,13 @@ impl Postgres {
 
     fn connect(at: &Location, launch_id: &str, read_only: bool) -> Result<Postgres, JournalError> {
         let Location::Postgres(url) = at else {
-            return Err(JournalError::Open(at.clone(), "not a postgres:// URL".into()));
+            return Err(JournalError::Open(
+                at.clone(),
+                "not a postgres:// URL".into(),
+            ));
         };
-        let target =
-            connect::Target::parse(url).map_err(|why| JournalError::Unreachable(at.clone(), why))?;
+        let target = connect::Target::parse(url)
+            .map_err(|why| JournalError::Unreachable(at.clone(), why))?;
         let (wake, _) = watch::channel(0);
         let pg = Postgres {
             at: at.clone(),
@@ -291,7 +294,9 @@ impl Postgres {
         let conn = pg
             .dial()
             .map_err(|why| JournalError::Unreachable(at.clone(), why))?;
-        *pg.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
+        *pg.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
         Ok(pg)
     }
 
@@ -332,10 +337,7 @@ impl Postgres {
             Some(Ok(Err(why))) => return Err(why),
             Some(Err(e)) => return Err(format!("the connection attempt failed: {e}")),
             None => {
-                return Err(format!(
-                    "no answer within {} s",
-                    OP_TIMEOUT.as_secs()
-                ));
+                return Err(format!("no answer within {} s", OP_TIMEOUT.as_secs()));
             }
         };
         match run(client.batch_execute(&format!("LISTEN {CHANNEL}"))) {
@@ -407,7 +409,10 @@ impl Postgres {
                     if tries < 5
                         && matches!(
                             e.code(),
-                            Some(&SqlState::T_R_SERIALIZATION_FAILURE | &SqlState::T_R_DEADLOCK_DETECTED)
+                            Some(
+                                &SqlState::T_R_SERIALIZATION_FAILURE
+                                    | &SqlState::T_R_DEADLOCK_DETECTED
+                            )
                         ) =>
                 {
                     std::thread::sleep(Duration::from_millis(5 * tries));
@@ -432,23 +437,25 @@ impl Postgres {
 
     /// The schema's version, `None` before any gonogo used the database.
     fn schema_version(&self) -> Result<Option<i32>, JournalError> {
-        self.with(|c| Box::pin(async move {
-            let exists: bool = c
-                .query_one(
-                    "SELECT to_regclass('gonogo.schema_version') IS NOT NULL",
-                    &[],
-                )
-                .await?
-                .get(0);
-            if !exists {
-                return Ok(None);
-            }
-            let v: Option<i32> = c
-                .query_one("SELECT max(version) FROM gonogo.schema_version", &[])
-                .await?
-                .get(0);
-            Ok(v)
-        }))
+        self.with(|c| {
+            Box::pin(async move {
+                let exists: bool = c
+                    .query_one(
+                        "SELECT to_regclass('gonogo.schema_version') IS NOT NULL",
+                        &[],
+                    )
+                    .await?
+                    .get(0);
+                if !exists {
+                    return Ok(None);
+                }
+                let v: Option<i32> = c
+                    .query_one("SELECT max(version) FROM gonogo.schema_version", &[])
+                    .await?
+                    .get(0);
+                Ok(v)
+            })
+        })
     }
 
     /// Brings the schema to [`SCHEMA_VERSION`], once across every process
@@ -482,7 +489,11 @@ impl Postgres {
                     .get(0);
                 let v = v.unwrap_or(0);
                 refuse_newer(&at, v)?;
-                for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(v).unwrap_or(0)) {
+                for (i, sql) in MIGRATIONS
+                    .iter()
+                    .enumerate()
+                    .skip(usize::try_from(v).unwrap_or(0))
+                {
                     tx.batch_execute(sql).await?;
                     let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
                     tx.execute(
@@ -580,18 +591,13 @@ async fn insert(
             &row.claim,
         ],
     )
-    .await
-    ?;
+    .await?;
     Ok(())
 }
 
-async fn notify(
-    tx: &tokio_postgres::Transaction<'_>,
-    launch: &str,
-) -> Result<(), OpError> {
+async fn notify(tx: &tokio_postgres::Transaction<'_>, launch: &str) -> Result<(), OpError> {
     tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &launch])
-        .await
-        ?;
+        .await?;
     Ok(())
 }
 
@@ -731,10 +737,12 @@ impl Store for Postgres {
     }
 
     fn integrity(&self) -> Result<String, JournalError> {
-        self.with(|c| Box::pin(async move {
-            c.simple_query("SELECT 1").await?;
-            Ok("ok".to_string())
-        }))
+        self.with(|c| {
+            Box::pin(async move {
+                c.simple_query("SELECT 1").await?;
+                Ok("ok".to_string())
+            })
+        })
     }
 
     fn record_samples(

@@ -676,7 +676,6 @@ mod tests {
     use crate::launch::{EventKind, GateSnapshot};
     use crate::signal::Sample;
 
-
     fn entry(kind: EventKind, claim: Option<&str>) -> Entry {
         Entry {
             actor: "alice".into(),
@@ -690,11 +689,9 @@ mod tests {
         }
     }
 
-
     fn note(text: &str) -> Entry {
         entry(EventKind::Noted { text: text.into() }, None)
     }
-
 
     /// Evidence of every kind is kept as it was taken, and records written
     /// before strings, certificates and answer sets existed still read.
@@ -763,7 +760,6 @@ mod tests {
         assert_eq!(old[0], &Outcome::Number(12.5));
     }
 
-
     /// A new journal whose first event is a note (in the product: the
     /// pinned layout).
     fn fresh(path: &Path) -> Journal {
@@ -771,7 +767,6 @@ mod tests {
             .unwrap()
             .0
     }
-
 
     #[test]
     fn an_empty_or_foreign_file_is_damaged_and_a_directory_is_refused() {
@@ -818,7 +813,6 @@ mod tests {
         let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(entries.len(), 4, "nothing new was created: {entries:?}");
     }
-
 
     #[test]
     fn a_journal_belongs_to_one_launch() {

@@ -151,7 +151,11 @@ impl Runtime {
             let news = match tokio::task::spawn_blocking(move || spool::write(&spooled)).await {
                 Ok(Ok(_)) => format!(
                     "{} while the journal was OFFLINE: the command ended with {ending}; spooled, recorded when the journal is back",
-                    if success { "ROLLED BACK" } else { "ROLLBACK FAILED" }
+                    if success {
+                        "ROLLED BACK"
+                    } else {
+                        "ROLLBACK FAILED"
+                    }
                 ),
                 Ok(Err(e)) => format!(
                     "the rollback's end (the command ended with {ending}) could not be spooled: {e}; it is NOT recorded"

@@ -60,16 +60,33 @@ const FIRED: &str = "trigger \"error_rate > 2% for";
 
 #[test]
 fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
-    let demo = Demo::start();
     let dir = procs::tempdir();
+    let journal = dir.path().join("auto.sqlite");
+    guards_fire_the_rollback_exactly_once(&dir, &journal, 2);
+}
+
+/// The team journal: three guards (as on three machines), one database.
+#[test]
+fn three_guards_on_a_postgres_journal_fire_the_rollback_exactly_once() {
+    let Some(cluster) = crate::util::pg::shared() else {
+        return;
+    };
+    let dir = procs::tempdir();
+    let journal = std::path::PathBuf::from(cluster.database());
+    guards_fire_the_rollback_exactly_once(&dir, &journal, 3);
+}
+
+fn guards_fire_the_rollback_exactly_once(dir: &tempfile::TempDir, journal: &Path, guards: usize) {
+    let demo = Demo::start();
     let fired = dir.path().join("fired.txt");
     let layout = layout(dir.path(), &fired, "2s");
-    let journal = dir.path().join("auto.sqlite");
+    let journal = journal.to_path_buf();
     procs::start(dir.path(), Some(&demo.url), &layout, &journal);
-    let mut a = watch(dir.path(), Some(&demo.url), &layout, &journal);
-    let mut b = watch(dir.path(), Some(&demo.url), &layout, &journal);
-    // Both guards see a healthy service first.
-    for w in [&mut a, &mut b] {
+    let mut all: Vec<_> = (0..guards)
+        .map(|_| watch(dir.path(), Some(&demo.url), &layout, &journal))
+        .collect();
+    // Every guard sees a healthy service first.
+    for w in &mut all {
         w.expect(
             "with the trigger clear",
             |l| l.contains("trigger \"error_rate > 2% for 2s\" clear"),
@@ -80,19 +97,27 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
     let finished = poll_until(Duration::from_secs(12), || {
         (count_kind(&journal, "rollback_finished") > 0).then_some(())
     });
-    a.drain();
-    b.drain();
+    for w in &mut all {
+        w.drain();
+    }
+    let transcripts = |all: &[procs::Lines]| {
+        all.iter()
+            .enumerate()
+            .map(|(i, w)| format!("guard {i}:\n{}", w.transcript()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert!(
         finished.is_some(),
-        "no rollback within 12 s of the fault; guard A:\n{}\nguard B:\n{}",
-        a.transcript(),
-        b.transcript()
+        "no rollback within 12 s of the fault\n{}",
+        transcripts(&all)
     );
-    // The breach goes on: neither guard may fire again.
+    // The breach goes on: no guard may fire again.
     std::thread::sleep(Duration::from_secs(3));
-    a.drain();
-    b.drain();
-    let transcripts = format!("guard A:\n{}\nguard B:\n{}", a.transcript(), b.transcript());
+    for w in &mut all {
+        w.drain();
+    }
+    let transcripts = transcripts(&all);
     assert_eq!(
         lines_in(&fired),
         vec!["fired".to_string()],
@@ -100,7 +125,7 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
     );
     assert_eq!(count_kind(&journal, "rollback_started"), 1, "{transcripts}");
     // The guard that ran it printed the command's output as it ran.
-    let printed = [&a, &b]
+    let printed = all
         .iter()
         .filter(|w| w.count(|l| l.ends_with("   traffic back on v1")) == 1)
         .count();
@@ -121,7 +146,7 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
         "names its trigger: {started:?}"
     );
     // Both guards tell their operators: each shows the rollback and its end.
-    for (name, w) in [("A", &a), ("B", &b)] {
+    for (name, w) in all.iter().enumerate() {
         assert_eq!(
             w.count(|l| l.contains("AUTO-ROLLBACK fired by")),
             1,

@@ -96,7 +96,9 @@ fn note(text: &str) -> Entry {
 }
 
 fn fresh(at: &Location) -> Journal {
-    Journal::open_or_create(at, "demo", &note("first")).unwrap().0
+    Journal::open_or_create(at, "demo", &note("first"))
+        .unwrap()
+        .0
 }
 
 #[test]
@@ -225,7 +227,12 @@ fn a_claim_raced_by_many_is_won_once_on_every_backend() {
             .into_iter()
             .map(|h| h.join().unwrap())
             .collect();
-        assert_eq!(won.iter().filter(|w| **w).count(), 1, "{}: {won:?}", b.name());
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "{}: {won:?}",
+            b.name()
+        );
         let j = Journal::open(&at, "demo").unwrap();
         assert_eq!(j.last_seq().unwrap(), 2, "{}", b.name());
         assert!(j.verify(None).is_ok(), "{}", b.name());
@@ -265,7 +272,11 @@ fn one_process_holds_the_polling_lease_until_it_lapses_on_every_backend() {
         let mut other = Journal::open(&at, "demo").unwrap();
         let ttl = Duration::from_millis(400);
         assert!(a.hold_lease("a", ttl).unwrap(), "{}", b.name());
-        assert!(!other.hold_lease("b", ttl).unwrap(), "{}: a holds it", b.name());
+        assert!(
+            !other.hold_lease("b", ttl).unwrap(),
+            "{}: a holds it",
+            b.name()
+        );
         assert!(a.hold_lease("a", ttl).unwrap(), "{}: renewal", b.name());
         let (holder, until) = other.lease("poll").unwrap().unwrap();
         assert_eq!(holder, "a");
@@ -341,7 +352,12 @@ fn processes_creating_one_journal_at_once_make_one_on_every_backend() {
             .into_iter()
             .map(|h| h.join().unwrap())
             .collect();
-        assert_eq!(created.iter().filter(|c| **c).count(), 1, "{}: {created:?}", b.name());
+        assert_eq!(
+            created.iter().filter(|c| **c).count(),
+            1,
+            "{}: {created:?}",
+            b.name()
+        );
         assert_eq!(Journal::open(&at, "demo").unwrap().last_seq().unwrap(), 1);
     }
 }
@@ -353,11 +369,17 @@ fn a_database_holds_many_launches_apart() {
     let at = Location::Postgres(cluster.database());
     let mut a = Journal::open_or_create(&at, "alpha", &note("a")).unwrap().0;
     let mut b = Journal::open_or_create(&at, "beta", &note("b")).unwrap().0;
-    a.append(&entry(EventKind::Noted { text: "x".into() }, Some("rollback:0")))
-        .unwrap();
+    a.append(&entry(
+        EventKind::Noted { text: "x".into() },
+        Some("rollback:0"),
+    ))
+    .unwrap();
     // The same claim in another launch is another claim.
-    b.append(&entry(EventKind::Noted { text: "y".into() }, Some("rollback:0")))
-        .unwrap();
+    b.append(&entry(
+        EventKind::Noted { text: "y".into() },
+        Some("rollback:0"),
+    ))
+    .unwrap();
     assert_eq!(a.last_seq().unwrap(), 2);
     assert_eq!(b.since(0).unwrap().len(), 2);
     assert!(a.verify(None).is_ok() && b.verify(None).is_ok());
@@ -414,8 +436,15 @@ fn a_launch_copies_between_backends_and_verifies_on_both() {
     };
     let out = copy(file.to_str().unwrap(), &url);
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(said.contains("6 events, hash chain verified on both sides"), "{said}");
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("6 events, hash chain verified on both sides"),
+        "{said}"
+    );
     assert!(!said.contains(pg::PASSWORD), "{said}");
     let in_pg = Journal::open_read_only(Location::Postgres(url.clone()), "demo").unwrap();
     assert_eq!(in_pg.verify(None).unwrap().head, head);
@@ -429,7 +458,11 @@ fn a_launch_copies_between_backends_and_verifies_on_both() {
     );
     let back: PathBuf = dir.path().join("archive.sqlite");
     let out = copy(&url, back.to_str().unwrap());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let archived = Journal::open_read_only(&back, "demo").unwrap();
     assert_eq!(archived.verify(None).unwrap().head, head);
     assert_eq!(archived.since(0).unwrap(), j.since(0).unwrap());
@@ -438,7 +471,10 @@ fn a_launch_copies_between_backends_and_verifies_on_both() {
         .unwrap()
         .execute("UPDATE events SET actor = 'mallory' WHERE seq = 3", [])
         .unwrap();
-    let out = copy(file.to_str().unwrap(), dir.path().join("x.sqlite").to_str().unwrap());
+    let out = copy(
+        file.to_str().unwrap(),
+        dir.path().join("x.sqlite").to_str().unwrap(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("event #3 was edited"),

@@ -81,11 +81,16 @@ struct Desk<'a> {
 impl<'a> Desk<'a> {
     /// A desk on `layout` with the journal `trust.sqlite` in `dir`.
     fn new(dir: &'a Path, demo: &'a str, layout: &str) -> Desk<'a> {
+        Desk::on(dir, demo, layout, &dir.join("trust.sqlite"))
+    }
+
+    /// A desk on `layout` with the journal at `journal` (a file or a URL).
+    fn on(dir: &'a Path, demo: &'a str, layout: &str, journal: &Path) -> Desk<'a> {
         Desk {
             dir,
             demo,
             layout: layout.to_string(),
-            journal: path_str(&dir.join("trust.sqlite")),
+            journal: path_str(journal),
         }
     }
 
@@ -285,16 +290,33 @@ fn a_failed_rollback_is_rollback_failed_and_may_be_retried() {
 /// the launch showed a rollback running forever).
 #[test]
 fn a_rollback_whose_runner_is_killed_is_recorded_as_lost() {
-    let demo = Demo::start();
     let dir = procs::tempdir();
+    let journal = dir.path().join("trust.sqlite");
+    runner_killed_mid_rollback(&dir, &journal);
+}
+
+/// The same on the team journal: the runner's lease lapses on the
+/// server's clock, and one guard records the loss.
+#[test]
+fn a_rollback_whose_runner_is_killed_is_recorded_as_lost_on_postgres() {
+    let Some(cluster) = crate::util::pg::shared() else {
+        return;
+    };
+    let dir = procs::tempdir();
+    let journal = std::path::PathBuf::from(cluster.database());
+    runner_killed_mid_rollback(&dir, &journal);
+}
+
+fn runner_killed_mid_rollback(dir: &tempfile::TempDir, journal: &Path) {
+    let demo = Demo::start();
     let layout = launch(
         dir.path(),
         "1s",
         r#"["sh", "-c", "echo $$ > rollback.pid; exec sleep 30"]"#,
         "",
     );
-    let journal = dir.path().join("trust.sqlite");
-    let desk = Desk::new(dir.path(), &demo.url, &layout);
+    let journal = journal.to_path_buf();
+    let desk = Desk::on(dir.path(), &demo.url, &layout, &journal);
     desk.ok(&["start"]);
     let mut guard = watch(dir.path(), Some(&demo.url), &layout, &journal);
     let runner = procs::KillOnDrop(

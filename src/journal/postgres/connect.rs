@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::{Client, Config, Connection, Socket};
 use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Config, Connection, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_rustls::rustls::client::WebPkiServerVerifier;
 use tokio_rustls::rustls::client::danger::{
@@ -141,10 +141,7 @@ impl Target {
         String,
     > {
         let tls = self.tls()?;
-        self.config
-            .connect(tls)
-            .await
-            .map_err(|e| self.explain(&e))
+        self.config.connect(tls).await.map_err(|e| self.explain(&e))
     }
 
     fn tls(&self) -> Result<MakeRustlsConnect, String> {
@@ -186,7 +183,9 @@ impl Target {
             Some(c) if *c == tokio_postgres::error::SqlState::INVALID_CATALOG_NAME => format!(
                 "database `{db}` does not exist: create it first (`createdb -O {user} {db}`) or fix the URL"
             ),
-            Some(c) if *c == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+            Some(c)
+                if *c == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+            {
                 format!("the server refused user `{user}`: {}", reason(e))
             }
             _ => reason(e),
@@ -299,7 +298,12 @@ fn password_for(config: &Config) -> Option<String> {
         // libpq matches a socket connection as `localhost`.
         _ => "localhost".to_string(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user().unwrap_or_default().to_string();
     let db = config
         .get_dbname()
@@ -334,8 +338,8 @@ fn pgpass_match(line: &str, want: [&str; 4]) -> Option<String> {
 }
 
 fn read_roots(path: &std::path::Path) -> Result<Arc<RootCertStore>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
     let mut store = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&bytes) {
         let cert = cert.map_err(|e| format!("sslrootcert {} is not PEM: {e}", path.display()))?;
@@ -344,7 +348,10 @@ fn read_roots(path: &std::path::Path) -> Result<Arc<RootCertStore>, String> {
             .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
     }
     if store.is_empty() {
-        return Err(format!("sslrootcert {} holds no certificate", path.display()));
+        return Err(format!(
+            "sslrootcert {} holds no certificate",
+            path.display()
+        ));
     }
     Ok(Arc::new(store))
 }
@@ -472,8 +479,10 @@ mod tests {
         let t = Target::parse("postgres://ops:pw@db/launch?sslmode=verify-full").unwrap();
         assert_eq!(t.check, Check::Full);
         assert_eq!(t.config.get_ssl_mode(), SslMode::Require);
-        let t = Target::parse("postgresql://ops@db/launch?sslmode=verify-ca&sslrootcert=%2Fetc%2Fca.pem")
-            .unwrap();
+        let t = Target::parse(
+            "postgresql://ops@db/launch?sslmode=verify-ca&sslrootcert=%2Fetc%2Fca.pem",
+        )
+        .unwrap();
         assert_eq!(t.check, Check::Chain);
         assert_eq!(t.root_cert, Some(PathBuf::from("/etc/ca.pem")));
         let t = Target::parse("postgres://ops@db/launch?sslmode=require").unwrap();
@@ -485,6 +494,9 @@ mod tests {
         let e = Target::parse("postgres://ops:${GONOGO_TEST_UNSET_VAR}@db/x")
             .err()
             .unwrap();
-        assert!(e.contains("${GONOGO_TEST_UNSET_VAR}, which is not set"), "{e}");
+        assert!(
+            e.contains("${GONOGO_TEST_UNSET_VAR}, which is not set"),
+            "{e}"
+        );
     }
 }

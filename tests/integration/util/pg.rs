@@ -199,7 +199,17 @@ impl Cluster {
     /// Runs `sql` as the superuser in database `db`; its output.
     pub fn admin(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-h"])
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                "postgres",
+                "-h",
+            ])
             .arg(&self.dir)
             .arg("-p")
             .arg(self.port.to_string())
@@ -217,17 +227,18 @@ impl Cluster {
     /// A new database owned by `gonogo`; its URL (the password in it).
     pub fn database(&self) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         self.admin("postgres", &format!("CREATE DATABASE {name} OWNER gonogo"));
         self.url(&name)
     }
 
     /// The URL of database `db` as `gonogo`, with its password.
     pub fn url(&self, db: &str) -> String {
-        format!(
-            "postgres://gonogo:{PASSWORD}@127.0.0.1:{}/{db}",
-            self.port
-        )
+        format!("postgres://gonogo:{PASSWORD}@127.0.0.1:{}/{db}", self.port)
     }
 
     /// The URL of database `db` as `gonogo`, without a password.

@@ -1,0 +1,392 @@
+//! The team journal end to end: real `gonogo` processes on a real
+//! PostgreSQL cluster this test starts (`util::pg`). Processes naming the
+//! database in different ways share one launch; a wrong password and a
+//! missing database say so in one line with their exit code; and a
+//! database stopped mid-launch loses nothing: JOURNAL OFFLINE, gates live,
+//! acts refused, auto-rollback held back without its claim (or run and
+//! spooled when the layout allows it), everything recorded on return.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::util::pg::{self, Cluster, PASSWORD};
+use crate::util::procs::{self, Demo, count_kind, gonogo_cmd, path_str, poll_until, run, text};
+
+/// A launch with a checklist (no network needed) and a rollback.
+fn plain_layout(dir: &Path, journal_line: &str) -> String {
+    let path = dir.join("team.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[launch]
+name = "Team launch"
+id = "team"
+{journal_line}
+
+[signals.ready]
+kind = "checklist"
+items = ["go"]
+
+[[phases]]
+id = "pre"
+gates = [{{ signal = "ready", complete = true }}]
+
+[[phases]]
+id = "live"
+
+[rollback]
+run = ["true"]
+"#
+        ),
+    )
+    .unwrap();
+    path_str(&path)
+}
+
+fn gonogo(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut cmd = gonogo_cmd(dir, None, args);
+    cmd.env_remove("PGPASSWORD").env_remove("PGPASSFILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// The password reaches the server four ways (in the URL, `PGPASSWORD`,
+/// a pgpass file, `${VAR}` in the layout's `journal =`) from four
+/// processes; they share one launch, and the password shows nowhere.
+#[test]
+fn processes_naming_one_database_differently_share_one_launch() {
+    let Some(cluster) = pg::shared() else { return };
+    let dir = procs::tempdir();
+    let url = cluster.database();
+    let db = pg::db_of(&url).to_string();
+    let layout = plain_layout(dir.path(), "");
+    let (code, out, err) = gonogo(dir.path(), &["start", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let bare = cluster.url_without_password(&db);
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["note", &layout, "from B via PGPASSWORD", "--journal", &bare],
+        &[("PGPASSWORD", PASSWORD)],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("127.0.0.1:{}:{db}:gonogo:{PASSWORD}\n", cluster.port),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    // libpq ignores a pgpass file others may read; so do we.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let with_pgpass = format!(
+        "postgresql://gonogo@127.0.0.1:{}/{db}?sslmode=prefer",
+        cluster.port
+    );
+    let pgpass_env = [("PGPASSFILE", pgpass.to_str().unwrap())];
+    let (code, _, err) = gonogo(
+        dir.path(),
+        &["note", &layout, "from C", "--journal", &with_pgpass],
+        &pgpass_env,
+    );
+    assert_eq!(code, Some(6), "a world-readable pgpass is not used: {err}");
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &[
+            "note",
+            &layout,
+            "from C via pgpass",
+            "--journal",
+            &with_pgpass,
+        ],
+        &pgpass_env,
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The layout names the database, its password a variable.
+    let in_layout = plain_layout(
+        dir.path(),
+        &format!(
+            "journal = \"postgres://gonogo:${{TEAM_DB_PASSWORD}}@127.0.0.1:{}/{db}\"",
+            cluster.port
+        ),
+    );
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["note", &in_layout, "from D via the layout"],
+        &[("TEAM_DB_PASSWORD", PASSWORD)],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    for said in [
+        "from B via PGPASSWORD",
+        "from C via pgpass",
+        "from D via the layout",
+    ] {
+        assert!(log.contains(said), "{said} missing:\n{log}");
+    }
+    assert!(!log.contains(PASSWORD), "{log}");
+    assert!(
+        log.contains(&format!(
+            "postgres://gonogo@127.0.0.1:{}/{db}",
+            cluster.port
+        )),
+        "{log}"
+    );
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &bare],
+        &[("PGPASSWORD", PASSWORD)],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+/// A wrong password, a missing database and a server that is not there:
+/// one line each, naming the database without its password, exit 6.
+#[test]
+fn a_wrong_password_and_a_missing_database_are_one_clear_line() {
+    let Some(cluster) = pg::shared() else { return };
+    let dir = procs::tempdir();
+    let layout = plain_layout(dir.path(), "");
+    let url = cluster.database();
+    let db = pg::db_of(&url);
+    let wrong = format!(
+        "postgres://gonogo:not-the-password@127.0.0.1:{}/{db}",
+        cluster.port
+    );
+    let missing = format!(
+        "postgres://gonogo:{PASSWORD}@127.0.0.1:{}/no_such_db",
+        cluster.port
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nobody = format!("postgres://gonogo:{PASSWORD}@127.0.0.1:{port}/x");
+    for (journal, want) in [
+        (&wrong, "password authentication failed for user `gonogo`"),
+        (
+            &missing,
+            "database `no_such_db` does not exist: create it first",
+        ),
+        (&nobody, "Connection refused"),
+    ] {
+        for cmd in [
+            vec!["note", &layout, "x", "--journal", journal],
+            vec!["log", &layout, "--journal", journal],
+            vec!["check", &layout, "--journal", journal],
+        ] {
+            let (code, out, err) = gonogo(dir.path(), &cmd, &[]);
+            assert_eq!(code, Some(6), "{cmd:?}: {out}{err}");
+            assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
+            assert!(err.contains(want), "{cmd:?}: {err}");
+            assert!(
+                err.starts_with("gonogo: cannot reach journal postgres://gonogo@"),
+                "{err}"
+            );
+            assert!(
+                !err.contains("not-the-password") && !err.contains(PASSWORD),
+                "{err}"
+            );
+        }
+    }
+}
+
+/// An auto-rollback launch on the demo service, with `extra` in
+/// `[rollback]`; the rollback appends a line to `fired.txt`.
+fn rollback_layout(dir: &Path, extra: &str) -> String {
+    let path = dir.join("offline.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[launch]
+name = "Offline drill"
+id = "offline"
+
+[signals.error_rate]
+kind = "json"
+url = "${{DEMO_URL}}/api/stats"
+path = "$.error_rate"
+unit = "ratio"
+every = "300ms"
+
+[[phases]]
+id = "canary"
+gates = [{{ signal = "error_rate", below = "1%" }}]
+
+[rollback]
+run = ["sh", "-c", "echo fired >> '{}'"]
+timeout = "10s"
+auto_from = "canary"
+triggers = [{{ signal = "error_rate", above = "2%", for = "1s" }}]
+{extra}
+"#,
+            dir.join("fired.txt").display()
+        ),
+    )
+    .unwrap();
+    path_str(&path)
+}
+
+fn fired(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("fired.txt"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// PostgreSQL stopped mid-launch: the guard says JOURNAL OFFLINE, its
+/// gates stay live, an act is refused with the reason; the breach that
+/// follows does not fire auto-rollback without its claim, and says so.
+/// PostgreSQL back: the guard resumes without a restart and fires the
+/// rollback then, with its claim; the chain is intact, acts work again.
+#[test]
+fn postgres_stopped_mid_launch_holds_back_auto_rollback_and_resumes() {
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let layout = rollback_layout(dir.path(), "");
+    let url = cluster.database();
+    let journal = PathBuf::from(&url);
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
+    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
+    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
+    cluster.stop_server();
+    guard.expect(
+        "JOURNAL OFFLINE",
+        |l| l.contains("JOURNAL OFFLINE: "),
+        Duration::from_secs(10),
+    );
+    let (code, _, err) = gonogo(
+        dir.path(),
+        &["note", &layout, "while down", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(6), "{err}");
+    assert!(err.contains("cannot reach journal"), "{err}");
+    // Gates stay live: the breach is seen, judged, and held back.
+    demo.fault("errors?rate=0.5");
+    guard.expect(
+        "the trigger firing",
+        |l| l.contains("AUTO-ROLLBACK NOT FIRED"),
+        Duration::from_secs(15),
+    );
+    assert_eq!(fired(dir.path()), 0, "no rollback without its claim");
+    // Still breaching offline: never fired, however long it lasts.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(fired(dir.path()), 0, "no rollback without its claim");
+    cluster.start_server();
+    guard.expect(
+        "back online",
+        |l| l.contains("journal back online"),
+        Duration::from_secs(15),
+    );
+    // Back, and the breach still on: now the claim can be taken, and the
+    // guard fires, once, without a restart.
+    guard.expect(
+        "the rollback, claimed",
+        |l| l.contains("ROLLED BACK: the rollback command ended"),
+        Duration::from_secs(10),
+    );
+    assert_eq!(fired(dir.path()), 1);
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["note", &layout, "after", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    guard.expect(
+        "the note from another process",
+        |l| l.contains("noted: after"),
+        Duration::from_secs(5),
+    );
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(count_kind(&journal, "rollback_started"), 1);
+    assert_eq!(
+        guard.count(|l| l.contains("JOURNAL OFFLINE: ")),
+        1,
+        "said once, not on every retry:\n{}",
+        guard.transcript()
+    );
+}
+
+/// With `offline_auto = true` the guard fires without a claim while the
+/// database is down: the rollback runs, is spooled on this machine, and
+/// is appended on return, marked as recorded offline; the chain verifies.
+#[test]
+fn an_offline_auto_rollback_runs_is_spooled_and_recorded_on_return() {
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let layout = rollback_layout(dir.path(), "offline_auto = true");
+    let url = cluster.database();
+    let journal = PathBuf::from(&url);
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
+    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
+    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
+    cluster.stop_server();
+    guard.expect(
+        "JOURNAL OFFLINE",
+        |l| l.contains("JOURNAL OFFLINE: "),
+        Duration::from_secs(10),
+    );
+    demo.fault("errors?rate=0.5");
+    guard.expect(
+        "the rollback spooled",
+        |l| l.contains("ROLLBACK running while the journal is OFFLINE: spooled to"),
+        Duration::from_secs(15),
+    );
+    let ran = poll_until(Duration::from_secs(10), || {
+        (fired(dir.path()) == 1).then_some(())
+    });
+    assert!(ran.is_some(), "{}", guard.transcript());
+    guard.expect(
+        "the end spooled",
+        |l| l.contains("ROLLED BACK while the journal was OFFLINE"),
+        Duration::from_secs(10),
+    );
+    let spool = dir.path().join("gonogo/spool");
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        1,
+        "one record spooled"
+    );
+    cluster.start_server();
+    guard.expect(
+        "appended",
+        |l| l.contains("appended a rollback run while the journal was offline"),
+        Duration::from_secs(15),
+    );
+    let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
+    assert!(log.contains("ROLLED BACK"), "{log}");
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(count_kind(&journal, "rollback_started"), 1);
+    assert_eq!(count_kind(&journal, "rollback_finished"), 1);
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "the spool is emptied"
+    );
+    // The breach goes on: the launch is rolled back, nothing fires again.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(fired(dir.path()), 1);
+}
