@@ -117,7 +117,7 @@ pub enum EventKind {
         /// Set when the rollback ran while the journal was unreachable and
         /// was spooled, then appended on reconnect.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offline: Option<Offline>,
+        offline: Option<Box<Offline>>,
     },
     RollbackFinished {
         outcome: CommandOutcome,
@@ -133,7 +133,7 @@ pub enum EventKind {
         cause: Option<String>,
         /// As for `RollbackStarted`: recorded offline, appended later.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offline: Option<Offline>,
+        offline: Option<Box<Offline>>,
     },
     OnEnterRan {
         phase: String,
@@ -292,7 +292,7 @@ impl Event {
                 command,
                 offline,
             } => {
-                let mark = Offline::note(offline.as_ref());
+                let mark = Offline::note(offline.as_deref());
                 if triggers.is_empty() {
                     format!(
                         "{who} started ROLLBACK ({}): {reason}{mark}",
@@ -316,7 +316,7 @@ impl Event {
                 outcome.ending,
                 crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms)),
                 cause_note(cause.as_deref()),
-                Offline::note(offline.as_ref())
+                Offline::note(offline.as_deref())
             ),
             EventKind::RollbackFinished {
                 outcome,
@@ -328,7 +328,7 @@ impl Event {
                 outcome.ending,
                 crate::unit::format_elapsed(std::time::Duration::from_millis(outcome.took_ms)),
                 cause_note(cause.as_deref()),
-                Offline::note(offline.as_ref())
+                Offline::note(offline.as_deref())
             ),
             EventKind::OnEnterRan { phase, outcome } => format!(
                 "on_enter of {phase} ({}) ended: {} after {}",

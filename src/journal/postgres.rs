@@ -85,22 +85,24 @@ CREATE TABLE gonogo.leases (
 
 /// The runtime that drives every connection's socket: one small thread
 /// for the process, whatever else runs.
-fn driver() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+fn driver() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("gonogo-journal")
             .enable_all()
             .build()
-            .expect("the journal's runtime starts (a thread and an epoll fd)")
+            .map_err(|e| format!("cannot start the journal's connection thread: {e}"))
     })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// Runs `f` to its end on this thread, bounded by [`OP_TIMEOUT`]; `None`
-/// when the database did not answer in time.
+/// when the database did not answer in time (or no driver runs).
 fn run<F: Future>(f: F) -> Option<F::Output> {
-    let _in = driver().enter();
+    let _in = driver().ok()?.enter();
     futures_executor::block_on(tokio::time::timeout(OP_TIMEOUT, f)).ok()
 }
 
@@ -307,7 +309,7 @@ impl Postgres {
         let launch = self.launch.clone();
         let lost = Arc::new(Mutex::new(None));
         let lost_by_driver = Arc::clone(&lost);
-        let dialled = driver().spawn(async move {
+        let dialled = driver()?.spawn(async move {
             let (client, mut connection) = target.connect().await?;
             // The connection's socket is driven here, for as long as it
             // lives; notifications for this launch wake the runtime.
@@ -391,7 +393,9 @@ impl Postgres {
                 }
             }
         }
-        let conn = guard.as_mut().expect("connected above");
+        let Some(conn) = guard.as_mut() else {
+            return Err(JournalError::Offline("not connected".into()));
+        };
         let mut tries = 0;
         loop {
             tries += 1;

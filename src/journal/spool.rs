@@ -188,7 +188,7 @@ fn append(journal: &mut Journal, s: &Spooled) -> Result<String, JournalError> {
         let note = format!(
             "a rollback also ran while the journal was unreachable{} (command ended: {}); another process had recorded the launch's rollback meanwhile",
             crate::launch::Offline::note(match &s.started.kind {
-                EventKind::RollbackStarted { offline, .. } => offline.as_ref(),
+                EventKind::RollbackStarted { offline, .. } => offline.as_deref(),
                 _ => None,
             }),
             outcome.as_deref().unwrap_or("unknown")

@@ -68,7 +68,7 @@ fn two_guards_on_one_journal_fire_the_rollback_exactly_once() {
 /// The team journal: three guards (as on three machines), one database.
 #[test]
 fn three_guards_on_a_postgres_journal_fire_the_rollback_exactly_once() {
-    let Some(cluster) = crate::util::pg::shared() else {
+    let Some(cluster) = crate::util::pg_shared() else {
         return;
     };
     let dir = procs::tempdir();

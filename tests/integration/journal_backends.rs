@@ -72,7 +72,7 @@ impl Backend {
 /// be).
 fn backends() -> Vec<Backend> {
     let mut all = vec![Backend::Sqlite(tempfile::tempdir().unwrap())];
-    if let Some(cluster) = pg::shared() {
+    if let Some(cluster) = crate::util::pg_shared() {
         all.push(Backend::Postgres(cluster, cluster.database()));
     }
     all
@@ -365,7 +365,9 @@ fn processes_creating_one_journal_at_once_make_one_on_every_backend() {
 /// One database holds many launches, each its own chain and claims.
 #[test]
 fn a_database_holds_many_launches_apart() {
-    let Some(cluster) = pg::shared() else { return };
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
     let at = Location::Postgres(cluster.database());
     let mut a = Journal::open_or_create(&at, "alpha", &note("a")).unwrap().0;
     let mut b = Journal::open_or_create(&at, "beta", &note("b")).unwrap().0;
@@ -391,7 +393,9 @@ fn a_database_holds_many_launches_apart() {
 /// A database a newer gonogo migrated is refused, with the fix.
 #[test]
 fn a_newer_schema_is_refused_with_a_clear_message() {
-    let Some(cluster) = pg::shared() else { return };
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
     let url = cluster.database();
     let at = Location::Postgres(url.clone());
     fresh(&at);
@@ -413,7 +417,9 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
 /// every side, and the same head everywhere.
 #[test]
 fn a_launch_copies_between_backends_and_verifies_on_both() {
-    let Some(cluster) = pg::shared() else { return };
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rehearsal.sqlite");
     let mut j = fresh(&Location::File(file.clone()));

@@ -299,7 +299,7 @@ fn a_rollback_whose_runner_is_killed_is_recorded_as_lost() {
 /// server's clock, and one guard records the loss.
 #[test]
 fn a_rollback_whose_runner_is_killed_is_recorded_as_lost_on_postgres() {
-    let Some(cluster) = crate::util::pg::shared() else {
+    let Some(cluster) = crate::util::pg_shared() else {
         return;
     };
     let dir = procs::tempdir();

@@ -58,7 +58,9 @@ fn gonogo(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Stri
 /// processes; they share one launch, and the password shows nowhere.
 #[test]
 fn processes_naming_one_database_differently_share_one_launch() {
-    let Some(cluster) = pg::shared() else { return };
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
     let dir = procs::tempdir();
     let url = cluster.database();
     let db = pg::db_of(&url).to_string();
@@ -148,7 +150,9 @@ fn processes_naming_one_database_differently_share_one_launch() {
 /// one line each, naming the database without its password, exit 6.
 #[test]
 fn a_wrong_password_and_a_missing_database_are_one_clear_line() {
-    let Some(cluster) = pg::shared() else { return };
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
     let dir = procs::tempdir();
     let layout = plain_layout(dir.path(), "");
     let url = cluster.database();

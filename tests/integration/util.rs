@@ -182,3 +182,14 @@ pub fn unknown_reason(outcome: &Outcome) -> &str {
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
+
+/// The cluster every test of this process shares, started on first use;
+/// `None` (and [`missing`]) when PostgreSQL is not installed.
+pub fn pg_shared() -> Option<&'static pg::Cluster> {
+    static SHARED: std::sync::OnceLock<Option<pg::Cluster>> = std::sync::OnceLock::new();
+    let c = SHARED.get_or_init(pg::Cluster::start).as_ref();
+    if c.is_none() {
+        missing("PostgreSQL is not installed (Debian's `postgresql`)");
+    }
+    c
+}

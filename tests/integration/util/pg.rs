@@ -3,7 +3,7 @@
 //! unprivileged `postgres` user when the tests run as root (PostgreSQL
 //! refuses root), and gone at the end.
 //!
-//! One cluster serves every test of the process ([`shared`]); each test
+//! One cluster serves every test of the process (`util::pg_shared`); each test
 //! takes a database of its own ([`Cluster::database`]). A test that stops
 //! and starts the server has a cluster of its own ([`Cluster::start`]).
 //! Each cluster has a watchdog process that stops it and removes its
@@ -16,9 +16,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 /// The password of the `gonogo` role.
 pub const PASSWORD: &str = "launch-day-pw";
@@ -47,17 +45,6 @@ fn bin_dir() -> Option<PathBuf> {
             .unwrap_or(0)
     });
     found.pop()
-}
-
-/// The cluster every test of this process shares, started on first use;
-/// `None` (and [`super::missing`]) when PostgreSQL is not installed.
-pub fn shared() -> Option<&'static Cluster> {
-    static SHARED: OnceLock<Option<Cluster>> = OnceLock::new();
-    let c = SHARED.get_or_init(Cluster::start).as_ref();
-    if c.is_none() {
-        super::missing("PostgreSQL is not installed (Debian's `postgresql`)");
-    }
-    c
 }
 
 fn free_port() -> u16 {
@@ -187,13 +174,15 @@ impl Cluster {
             pid = std::process::id(),
             dir = self.dir.display()
         );
-        Command::new("setsid")
-            .args(["sh", "-c", &script])
+        // `setsid -f` forks it off in a session of its own and returns.
+        let started = Command::new("setsid")
+            .args(["-f", "sh", "-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
+            .status()
             .expect("the cluster's watchdog");
+        assert!(started.success(), "the cluster's watchdog did not start");
     }
 
     /// Runs `sql` as the superuser in database `db`; its output.
@@ -244,18 +233,6 @@ impl Cluster {
     /// The URL of database `db` as `gonogo`, without a password.
     pub fn url_without_password(&self, db: &str) -> String {
         format!("postgres://gonogo@127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// Waits until the server accepts connections again.
-    pub fn wait_ready(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("PostgreSQL did not come back on port {}", self.port);
     }
 }
 
