@@ -212,6 +212,12 @@ pub trait Store: Send {
     fn offline(&self) -> Option<String> {
         None
     }
+    /// Who acts, as the store itself established it: a database's
+    /// authenticated user. `None`: the OS user (a file shared on one
+    /// host, where the OS vouches for it).
+    fn identity(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Seals `entry` as the event after `last` (its sequence number and
@@ -591,6 +597,16 @@ impl Journal {
     /// See [`Store::offline`].
     pub fn offline(&self) -> Option<String> {
         self.store.offline()
+    }
+
+    /// Who acts on this journal: the database user a PostgreSQL server
+    /// authenticated, else the OS user (the effective uid's name). On a
+    /// team journal the OS user is whatever a laptop says it is; the
+    /// database's login is what the server checked.
+    pub fn actor(&self) -> String {
+        self.store
+            .identity()
+            .map_or_else(crate::session::os_user, str::to_string)
     }
 }
 

@@ -217,7 +217,7 @@ impl Runtime {
         let layout = Arc::new(layout);
         let (sample_tx, samples) = mpsc::unbounded_channel();
         let (updates, updates_rx) = mpsc::unbounded_channel();
-        let guard_actor = format!("{}{}", act::os_user(), guard::GUARD_ACTOR_SUFFIX);
+        let guard_actor = format!("{}{}", journal.actor(), guard::GUARD_ACTOR_SUFFIX);
         let mut board = crate::board::Board::new(&layout);
         let mut sampler = Sampler::new(
             Arc::clone(&layout),

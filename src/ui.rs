@@ -26,7 +26,6 @@ use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::act;
 use crate::layout::Layout;
 use crate::notify::Notifier;
 use crate::runtime::{self, Order, Runtime};
@@ -174,7 +173,7 @@ pub async fn run(
     let mut hup = signal(SignalKind::hangup()).map_err(ScreenError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ScreenError::Signals)?;
     let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
-    let actor = act::os_user();
+    let actor = session.journal.actor();
     let (runtime, live, mut updates) = Runtime::new(
         session,
         prober,

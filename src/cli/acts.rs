@@ -107,7 +107,7 @@ pub(super) async fn run(
     let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
     let recorded = session.journal.samples_since(since).unwrap_or_default();
     let board = engine::board_from_evidence(&session.layout, recorded, &prober).await;
-    let actor = act::os_user();
+    let actor = session.journal.actor();
     stale_signoffs(&mut session, &board, &actor);
     // A rollback whose runner died is closed first, so it can be retried.
     if matches!(act, Act::Rollback { .. } | Act::Reopen { .. }) {

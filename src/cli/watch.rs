@@ -39,7 +39,7 @@ pub async fn run(
     let mut int = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
     let session = Session::open((*layout).clone(), journal).map_err(Error::Journal)?;
     let opts = runtime::Options {
-        actor: crate::act::os_user(),
+        actor: session.journal.actor(),
         read_only: false,
         notifier: Box::new(Notifier::new),
         watch_file: None,

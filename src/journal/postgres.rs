@@ -172,6 +172,8 @@ pub struct Postgres {
     /// Why the database cannot be used now, and when to try again.
     offline: Mutex<Option<(String, Instant)>>,
     wake: watch::Sender<u64>,
+    /// The database user the server authenticated: who acts.
+    identity: String,
 }
 
 impl Postgres {
@@ -188,6 +190,11 @@ impl Postgres {
     ) -> Result<(Postgres, bool), JournalError> {
         let mut pg = Postgres::connect(at, launch_id, false)?;
         pg.migrate()?;
+        // The creator is who the server says, like every later actor.
+        let first = &Entry {
+            actor: pg.identity.clone(),
+            ..first.clone()
+        };
         let created = pg.with(|c| {
             let first = first.clone();
             let launch = launch_id.to_string();
@@ -292,6 +299,7 @@ impl Postgres {
             conn: Mutex::new(None),
             offline: Mutex::new(None),
             wake,
+            identity: String::new(),
         };
         let conn = pg
             .dial()
@@ -299,6 +307,14 @@ impl Postgres {
         *pg.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
+        let mut pg = pg;
+        pg.identity = pg.with(|c| {
+            Box::pin(async move {
+                Ok(c.query_one("SELECT session_user::TEXT", &[])
+                    .await?
+                    .get::<_, String>(0))
+            })
+        })?;
         Ok(pg)
     }
 
@@ -917,6 +933,10 @@ impl Store for Postgres {
 
     fn wakeups(&self) -> Option<watch::Receiver<u64>> {
         Some(self.wake.subscribe())
+    }
+
+    fn identity(&self) -> Option<&str> {
+        Some(&self.identity)
     }
 
     fn offline(&self) -> Option<String> {

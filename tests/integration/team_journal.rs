@@ -394,3 +394,199 @@ fn an_offline_auto_rollback_runs_is_spooled_and_recorded_on_return() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(fired(dir.path()), 1);
 }
+
+/// The screen on a team journal whose database stops: the header says
+/// JOURNAL OFFLINE, a note is refused with the reason, the rollback key
+/// still rolls back (spooled), and when the database is back the rollback
+/// is in the record, marked offline, and on every screen.
+#[test]
+fn the_screen_rolls_back_while_the_journal_is_offline() {
+    if crate::util::require("tmux").is_none() {
+        return;
+    }
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let url = cluster.database();
+    let layout = procs::demo_layout();
+    let state = path_str(dir.path());
+    let command = format!(
+        "{} run {layout} --journal '{url}'; echo gonogo exited $?; read line",
+        procs::BIN
+    );
+    let t = crate::util::tmux::Tmux::start(
+        140,
+        45,
+        &[("XDG_STATE_HOME", &state), ("DEMO_URL", &demo.url)],
+        &command,
+    );
+    let screen = Duration::from_secs(10);
+    t.wait_text("phase 1/4", screen);
+    cluster.stop_server();
+    let shown = t.wait_text("JOURNAL OFFLINE", screen);
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    let mut lines = shown.lines();
+    assert!(
+        lines.next().is_some_and(|l| l.contains("JOURNAL OFFLINE")),
+        "the header's first line says it:\n{shown}"
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.contains("journal offline: ")),
+        "the second says why:\n{shown}"
+    );
+    t.keys(&["n"]);
+    t.type_text("while offline");
+    t.keys(&["Enter"]);
+    t.wait_text("cannot note: JOURNAL OFFLINE", screen);
+    t.keys(&["r"]);
+    t.wait_text("Type `rollback`", screen);
+    t.type_text("rollback");
+    t.keys(&["Enter"]);
+    t.wait_text("ROLLED BACK while the journal was OFFLINE", screen);
+    cluster.start_server();
+    t.wait_text(
+        "appended a rollback run while the journal was offline",
+        Duration::from_secs(20),
+    );
+    let after = t.wait_text("ROLLED BACK: the rollback command ended", screen);
+    assert!(!after.contains("JOURNAL OFFLINE"), "{after}");
+    let (code, log, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--journal", &url],
+        &[("DEMO_URL", &demo.url)],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(log.contains("started ROLLBACK"), "{log}");
+    assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
+    assert!(
+        !log.contains("while offline"),
+        "the refused note is not recorded: {log}"
+    );
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+/// On a team journal who acts is the database user the server
+/// authenticated — an OS user name is whatever a laptop says — and roles,
+/// refusals and the pinned layout hold as on a file: a private copy that
+/// widens `[roles]` changes nothing. The grants the README names are
+/// enough for a second operator.
+#[test]
+fn roles_are_the_database_users_and_the_pinned_layout_holds() {
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
+    let url = cluster.database();
+    let db = pg::db_of(&url).to_string();
+    let tag = std::process::id();
+    let (ana, ben) = (format!("ana_{tag}"), format!("ben_{tag}"));
+    for user in [&ana, &ben] {
+        cluster.admin(
+            "postgres",
+            &format!("CREATE ROLE {user} LOGIN PASSWORD 'pw-{user}'"),
+        );
+    }
+    // Ana sets the launch up: the first use creates the schema.
+    cluster.admin(
+        "postgres",
+        &format!("GRANT CREATE ON DATABASE {db} TO {ana}"),
+    );
+    let as_user = |user: &str| {
+        format!(
+            "postgres://{user}:pw-{user}@127.0.0.1:{}/{db}",
+            cluster.port
+        )
+    };
+    let dir = procs::tempdir();
+    let layout_text = |cto: &str| {
+        format!(
+            r#"[launch]
+name = "Roles on the team journal"
+id = "roles"
+
+[roles]
+cto = ["{cto}"]
+devops = ["{ben}"]
+
+[signals.ready]
+kind = "checklist"
+items = ["go"]
+
+[[phases]]
+id = "approve"
+signoff = ["cto", "devops"]
+gates = [{{ signal = "ready", complete = true, blocking = false }}]
+
+[[phases]]
+id = "done"
+"#
+        )
+    };
+    let layout = dir.path().join("roles.toml");
+    std::fs::write(&layout, layout_text(&ana)).unwrap();
+    let layout = path_str(&layout);
+    let act = |user: &str, args: &[&str], file: &str| {
+        let url = as_user(user);
+        let mut all = vec![args[0], file];
+        all.extend_from_slice(&args[1..]);
+        all.extend_from_slice(&["--journal", &url]);
+        gonogo(dir.path(), &all, &[])
+    };
+    let (code, out, err) = act(&ana, &["start"], &layout);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // What the README says a second operator's role needs.
+    cluster.admin(
+        &db,
+        &format!(
+            "GRANT USAGE ON SCHEMA gonogo TO {ben};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA gonogo TO {ben};
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA gonogo TO {ben};"
+        ),
+    );
+    let (code, _, err) = act(&ben, &["sign", "--role", "cto"], &layout);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err.trim_end(),
+        format!("cannot sign as cto: {ben} is not in role cto (cto: {ana})")
+    );
+    // A private copy naming ben CTO: the pinned layout decides.
+    let private = dir.path().join("mine.toml");
+    std::fs::write(&private, layout_text(&ben)).unwrap();
+    let (code, _, err) = act(&ben, &["sign", "--role", "cto"], &path_str(&private));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{ben} is not in role cto (cto: {ana})")),
+        "{err}"
+    );
+    let (code, out, err) = act(&ben, &["sign", "--role", "devops"], &layout);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = act(&ana, &["sign", "--role", "cto"], &layout);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = act(&ben, &["advance"], &layout);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let events = procs::raw_events(Path::new(&as_user(&ana)));
+    let actors: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(_, actor, kind, _)| (actor.as_str(), kind.as_str()))
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            (ana.as_str(), "layout_pinned"),
+            (ana.as_str(), "started"),
+            (ben.as_str(), "refused"),
+            (ben.as_str(), "refused"),
+            (ben.as_str(), "signed_off"),
+            (ana.as_str(), "signed_off"),
+            (ben.as_str(), "advanced"),
+        ]
+    );
+}
