@@ -667,12 +667,22 @@ impl Validator<'_> {
             )),
         };
         // A `postgres://` URL is a database, not a path beside the layout.
-        let journal = self.string(&mut t, "journal").map(|p| {
-            if crate::journal::location::is_url(&p) {
-                PathBuf::from(p)
-            } else {
-                self.anchor(&p)
+        // The layout's text is pinned in the journal: a password written
+        // into it would be recorded, so only a `${VAR}` may stand there.
+        let journal_span = t.get("journal").map(toml::Spanned::span);
+        let journal = self.string(&mut t, "journal").and_then(|p| {
+            if !crate::journal::location::is_url(&p) {
+                return Some(self.anchor(&p));
             }
+            if crate::journal::location::literal_password(&p) {
+                self.sink.error_hint(
+                    &journal_span.clone().unwrap_or_default(),
+                    "`journal` holds a database password in clear, which the journal would record with the layout",
+                    Some("write `${VAR}` in its place, or leave it out for PGPASSWORD or ~/.pgpass".into()),
+                );
+                return None;
+            }
+            Some(PathBuf::from(p))
         });
         let owners = match t.get("owners") {
             None => Ok(None),

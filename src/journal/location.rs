@@ -61,6 +61,24 @@ pub fn is_url(s: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
+/// Whether the URL carries a password as text (not a `${VAR}`), in its
+/// user part or as `password=`.
+pub fn literal_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let in_user = authority
+        .rsplit_once('@')
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw);
+    let in_query = url
+        .split_once('?')
+        .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("password=")));
+    [in_user, in_query].into_iter().flatten().any(|pw| {
+        !pw.is_empty()
+            && !(pw.starts_with("${") && pw.ends_with('}') && pw.matches("${").count() == 1)
+    })
+}
+
 /// The URL with any password taken out: what messages, the screen and the
 /// record show.
 pub fn shown(url: &str) -> String {
@@ -128,6 +146,13 @@ mod tests {
         assert!(!format!("{at:?}").contains("s3cret"));
         let at = Location::parse(Path::new("POSTGRES://db/x?password=p"));
         assert_eq!(at.to_string(), "POSTGRES://db/x");
+        assert!(literal_password("postgres://ops:s3cret@db/x"));
+        assert!(literal_password("postgres://ops@db/x?password=s3cret"));
+        assert!(literal_password("postgres://ops:${A}x${B}@db/x"));
+        assert!(!literal_password("postgres://ops:${DB_PASSWORD}@db/x"));
+        assert!(!literal_password(
+            "postgres://ops@db:5432/x?sslmode=require"
+        ));
         assert_eq!(
             Location::parse(Path::new("journal.sqlite")),
             Location::File("journal.sqlite".into())

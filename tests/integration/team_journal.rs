@@ -590,3 +590,30 @@ id = "done"
         ]
     );
 }
+
+/// The layout is pinned in the journal, text and all: a password written
+/// into its `journal` URL would be recorded, so it is refused where it
+/// stands (`file:line:col`), and `${VAR}` is the way.
+#[test]
+fn a_password_in_the_layouts_journal_url_is_refused_where_it_stands() {
+    let dir = procs::tempdir();
+    let layout = plain_layout(
+        dir.path(),
+        "journal = \"postgres://ops:hunter2@db.internal/launch\"",
+    );
+    let (code, out, err) = gonogo(dir.path(), &["validate", &layout], &[]);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "{layout}:4:11: `journal` holds a database password in clear"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("${VAR}"), "{err}");
+    let fine = plain_layout(
+        dir.path(),
+        "journal = \"postgres://ops:${DB_PW}@db.internal/launch\"",
+    );
+    let (code, out, err) = gonogo(dir.path(), &["validate", &fine], &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}

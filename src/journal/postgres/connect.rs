@@ -105,6 +105,11 @@ impl Target {
                 .unwrap_or_else(crate::session::os_user);
             config.user(user);
         }
+        // A password typed into `--journal` is a secret like any other:
+        // redacted wherever a message might echo it.
+        if let Some(password) = config.get_password() {
+            crate::text::remember(&String::from_utf8_lossy(password));
+        }
         if config.get_password().is_none()
             && let Some(password) = password_for(&config)
         {
