@@ -73,10 +73,13 @@ pub fn literal_password(url: &str) -> bool {
     let in_query = url
         .split_once('?')
         .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("password=")));
-    [in_user, in_query].into_iter().flatten().any(|pw| {
-        !pw.is_empty()
-            && !(pw.starts_with("${") && pw.ends_with('}') && pw.matches("${").count() == 1)
-    })
+    // Only a single `${VAR}` is not a password written down.
+    let variable =
+        |pw: &str| pw.starts_with("${") && pw.ends_with('}') && pw.matches("${").count() == 1;
+    [in_user, in_query]
+        .into_iter()
+        .flatten()
+        .any(|pw| !(pw.is_empty() || variable(pw)))
 }
 
 /// The URL with any password taken out: what messages, the screen and the
