@@ -412,7 +412,11 @@ impl Postgres {
         let Some(conn) = guard.as_mut() else {
             return Err(JournalError::Offline("not connected".into()));
         };
-        let mut tries = 0;
+        // Contended appends under SERIALIZABLE (a DBA's default) fail
+        // often: retried with a growing, jittered pause, for as long as one
+        // call may take.
+        let retry_until = Instant::now() + OP_TIMEOUT;
+        let mut tries: u32 = 0;
         loop {
             tries += 1;
             let failure = match run(op(&mut conn.client)) {
@@ -426,7 +430,7 @@ impl Postgres {
             };
             match failure {
                 Failure::Db(e)
-                    if tries < 5
+                    if Instant::now() < retry_until
                         && matches!(
                             e.code(),
                             Some(
@@ -435,7 +439,8 @@ impl Postgres {
                             )
                         ) =>
                 {
-                    std::thread::sleep(Duration::from_millis(5 * tries));
+                    let ceiling = 2u64.saturating_pow(tries.min(6)).min(64);
+                    std::thread::sleep(Duration::from_millis(fastrand::u64(1..=ceiling)));
                 }
                 Failure::Db(e) => return Err(connect::db_error(&self.at, &e)),
                 Failure::Lost(why) => {

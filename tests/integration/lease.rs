@@ -41,8 +41,24 @@ fn polls(l: &str) -> bool {
 
 #[test]
 fn one_guard_polls_and_another_takes_over_when_it_dies() {
-    let (url, hits) = counting_server();
     let dir = procs::tempdir();
+    let journal = dir.path().join("j.sqlite");
+    lease_handover(&dir, &journal);
+}
+
+/// On a PostgreSQL journal the lease is judged on the server's clock and
+/// the follower hears the poller's samples by NOTIFY.
+#[test]
+fn one_guard_polls_and_another_takes_over_on_postgres() {
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
+    let dir = procs::tempdir();
+    lease_handover(&dir, &std::path::PathBuf::from(cluster.database()));
+}
+
+fn lease_handover(dir: &tempfile::TempDir, journal: &std::path::Path) {
+    let (url, hits) = counting_server();
     let layout = dir.path().join("lease.toml");
     std::fs::write(
         &layout,
@@ -53,7 +69,6 @@ fn one_guard_polls_and_another_takes_over_when_it_dies() {
     )
     .unwrap();
     let layout = path_str(&layout);
-    let journal = dir.path().join("j.sqlite");
     let mut a = watch(dir.path(), None, &layout, &journal);
     a.expect("a polls", polls, Duration::from_secs(5));
     let mut b = watch(dir.path(), None, &layout, &journal);
