@@ -69,9 +69,9 @@ fn lease_handover(dir: &tempfile::TempDir, journal: &std::path::Path) {
     )
     .unwrap();
     let layout = path_str(&layout);
-    let mut a = watch(dir.path(), None, &layout, &journal);
+    let mut a = watch(dir.path(), None, &layout, journal);
     a.expect("a polls", polls, Duration::from_secs(5));
-    let mut b = watch(dir.path(), None, &layout, &journal);
+    let mut b = watch(dir.path(), None, &layout, journal);
     b.expect(
         "b follows",
         |l| l.contains("another guard holds the polling lease"),
