@@ -221,14 +221,19 @@ pub trait Store: Send {
 }
 
 /// Seals `entry` as the event after `last` (its sequence number and
-/// hash; `None` for the first): the row a store writes.
+/// hash; `None` for the first), recorded `at`: the row a store writes.
 ///
 /// # Errors
 /// An event that cannot be serialised.
-pub fn seal(entry: &Entry, chain: u8, last: Option<(i64, String)>) -> Result<Row, JournalError> {
+pub fn seal(
+    entry: &Entry,
+    chain: u8,
+    last: Option<(i64, String)>,
+    at: DateTime<Utc>,
+) -> Result<Row, JournalError> {
     let (last_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
     // Stored to the microsecond: hand back exactly what a replay reads.
-    let at = stamp(Utc::now().trunc_subsecs(6));
+    let at = stamp(at.trunc_subsecs(6));
     let kind = kind_name(&entry.kind);
     let body = serde_json::to_string(&entry.kind).map_err(|e| JournalError::Sql(e.to_string()))?;
     let gates =

@@ -208,7 +208,7 @@ impl Postgres {
                     )
                     .await?;
                 if made == 1 {
-                    let row = seal(&first, 2, None)?;
+                    let row = seal(&first, 2, None, server_now(&tx).await?)?;
                     insert(&tx, &launch, &row).await?;
                     notify(&tx, &launch).await?;
                 }
@@ -620,6 +620,19 @@ async fn insert(
     Ok(())
 }
 
+/// The database server's clock, now.
+async fn server_now(tx: &tokio_postgres::Transaction<'_>) -> Result<DateTime<Utc>, OpError> {
+    let micros: i64 = tx
+        .query_one(
+            "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT",
+            &[],
+        )
+        .await?
+        .get(0);
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| JournalError::Sql(format!("the server's clock reads {micros} µs")).into())
+}
+
 async fn notify(tx: &tokio_postgres::Transaction<'_>, launch: &str) -> Result<(), OpError> {
     tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &launch])
         .await?;
@@ -671,7 +684,10 @@ impl Store for Postgres {
                     )
                     .await?
                     .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
-                let row = seal(entry, chain, last)?;
+                // The server's clock, one for every machine on the launch:
+                // the record's times agree with its order, whatever a
+                // laptop's clock says.
+                let row = seal(entry, chain, last, server_now(&tx).await?)?;
                 match insert(&tx, &launch, &row).await {
                     Err(OpError::Pg(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                         let claim = row.claim.clone().unwrap_or_default();

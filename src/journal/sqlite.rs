@@ -483,7 +483,7 @@ impl Store for Sqlite {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let row = seal(entry, self.chain, last)?;
+        let row = seal(entry, self.chain, last, Utc::now())?;
         tx.execute(
             INSERT_EVENT,
             params![
