@@ -77,6 +77,20 @@ pub fn write(s: &Spooled) -> std::io::Result<PathBuf> {
         .recursive(true)
         .mode(0o700)
         .create(&dir)?;
+    // Ours alone, or it would never be appended (see `pending_in`).
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::metadata(&dir)?;
+        if meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(std::io::Error::other(format!(
+                "{} belongs to another user",
+                dir.display()
+            )));
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
     let id = s.id().unwrap_or("unmarked");
     let path = dir.join(format!("{}.{id}.json", s.launch));
     let tmp = dir.join(format!(".{}.{id}.{:08x}", s.launch, fastrand::u32(..)));
@@ -95,9 +109,32 @@ pub fn write(s: &Spooled) -> std::io::Result<PathBuf> {
 
 /// The spooled rollbacks of `launch` this process may append: its own,
 /// and those of processes no longer running.
-pub fn pending(launch: &str) -> Vec<(PathBuf, Spooled)> {
-    let Ok(entries) = std::fs::read_dir(dir()) else {
-        return Vec::new();
+///
+/// # Errors
+/// A spool directory others may write: nothing in it is trusted.
+pub fn pending(launch: &str) -> Result<Vec<(PathBuf, Spooled)>, String> {
+    pending_in(&dir(), launch)
+}
+
+/// [`pending`] in `dir`. Only what this user alone could have written
+/// counts: a record another user could plant would be appended as ours,
+/// so a directory others may write is refused, a file passed over.
+fn pending_in(dir: &Path, launch: &str) -> Result<Vec<(PathBuf, Spooled)>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let ours = |m: &std::fs::Metadata| m.uid() == me && m.mode() & 0o022 == 0;
+    match std::fs::metadata(dir) {
+        Ok(m) if ours(&m) => {}
+        Ok(_) => {
+            return Err(format!(
+                "the rollback spool {} is not this user's alone (its owner or mode lets others write it): nothing in it is appended; check it, fix it (chmod 700) and restart",
+                dir.display()
+            ));
+        }
+        Err(_) => return Ok(Vec::new()),
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
     };
     let mut out: Vec<(PathBuf, Spooled)> = entries
         .filter_map(Result::ok)
@@ -107,6 +144,7 @@ pub fn pending(launch: &str) -> Vec<(PathBuf, Spooled)> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with(&format!("{launch}.")) && n.ends_with(".json"))
         })
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && ours(&m)))
         .filter_map(|p| {
             let s: Spooled = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
             (s.launch == launch).then_some((p, s))
@@ -114,7 +152,7 @@ pub fn pending(launch: &str) -> Vec<(PathBuf, Spooled)> {
         .filter(|(_, s)| s.pid == std::process::id() || !alive(s.pid))
         .collect();
     out.sort_by_key(|(_, s)| offline_at(s));
-    out
+    Ok(out)
 }
 
 fn offline_at(s: &Spooled) -> Option<DateTime<Utc>> {
@@ -140,7 +178,11 @@ fn alive(pid: u32) -> bool {
 /// Journal failures (the spool is kept and tried again).
 pub fn drain(journal: &mut Journal, launch: &str) -> Result<Vec<String>, JournalError> {
     let mut said = Vec::new();
-    for (path, s) in pending(launch) {
+    let pending = match pending(launch) {
+        Ok(p) => p,
+        Err(why) => return Ok(vec![why]),
+    };
+    for (path, s) in pending {
         // Its command still runs here: start and end go on together.
         if s.finished.is_none() && s.pid == std::process::id() {
             continue;
@@ -230,4 +272,53 @@ fn append(journal: &mut Journal, s: &Spooled) -> Result<String, JournalError> {
     Ok(format!(
         "appended a rollback run while the journal was offline (#{seq} and its end)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn record(launch: &str) -> Spooled {
+        Spooled {
+            launch: launch.into(),
+            // No such process: another's, gone, so ours to append.
+            pid: u32::MAX - 1,
+            started: Entry {
+                actor: "alice".into(),
+                kind: EventKind::RollbackStarted {
+                    reason: "r".into(),
+                    triggers: Vec::new(),
+                    command: vec!["true".into()],
+                    offline: Some(Box::new(mark("down"))),
+                },
+                gates: Vec::new(),
+                claim: None,
+            },
+            finished: None,
+        }
+    }
+
+    #[test]
+    fn only_what_this_user_alone_could_write_is_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("spool");
+        std::fs::create_dir(&spool).unwrap();
+        std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let write = |name: &str, s: &Spooled, mode: u32| {
+            let p = spool.join(name);
+            std::fs::write(&p, serde_json::to_vec(s).unwrap()).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("l.a.json", &record("l"), 0o600);
+        write("l.b.json", &record("l"), 0o666);
+        write("other.c.json", &record("other"), 0o600);
+        let found = pending_in(&spool, "l").unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.ends_with("l.a.json"));
+        // A directory others may write: nothing in it counts.
+        std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = pending_in(&spool, "l").unwrap_err();
+        assert!(why.contains("not this user's alone"), "{why}");
+    }
 }
