@@ -617,3 +617,84 @@ fn a_password_in_the_layouts_journal_url_is_refused_where_it_stands() {
     let (code, out, err) = gonogo(dir.path(), &["validate", &fine], &[]);
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// kill -9 of a guard while its offline rollback runs: the start was
+/// spooled before the command ran, so the next gonogo on the launch on
+/// this machine appends it when the database is back, and the runner
+/// being gone, the rollback is recorded as lost (ROLLBACK FAILED, may be
+/// retried) — never silently absent.
+#[test]
+fn a_guard_killed_mid_offline_rollback_leaves_it_on_the_record() {
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let layout = rollback_layout(dir.path(), "offline_auto = true");
+    // A rollback that works for a while: killed mid-command.
+    let text = std::fs::read_to_string(&layout).unwrap().replace(
+        &format!(
+            "run = [\"sh\", \"-c\", \"echo fired >> '{}'\"]",
+            dir.path().join("fired.txt").display()
+        ),
+        "run = [\"sh\", \"-c\", \"echo $$ > rollback.pid; exec sleep 30\"]",
+    );
+    assert!(text.contains("rollback.pid"), "{text}");
+    std::fs::write(&layout, text).unwrap();
+    let url = cluster.database();
+    let journal = PathBuf::from(&url);
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
+    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
+    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
+    cluster.stop_server();
+    guard.expect(
+        "offline",
+        |l| l.contains("JOURNAL OFFLINE: "),
+        Duration::from_secs(10),
+    );
+    demo.fault("errors?rate=0.5");
+    let pid_file = dir.path().join("rollback.pid");
+    let command = poll_until(Duration::from_secs(15), || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+    })
+    .unwrap_or_else(|| panic!("the rollback never ran:\n{}", guard.transcript()));
+    nix::sys::signal::kill(guard.child.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(command),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    drop(guard);
+    demo.fault("clear");
+    let spool = dir.path().join("gonogo/spool");
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        1,
+        "the start was spooled"
+    );
+    cluster.start_server();
+    let mut next = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
+    next.expect(
+        "the spooled start appended",
+        |l| l.contains("appended the start of a rollback run offline"),
+        Duration::from_secs(10),
+    );
+    next.expect(
+        "the rollback recorded as lost",
+        |l| l.contains("ROLLBACK FAILED: the process running rollback #"),
+        Duration::from_secs(15),
+    );
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+    assert_eq!(count_kind(&journal, "rollback_started"), 1);
+    assert_eq!(count_kind(&journal, "rollback_lost"), 1);
+    let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(log.contains("recorded offline on"), "{log}");
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}
