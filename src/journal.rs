@@ -282,6 +282,18 @@ fn event_of(row: &Row) -> Result<Event, JournalError> {
     })
 }
 
+/// Runs a journal call from async code: on a multi-thread runtime the
+/// worker hands its other tasks over first (a database call may wait up
+/// to its timeout, and the probes on this worker must not wait with it).
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// A launch's journal, whichever backend keeps it.
 pub struct Journal {
     store: Box<dyn Store>,

@@ -729,7 +729,9 @@ impl Runtime {
         let actor = self.guard_actor.clone();
         let progress = command_news(&self.updates);
         self.rollback = Some(tokio::spawn(async move {
-            if let Ok(mut journal) = Journal::open(&path, &layout.launch.id) {
+            if let Ok(mut journal) =
+                crate::journal::blocking(|| Journal::open(&path, &layout.launch.id))
+            {
                 // Failures here land in the journal or not at all; the
                 // journal poll shows whatever was recorded.
                 let _ = guard::fire_rollback(
@@ -825,7 +827,9 @@ impl Runtime {
         let progress = command_news(&self.updates);
         let updates = self.updates.clone();
         self.follow_ups.push(tokio::spawn(async move {
-            let Ok(mut journal) = Journal::open(&path, &layout.launch.id) else {
+            let Ok(mut journal) =
+                crate::journal::blocking(|| Journal::open(&path, &layout.launch.id))
+            else {
                 return;
             };
             let progress = Some(&*progress);

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::act::{self, CommandContext};
-use crate::journal::{Entry, Journal, JournalError};
+use crate::journal::{Entry, Journal, JournalError, blocking};
 use crate::launch::{Event, EventKind, GateSnapshot, State};
 use crate::layout::Layout;
 
@@ -31,7 +31,7 @@ pub async fn fire_rollback(
         return Ok(Vec::new());
     };
     let reason = &format!("auto-rollback: {}", triggers.join("; "));
-    let started = match journal.append(&Entry {
+    let entry = Entry {
         actor: actor.to_string(),
         kind: EventKind::RollbackStarted {
             reason: reason.to_string(),
@@ -41,7 +41,8 @@ pub async fn fire_rollback(
         },
         gates: gates.clone(),
         claim: Some(act::rollback_claim(state)),
-    }) {
+    };
+    let started = match blocking(|| journal.append(&entry)) {
         Ok(e) => e,
         Err(JournalError::Claimed(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e),
@@ -103,7 +104,7 @@ pub async fn run_rollback(
     let runner = runner_id(actor);
     // A lease we fail to take or renew only risks a premature "outcome
     // unknown" record, which our real end then corrects.
-    let _ = journal.hold_named_lease(&lease, &runner, RUNNER_TTL);
+    let _ = blocking(|| journal.hold_named_lease(&lease, &runner, RUNNER_TTL));
     let command = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress);
     tokio::pin!(command);
     let mut renew = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -111,7 +112,7 @@ pub async fn run_rollback(
         tokio::select! {
             outcome = &mut command => break outcome,
             _ = renew.tick() => {
-                let _ = journal.hold_named_lease(&lease, &runner, RUNNER_TTL);
+                let _ = blocking(|| journal.hold_named_lease(&lease, &runner, RUNNER_TTL));
             }
         }
     };
@@ -126,17 +127,20 @@ pub async fn run_rollback(
         gates,
         claim: Some(end_claim(started.seq)),
     };
-    let recorded = match journal.append(&entry) {
-        // Another process thought us gone and recorded "outcome unknown":
-        // the real end still goes on the record, and replaces it.
-        Err(JournalError::Claimed(_)) => {
-            entry.claim = None;
-            journal.append(&entry)
-        }
-        other => other,
-    };
-    let _ = journal.release_named_lease(&lease, &runner);
-    recorded
+    blocking(|| {
+        let recorded = match journal.append(&entry) {
+            // Another process thought us gone and recorded "outcome
+            // unknown": the real end still goes on the record, and
+            // replaces it.
+            Err(JournalError::Claimed(_)) => {
+                entry.claim = None;
+                journal.append(&entry)
+            }
+            other => other,
+        };
+        let _ = journal.release_named_lease(&lease, &runner);
+        recorded
+    })
 }
 
 /// Records a running rollback whose runner stopped renewing its lease
@@ -217,17 +221,16 @@ pub async fn run_on_enter(
     };
     let outcome =
         act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT, progress).await;
-    journal
-        .append(&Entry {
-            actor: actor.to_string(),
-            kind: EventKind::OnEnterRan {
-                phase: phase_id.clone(),
-                outcome,
-            },
-            gates,
-            claim: Some(format!("on_enter:{}", entered_by.seq)),
-        })
-        .map(Some)
+    let entry = Entry {
+        actor: actor.to_string(),
+        kind: EventKind::OnEnterRan {
+            phase: phase_id.clone(),
+            outcome,
+        },
+        gates,
+        claim: Some(format!("on_enter:{}", entered_by.seq)),
+    };
+    blocking(|| journal.append(&entry)).map(Some)
 }
 
 /// `on_enter` commands get this long.
