@@ -171,6 +171,8 @@ pub struct Postgres {
     conn: Mutex<Option<Conn>>,
     /// Why the database cannot be used now, and when to try again.
     offline: Mutex<Option<(String, Instant)>>,
+    /// A reconnection under way in the background.
+    redial: Mutex<Option<std::sync::mpsc::Receiver<Result<Conn, String>>>>,
     wake: watch::Sender<u64>,
     /// The database user the server authenticated: who acts.
     identity: String,
@@ -298,6 +300,7 @@ impl Postgres {
             target,
             conn: Mutex::new(None),
             offline: Mutex::new(None),
+            redial: Mutex::new(None),
             wake,
             identity: String::new(),
         };
@@ -320,49 +323,76 @@ impl Postgres {
 
     /// A new connection, listening for the launch's notifications.
     fn dial(&self) -> Result<Conn, String> {
-        let target = self.target.clone();
-        let wake = self.wake.clone();
-        let launch = self.launch.clone();
-        let lost = Arc::new(Mutex::new(None));
-        let lost_by_driver = Arc::clone(&lost);
-        let dialled = driver()?.spawn(async move {
-            let (client, mut connection) = target.connect().await?;
-            // The connection's socket is driven here, for as long as it
-            // lives; notifications for this launch wake the runtime.
-            tokio::spawn(async move {
-                let why = loop {
-                    match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                        Some(Ok(AsyncMessage::Notification(n))) => {
-                            if n.payload() == launch {
-                                wake.send_modify(|c| *c = c.wrapping_add(1));
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => break connect::reason(&e),
-                        None => break "the database closed the connection".to_string(),
-                    }
-                };
-                *lost_by_driver
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why);
-                // Whoever waits for news learns the journal went offline.
-                wake.send_modify(|c| *c = c.wrapping_add(1));
-            });
-            Ok::<_, String>(client)
-        });
-        let client = match run(dialled) {
-            Some(Ok(Ok(client))) => client,
-            Some(Ok(Err(why))) => return Err(why),
-            Some(Err(e)) => return Err(format!("the connection attempt failed: {e}")),
-            None => {
-                return Err(format!("no answer within {} s", OP_TIMEOUT.as_secs()));
+        dial(self.target.clone(), self.wake.clone(), self.launch.clone())
+    }
+
+    /// A connection to use again after one was lost: the first attempt
+    /// is made at once (a blip costs nothing), later ones in the
+    /// background, at most once a [`RETRY`], so a database that does not
+    /// answer at all (a cut network) never holds the caller for a connect
+    /// timeout on every call. `Err(why)` while offline.
+    fn reconnect(&self, just_lost: bool) -> Result<Conn, String> {
+        let mut redial = self
+            .redial
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if just_lost && redial.is_none() {
+            let dialled = self.dial();
+            if let Err(why) = &dialled {
+                self.set_offline(why.clone());
             }
-        };
-        match run(client.batch_execute(&format!("LISTEN {CHANNEL}"))) {
-            Some(Ok(())) => Ok(Conn { client, lost }),
-            Some(Err(e)) => Err(connect::reason(&e)),
-            None => Err(format!("no answer within {} s", OP_TIMEOUT.as_secs())),
+            return dialled;
         }
+        if let Some(rx) = redial.as_ref() {
+            match rx.try_recv() {
+                Ok(Ok(conn)) => {
+                    *redial = None;
+                    return Ok(conn);
+                }
+                Ok(Err(why)) => {
+                    *redial = None;
+                    self.set_offline(why.clone());
+                    return Err(why);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Err(self.why_offline()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => *redial = None,
+            }
+        }
+        let due = self
+            .offline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_none_or(|(_, next)| Instant::now() >= *next);
+        if due {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (target, wake, launch) =
+                (self.target.clone(), self.wake.clone(), self.launch.clone());
+            let spawned = std::thread::Builder::new()
+                .name("gonogo-redial".into())
+                .spawn(move || {
+                    let dialled = dial(target, wake.clone(), launch);
+                    let back = dialled.is_ok();
+                    if tx.send(dialled).is_ok() && back {
+                        // Back: whoever waits for news picks it up now.
+                        wake.send_modify(|c| *c = c.wrapping_add(1));
+                    }
+                });
+            if spawned.is_ok() {
+                *redial = Some(rx);
+            }
+            let why = self.why_offline();
+            self.set_offline(why);
+        }
+        Err(self.why_offline())
+    }
+
+    fn why_offline(&self) -> String {
+        self.offline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map_or_else(|| "reconnecting".to_string(), |(why, _)| why.clone())
     }
 
     /// Runs `op` on the connection, reconnecting first when it was lost
@@ -377,23 +407,14 @@ impl Postgres {
             .conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut just_lost = false;
         if let Some(why) = guard.as_ref().and_then(Conn::lost) {
             *guard = None;
+            just_lost = true;
             self.set_offline(why);
         }
         if guard.is_none() {
-            let now = Instant::now();
-            let waiting = self
-                .offline
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            if let Some((why, next)) = &waiting
-                && now < *next
-            {
-                return Err(JournalError::Offline(why.clone()));
-            }
-            match self.dial() {
+            match self.reconnect(just_lost) {
                 Ok(conn) => {
                     *guard = Some(conn);
                     *self
@@ -403,10 +424,7 @@ impl Postgres {
                     // Back: catch up on whatever happened meanwhile.
                     self.wake.send_modify(|c| *c = c.wrapping_add(1));
                 }
-                Err(why) => {
-                    self.set_offline(why.clone());
-                    return Err(JournalError::Offline(why));
-                }
+                Err(why) => return Err(JournalError::Offline(why)),
             }
         }
         let Some(conn) = guard.as_mut() else {
@@ -579,6 +597,51 @@ pub fn launches(at: &Location) -> Result<Vec<String>, JournalError> {
             Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
         })
     })
+}
+
+/// A new connection to `target`, listening for `launch`'s notifications
+/// (each bumps `wake`), driven on the journal's runtime.
+fn dial(target: connect::Target, wake: watch::Sender<u64>, launch: String) -> Result<Conn, String> {
+    let lost = Arc::new(Mutex::new(None));
+    let lost_by_driver = Arc::clone(&lost);
+    let dialled = driver()?.spawn(async move {
+        let (client, mut connection) = target.connect().await?;
+        // The connection's socket is driven here, for as long as it
+        // lives; notifications for this launch wake the runtime.
+        tokio::spawn(async move {
+            let why = loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(n))) => {
+                        if n.payload() == launch {
+                            wake.send_modify(|c| *c = c.wrapping_add(1));
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break connect::reason(&e),
+                    None => break "the database closed the connection".to_string(),
+                }
+            };
+            *lost_by_driver
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why);
+            // Whoever waits for news learns the journal went offline.
+            wake.send_modify(|c| *c = c.wrapping_add(1));
+        });
+        Ok::<_, String>(client)
+    });
+    let client = match run(dialled) {
+        Some(Ok(Ok(client))) => client,
+        Some(Ok(Err(why))) => return Err(why),
+        Some(Err(e)) => return Err(format!("the connection attempt failed: {e}")),
+        None => {
+            return Err(format!("no answer within {} s", OP_TIMEOUT.as_secs()));
+        }
+    };
+    match run(client.batch_execute(&format!("LISTEN {CHANNEL}"))) {
+        Some(Ok(())) => Ok(Conn { client, lost }),
+        Some(Err(e)) => Err(connect::reason(&e)),
+        None => Err(format!("no answer within {} s", OP_TIMEOUT.as_secs())),
+    }
 }
 
 fn refuse_newer(at: &Location, found: i32) -> Result<(), JournalError> {

@@ -698,3 +698,57 @@ fn a_guard_killed_mid_offline_rollback_leaves_it_on_the_record() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// A database that stops answering without closing anything (a cut
+/// network; here every server process stopped with SIGSTOP): within the
+/// call timeout the guard says JOURNAL OFFLINE, and its gates stay live —
+/// reconnection waits in the background, never in the guard's loop.
+#[test]
+fn a_database_that_stops_answering_leaves_the_gates_live() {
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let demo = Demo::start();
+    let dir = procs::tempdir();
+    let layout = rollback_layout(dir.path(), "");
+    let url = cluster.database();
+    let journal = PathBuf::from(&url);
+    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
+    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
+    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
+    cluster.freeze(true);
+    let frozen = std::time::Instant::now();
+    guard.expect(
+        "offline",
+        |l| l.contains("JOURNAL OFFLINE: "),
+        Duration::from_secs(15),
+    );
+    let offline_after = frozen.elapsed();
+    // Live: a breach now is judged at once, while reconnection attempts
+    // hang in the background.
+    demo.fault("errors?rate=0.5");
+    let faulted = std::time::Instant::now();
+    guard.expect(
+        "the gate NO-GO",
+        |l| l.contains("gate \"error_rate < 1%\" GO → NO-GO"),
+        Duration::from_secs(5),
+    );
+    let judged_after = faulted.elapsed();
+    demo.fault("clear");
+    cluster.freeze(false);
+    guard.expect(
+        "back",
+        |l| l.contains("journal back online"),
+        Duration::from_secs(20),
+    );
+    eprintln!(
+        "silent database: offline said {offline_after:?} after the freeze; a breach judged {judged_after:?} after it began"
+    );
+    assert!(judged_after < Duration::from_secs(3), "{judged_after:?}");
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}

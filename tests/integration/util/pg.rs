@@ -158,6 +158,47 @@ impl Cluster {
             .run("pg_ctl stop");
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server and all its
+    /// backends: a database that stops answering without closing
+    /// anything, as across a cut network.
+    pub fn freeze(&self, frozen: bool) {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .expect("the server's pid file");
+        let postmaster: i32 = pid_file
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("a pid");
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if ppid == Some(postmaster) {
+                pids.push(pid);
+            }
+        }
+        let signal = if frozen {
+            nix::sys::signal::Signal::SIGSTOP
+        } else {
+            nix::sys::signal::Signal::SIGCONT
+        };
+        for pid in pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+    }
+
     /// Stops the server and removes the cluster once this process is gone.
     fn watchdog(&self) {
         let stop = format!(
