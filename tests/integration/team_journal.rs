@@ -752,3 +752,77 @@ fn a_database_that_stops_answering_leaves_the_gates_live() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// `sslmode` as libpq means it, against the cluster with TLS on (a CA and
+/// a certificate for 127.0.0.1 made by the test): `verify-full` with the
+/// CA connects over TLS, and refuses another CA or a host name the
+/// certificate does not name; `verify-ca` forgives only the name;
+/// `require` encrypts without checking.
+#[test]
+fn sslmode_is_what_libpq_means() {
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let ca = crate::util::tls::Ca::new("gonogo test CA");
+    let leaf = ca.leaf(&["127.0.0.1"], -1.0, 30.0);
+    cluster.enable_tls(&leaf.cert_pem, &leaf.key_pem);
+    let dir = procs::tempdir();
+    let ca_file = ca.write_pem(dir.path());
+    let other_dir = procs::tempdir();
+    let other = crate::util::tls::Ca::new("someone else's CA").write_pem(other_dir.path());
+    let db_url = cluster.database();
+    let db = pg::db_of(&db_url).to_string();
+    let layout = plain_layout(dir.path(), "");
+    let url = |host: &str, query: &str| {
+        format!(
+            "postgres://gonogo:{PASSWORD}@{host}:{}/{db}?{query}",
+            cluster.port
+        )
+    };
+    let note = |journal: &str| {
+        gonogo(
+            dir.path(),
+            &["note", &layout, "over TLS", "--journal", journal],
+            &[],
+        )
+    };
+    let full = url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={}", ca_file.display()),
+    );
+    let (code, out, err) = gonogo(dir.path(), &["start", &layout, "--journal", &full], &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // A guard holds its connection: the server says it is encrypted.
+    let mut guard = procs::watch(dir.path(), None, &layout, Path::new(&full));
+    guard.expect(
+        "watching",
+        |l| l.contains("watching"),
+        Duration::from_secs(10),
+    );
+    let encrypted = cluster.admin(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+         WHERE ssl AND application_name = 'gonogo'",
+    );
+    assert_ne!(encrypted, "0", "no gonogo connection uses TLS");
+    drop(guard);
+    let (code, _, err) = note(&url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={}", other.display()),
+    ));
+    assert_eq!(code, Some(6), "another CA: {err}");
+    assert!(err.contains("certificate"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = note(&url(
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={}", ca_file.display()),
+    ));
+    assert_eq!(code, Some(6), "a name the certificate lacks: {err}");
+    let (code, out, err) = note(&url(
+        "localhost",
+        &format!("sslmode=verify-ca&sslrootcert={}", ca_file.display()),
+    ));
+    assert_eq!(code, Some(0), "verify-ca forgives the name: {out}{err}");
+    let (code, out, err) = note(&url("127.0.0.1", "sslmode=require"));
+    assert_eq!(code, Some(0), "require does not check: {out}{err}");
+}

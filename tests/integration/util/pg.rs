@@ -158,6 +158,30 @@ impl Cluster {
             .run("pg_ctl stop");
     }
 
+    /// Turns TLS on with this certificate and key (PEM), without a
+    /// restart.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) {
+        let (cert, key) = (
+            self.data().join("server.crt"),
+            self.data().join("server.key"),
+        );
+        std::fs::write(&cert, cert_pem).unwrap();
+        std::fs::write(&key, key_pem).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        if let Some(user) = self.run_as {
+            Command::new("chown")
+                .arg(user)
+                .arg(&cert)
+                .arg(&key)
+                .run("chown the certificate");
+        }
+        self.admin("postgres", "ALTER SYSTEM SET ssl = 'on'");
+        self.admin("postgres", "SELECT pg_reload_conf()");
+    }
+
     /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server and all its
     /// backends: a database that stops answering without closing
     /// anything, as across a cut network.

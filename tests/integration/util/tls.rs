@@ -24,6 +24,10 @@ pub struct Ca {
 pub struct Leaf {
     cert: CertificateDer<'static>,
     key: Vec<u8>,
+    /// The certificate and its key as PEM, for a server configured by
+    /// files (PostgreSQL's `ssl_cert_file`, `ssl_key_file`).
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 /// Makes `params` valid from `from` until `until` days from now
@@ -70,6 +74,8 @@ impl Ca {
         Leaf {
             cert: cert.der().clone(),
             key: key.serialize_der(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
         }
     }
 }
