@@ -10,7 +10,8 @@
 //!            │ SampleTaken
 //!            ▼
 //!  runtime ── the one loop, on its own task ─────────────────────────┐
-//!    owns: journal (SQLite, hash-chained) · sampler (who polls:     │
+//!    owns: journal (one Store: a SQLite file or PostgreSQL; hash-   │
+//!          chained; rollbacks spooled offline) · sampler (who polls: │
 //!          the lease; evidence recorded) · the guard's duties        │
 //!          (guard: timebox, auto-rollback, a lost rollback) · acts   │
 //!          ordered by a front end (act: decided the same way as the  │
