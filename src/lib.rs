@@ -10,7 +10,7 @@
 //!            │ SampleTaken
 //!            ▼
 //!  runtime ── the one loop, on its own task ─────────────────────────┐
-//!    owns: journal (one Store: a SQLite file or PostgreSQL; hash-   │
+//!    owns: journal (one Store: a SQLite file or PostgreSQL; hash-    │
 //!          chained; rollbacks spooled offline) · sampler (who polls: │
 //!          the lease; evidence recorded) · the guard's duties        │
 //!          (guard: timebox, auto-rollback, a lost rollback) · acts   │
