@@ -233,9 +233,15 @@ impl Cluster {
             Some(user) => format!("runuser -u {user} -- {stop}"),
             None => stop,
         };
+        // A server a test froze (SIGSTOP) is thawed first, or it would
+        // never hear the stop.
         let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             p=$(head -n 1 '{data}/postmaster.pid' 2>/dev/null) && \
+             {{ kill -CONT \"$p\"; pkill -CONT -P \"$p\"; }} 2>/dev/null; \
+             {stop} >/dev/null 2>&1; rm -rf '{dir}'",
             pid = std::process::id(),
+            data = self.data().display(),
             dir = self.dir.display()
         );
         // `setsid -f` forks it off in a session of its own and returns.
