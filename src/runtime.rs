@@ -602,7 +602,14 @@ impl Runtime {
         };
         let now = Utc::now();
         let changes = self.live.write().apply(&events, now);
-        let name = self.live.read().layout().launch.name.clone();
+        let (name, launch) = {
+            let live = self.live.read();
+            (
+                live.layout().launch.name.clone(),
+                live.layout().launch.id.clone(),
+            )
+        };
+        crate::session::cache::extend(self.journal.location(), &launch, &events);
         for e in &events {
             if !self.done_here.contains(&e.seq)
                 && let Some(n) = guard::notification(&name, e)

@@ -7,6 +7,8 @@
 //! that differs from the pin is only a *proposal*, which an owner adopts
 //! through a journaled act ([`crate::act::Act::Adopt`]).
 
+pub mod cache;
+
 use std::path::Path;
 
 use crate::journal::{Entry, Journal, JournalError, Location};
@@ -157,6 +159,14 @@ impl Session {
             }
             s.refresh()?;
         }
+        // Rollbacks run here while the database could not be reached, by
+        // processes that have ended since: on the record now.
+        if matches!(s.journal.location(), Location::Postgres(_)) {
+            let launch = s.layout.launch.id.clone();
+            if crate::journal::spool::drain(&mut s.journal, &launch).is_ok_and(|d| !d.is_empty()) {
+                s.refresh()?;
+            }
+        }
         Ok(s)
     }
 
@@ -190,6 +200,14 @@ impl Session {
             s.state.apply(e);
         }
         s.follow_pin(Some(file)).map_err(SessionError::Pinned)?;
+        // A team journal's launch, kept here for a rollback while the
+        // database cannot be reached.
+        cache::save(
+            s.journal.location(),
+            &s.layout.launch.id,
+            &s.journal.actor(),
+            &events,
+        );
         Ok(s)
     }
 
@@ -217,6 +235,9 @@ impl Session {
         let events = self.journal.since(self.state.seq)?;
         for e in &events {
             self.state.apply(e);
+        }
+        if !events.is_empty() {
+            cache::extend(self.journal.location(), &self.layout.launch.id, &events);
         }
         if events
             .iter()

@@ -11,9 +11,11 @@ use super::{Command, Error, load_layout, out, prober};
 use crate::act::{self, Act, Desk, Performed};
 use crate::engine;
 use crate::guard;
-use crate::launch::EventKind;
+use crate::journal::JournalError;
+use crate::launch::{EventKind, State};
+use crate::layout::Layout;
 use crate::layout::template::ProcessEnv;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 /// The act a command asks for, if it is one. `rollback` without `--yes`
 /// is still an act: [`run`] refuses it before anything runs.
@@ -93,8 +95,23 @@ pub(super) async fn run(
         },
         other => other,
     };
-    let mut session =
-        Session::open(layout, journal.as_deref().map(Path::new)).map_err(Error::Journal)?;
+    let mut session = match Session::open(layout.clone(), journal.as_deref().map(Path::new)) {
+        Ok(s) => s,
+        // The operator's way out runs without the database, spooled.
+        Err(SessionError::Journal(e))
+            if e.is_unreachable() && matches!(act, Act::Rollback { .. }) =>
+        {
+            return offline_rollback(
+                layout,
+                journal.as_deref().map(Path::new),
+                &act,
+                confirmed,
+                e,
+            )
+            .await;
+        }
+        Err(e) => return Err(Error::Journal(e)),
+    };
     if !matches!(act, Act::Adopt { .. })
         && let Some(note) = session.proposal_note()
     {
@@ -276,4 +293,89 @@ fn stale_signoffs(session: &mut Session, board: &crate::board::Board, actor: &st
     if let Err(e) = session.refresh() {
         out::notice(&e.to_string());
     }
+}
+
+/// `gonogo rollback` while the team journal's database cannot be reached:
+/// by the launch as this machine last saw it (the pinned layout and the
+/// events, `session::cache`), for the identity the server last
+/// authenticated here, decided by the same rules, spooled before the
+/// command runs and appended by the next gonogo on the launch that
+/// reaches the database.
+async fn offline_rollback(
+    file: Layout,
+    journal: Option<&Path>,
+    act: &Act,
+    confirmed: bool,
+    unreachable: JournalError,
+) -> Result<i32, Error> {
+    let at = crate::session::journal_path(&file, journal);
+    let why = match &unreachable {
+        JournalError::Unreachable(_, why) | JournalError::Offline(why) => why.clone(),
+        other => other.to_string(),
+    };
+    let Some((actor, events)) = crate::session::cache::load(&at, &file.launch.id) else {
+        return Err(JournalError::Unreachable(
+            at,
+            format!(
+                "{why}; this machine has no copy of launch `{}` to roll back by: roll back from a running screen, or run the rollback command by hand",
+                file.launch.id
+            ),
+        )
+        .into());
+    };
+    let mut state = State::new(&file.phases[0].id);
+    for e in &events {
+        state.apply(e);
+    }
+    let (layout, _) = crate::session::in_force(&state, &file, Some(file.clone()))
+        .map_err(|e| Error::Journal(SessionError::Pinned(e)))?;
+    let seen = events
+        .last()
+        .map(|e| format!("#{} at {}", e.seq, e.at.format("%H:%M:%SZ")))
+        .unwrap_or_default();
+    out::notice(&format!(
+        "JOURNAL OFFLINE ({why}): rolling back by the launch as this machine last saw it ({seen}), as {actor}"
+    ));
+    if !confirmed {
+        let argv = layout
+            .rollback
+            .as_ref()
+            .map(|r| r.run.join(" "))
+            .unwrap_or_default();
+        return Err(Error::Refused(format!(
+            "cannot roll back without --yes: it runs `{argv}` (not recorded: JOURNAL OFFLINE)"
+        )));
+    }
+    let board = crate::board::Board::new(&layout);
+    let desk = Desk {
+        layout: &layout,
+        state: &state,
+        board: &board,
+        now: Utc::now(),
+        actor: &actor,
+    };
+    let Act::Rollback { reason } = act else {
+        return Err(Error::Undispatched);
+    };
+    act::decide(&desk, act)
+        .map_err(|refused| Error::Refused(format!("{refused} (not recorded: JOURNAL OFFLINE)")))?;
+    let gates = desk.snapshot();
+    let spooled = guard::spool_rollback(&layout, &state, &actor, reason, Vec::new(), gates, &why)
+        .map_err(Error::Refused)?;
+    out::line(&format!(
+        "ROLLBACK running while the journal is OFFLINE: spooled to {}, recorded when the journal is back",
+        spooled.path.display()
+    ));
+    let progress = |p: act::Progress<'_>| match p {
+        act::Progress::Started(argv) => {
+            out::line(&format!("$ {}", argv.join(" ")));
+        }
+        act::Progress::Line(l) => {
+            out::line(&format!("  {l}"));
+        }
+        act::Progress::Finished(_) => {}
+    };
+    let (success, news) = spooled.run(&layout, &state, Some(&progress)).await;
+    out::line(&news);
+    Ok(if success { 0 } else { 1 })
 }

@@ -239,3 +239,124 @@ pub const ON_ENTER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 fn command_dir(layout: &Layout) -> &Path {
     &layout.dir
 }
+
+/// A rollback run while the journal cannot be reached: its start spooled
+/// on this machine ([`crate::journal::spool`]) before its command runs.
+pub struct OfflineRollback {
+    spooled: crate::journal::spool::Spooled,
+    mark: crate::launch::Offline,
+    cause: String,
+    /// Where it is spooled.
+    pub path: std::path::PathBuf,
+}
+
+/// Spools the start of a rollback the journal cannot record now (`why`):
+/// the first step, before any command runs — a rollback nobody could
+/// account for afterwards is not run.
+///
+/// # Errors
+/// No `[rollback]`, or a spool that cannot be written (the words say
+/// what to do instead).
+pub fn spool_rollback(
+    layout: &Layout,
+    state: &State,
+    actor: &str,
+    reason: &str,
+    triggers: Vec<String>,
+    gates: Vec<GateSnapshot>,
+    why: &str,
+) -> Result<OfflineRollback, String> {
+    use crate::journal::spool;
+    let Some(rb) = &layout.rollback else {
+        return Err("cannot roll back: the layout has no [rollback]".into());
+    };
+    let mark = spool::mark(why);
+    let spooled = spool::Spooled {
+        launch: layout.launch.id.clone(),
+        pid: std::process::id(),
+        started: Entry {
+            actor: actor.to_string(),
+            kind: EventKind::RollbackStarted {
+                reason: reason.to_string(),
+                triggers,
+                command: rb.run.clone(),
+                offline: Some(Box::new(mark.clone())),
+            },
+            gates,
+            claim: Some(act::rollback_claim(state)),
+        },
+        finished: None,
+    };
+    let path = spool::write(&spooled).map_err(|e| {
+        format!(
+            "cannot roll back while the journal is offline: the spool {} cannot be written ({e}); run the rollback command by hand: {}",
+            spool::dir().display(),
+            rb.run.join(" ")
+        )
+    })?;
+    Ok(OfflineRollback {
+        spooled,
+        mark,
+        cause: format!("{actor}: {reason}"),
+        path,
+    })
+}
+
+impl OfflineRollback {
+    /// Runs the command and spools its end. Returns whether it succeeded
+    /// and the words for it.
+    pub async fn run(
+        mut self,
+        layout: &Layout,
+        state: &State,
+        progress: Option<&act::ProgressSink>,
+    ) -> (bool, String) {
+        let Some(rb) = &layout.rollback else {
+            return (false, "the layout has no [rollback]".into());
+        };
+        let started = &self.spooled.started;
+        let reason = match &started.kind {
+            EventKind::RollbackStarted { reason, .. } => reason.clone(),
+            _ => String::new(),
+        };
+        let ctx = CommandContext {
+            launch: &layout.launch.id,
+            phase: &state.phase,
+            actor: &started.actor,
+            reason: &reason,
+        };
+        let outcome =
+            act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress).await;
+        let (ending, success) = (outcome.ending.clone(), outcome.success);
+        self.spooled.finished = Some(Entry {
+            actor: started.actor.clone(),
+            kind: EventKind::RollbackFinished {
+                outcome,
+                started: None,
+                cause: Some(self.cause),
+                offline: Some(Box::new(self.mark)),
+            },
+            gates: started.gates.clone(),
+            claim: None,
+        });
+        let spooled = self.spooled;
+        let written = tokio::task::spawn_blocking(move || crate::journal::spool::write(&spooled))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r);
+        let news = match written {
+            Ok(_) => format!(
+                "{} while the journal was OFFLINE: the command ended with {ending}; spooled, recorded when the journal is back",
+                if success {
+                    "ROLLED BACK"
+                } else {
+                    "ROLLBACK FAILED"
+                }
+            ),
+            Err(e) => format!(
+                "the rollback's end (the command ended with {ending}) could not be spooled: {e}; it is NOT recorded"
+            ),
+        };
+        (success, news)
+    }
+}

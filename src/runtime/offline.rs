@@ -15,9 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Runtime, Update, command_news, fired_triggers};
 use crate::act::{self, Act, Desk};
-use crate::journal::spool::{self, Spooled};
-use crate::journal::{Entry, JournalError};
-use crate::launch::EventKind;
+use crate::journal::JournalError;
+use crate::journal::spool;
 use crate::notify::{Notification, Urgency};
 
 impl Runtime {
@@ -84,84 +83,21 @@ impl Runtime {
                 act::snapshot(live.phase(), &live.judged(now)),
             )
         };
-        let Some(rb) = layout.rollback.clone() else {
-            return self.say(Update::Acted(Err(
-                "cannot roll back: the layout has no [rollback]".into(),
-            )));
-        };
-        let mark = spool::mark(why);
-        let cause = format!("{actor}: {reason}");
-        let mut spooled = Spooled {
-            launch: layout.launch.id.clone(),
-            pid: std::process::id(),
-            started: Entry {
-                actor: actor.clone(),
-                kind: EventKind::RollbackStarted {
-                    reason: reason.clone(),
-                    triggers,
-                    command: rb.run.clone(),
-                    offline: Some(Box::new(mark.clone())),
-                },
-                gates: gates.clone(),
-                claim: Some(act::rollback_claim(&state)),
-            },
-            finished: None,
-        };
-        // Spooled first: a rollback nobody could account for afterwards is
-        // not run from here.
-        let path = match spool::write(&spooled) {
-            Ok(p) => p,
-            Err(e) => {
-                return self.say(Update::Acted(Err(format!(
-                    "cannot roll back while the journal is offline: the spool {} cannot be written ({e}); run the rollback command by hand: {}",
-                    spool::dir().display(),
-                    rb.run.join(" ")
-                ))));
-            }
+        let spooled = match crate::guard::spool_rollback(
+            &layout, &state, &actor, &reason, triggers, gates, why,
+        ) {
+            Ok(s) => s,
+            Err(refused) => return self.say(Update::Acted(Err(refused))),
         };
         self.spooled_here = true;
         self.say(Update::Loud(format!(
             "ROLLBACK running while the journal is OFFLINE: spooled to {}, recorded when the journal is back",
-            path.display()
+            spooled.path.display()
         )));
         let progress = command_news(&self.updates);
         let updates = self.updates.clone();
         self.rollback = Some(tokio::spawn(async move {
-            let ctx = act::CommandContext {
-                launch: &layout.launch.id,
-                phase: &state.phase,
-                actor: &actor,
-                reason: &reason,
-            };
-            let outcome =
-                act::run_command(&rb.run, &layout.dir, &ctx, rb.timeout, Some(&*progress)).await;
-            let ending = outcome.ending.clone();
-            let success = outcome.success;
-            spooled.finished = Some(Entry {
-                actor: actor.clone(),
-                kind: EventKind::RollbackFinished {
-                    outcome,
-                    started: None,
-                    cause: Some(cause),
-                    offline: Some(Box::new(mark)),
-                },
-                gates,
-                claim: None,
-            });
-            let news = match tokio::task::spawn_blocking(move || spool::write(&spooled)).await {
-                Ok(Ok(_)) => format!(
-                    "{} while the journal was OFFLINE: the command ended with {ending}; spooled, recorded when the journal is back",
-                    if success {
-                        "ROLLED BACK"
-                    } else {
-                        "ROLLBACK FAILED"
-                    }
-                ),
-                Ok(Err(e)) => format!(
-                    "the rollback's end (the command ended with {ending}) could not be spooled: {e}; it is NOT recorded"
-                ),
-                Err(e) => format!("the rollback's end could not be spooled: {e}"),
-            };
+            let (_, news) = spooled.run(&layout, &state, Some(&*progress)).await;
             let _ = updates.send(Update::Loud(news));
         }));
     }

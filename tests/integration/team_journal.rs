@@ -826,3 +826,100 @@ fn sslmode_is_what_libpq_means() {
     let (code, out, err) = note(&url("127.0.0.1", "sslmode=require"));
     assert_eq!(code, Some(0), "require does not check: {out}{err}");
 }
+
+/// `gonogo rollback` while the database is down runs by the launch as
+/// this machine last saw it — the pinned rollback command, not an edited
+/// file's — for the identity the server last authenticated, spooled; the
+/// next gonogo that reaches the database appends it. With nothing cached
+/// it refuses, saying what to do.
+#[test]
+fn a_cli_rollback_runs_offline_by_the_launch_this_machine_last_saw() {
+    let Some(cluster) = Cluster::start() else {
+        return crate::util::missing("PostgreSQL is not installed");
+    };
+    let dir = procs::tempdir();
+    let fired = dir.path().join("fired.txt");
+    let text = |command: &str| {
+        format!(
+            r#"[launch]
+name = "CLI offline"
+id = "cli-offline"
+
+[signals.ready]
+kind = "checklist"
+items = ["go"]
+
+[[phases]]
+id = "pre"
+gates = [{{ signal = "ready", complete = true }}]
+
+[rollback]
+run = ["sh", "-c", "echo {command} >> '{}'"]
+"#,
+            fired.display()
+        )
+    };
+    let layout = dir.path().join("cli.toml");
+    std::fs::write(&layout, text("pinned")).unwrap();
+    let layout = path_str(&layout);
+    let url = cluster.database();
+    let (code, out, err) = gonogo(dir.path(), &["start", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The file is edited after the pin: the record's command is what runs.
+    std::fs::write(&layout, text("edited")).unwrap();
+    cluster.stop_server();
+    let rollback = |state: &Path| {
+        gonogo(
+            state,
+            &[
+                "rollback",
+                &layout,
+                "--reason",
+                "db down, shifting back",
+                "--yes",
+                "--journal",
+                &url,
+            ],
+            &[],
+        )
+    };
+    let elsewhere = procs::tempdir();
+    let (code, _, err) = rollback(elsewhere.path());
+    assert_eq!(code, Some(6), "{err}");
+    assert!(
+        err.contains("this machine has no copy of launch `cli-offline`"),
+        "{err}"
+    );
+    let (code, out, err) = rollback(dir.path());
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("JOURNAL OFFLINE"), "{err}");
+    assert!(
+        out.contains("ROLLED BACK while the journal was OFFLINE"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&fired).unwrap(), "pinned\n");
+    cluster.start_server();
+    // Any gonogo on the launch that reaches the database appends it.
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["note", &layout, "db back", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
+    assert!(log.contains("db down, shifting back"), "{log}");
+    // As the database user the server last authenticated here.
+    let events = procs::raw_events(Path::new(&url));
+    let started = events.iter().find(|e| e.2 == "rollback_started").unwrap();
+    assert_eq!(started.1, "gonogo", "{started:?}");
+    let (code, _, _) = gonogo(dir.path(), &["check", &layout, "--journal", &url], &[]);
+    assert_eq!(code, Some(4), "the launch is ROLLED BACK for everyone");
+    let (code, out, err) = gonogo(
+        dir.path(),
+        &["log", &layout, "--verify", "--journal", &url],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}
