@@ -191,6 +191,9 @@ pub struct Runtime {
     stale_recorded: Vec<i64>,
     /// Why the journal cannot be written, while it cannot.
     offline: Option<String>,
+    /// What opening the session appended from the rollback spool: said
+    /// when the loop starts.
+    drained: Vec<String>,
     /// A rollback ran here while the journal was offline and waits in the
     /// spool.
     spooled_here: bool,
@@ -213,6 +216,7 @@ impl Runtime {
             journal,
             state,
             proposed,
+            drained,
         } = session;
         let layout = Arc::new(layout);
         let (sample_tx, samples) = mpsc::unbounded_channel();
@@ -252,6 +256,7 @@ impl Runtime {
             failures: Vec::new(),
             stale_recorded: Vec::new(),
             offline: None,
+            drained,
             spooled_here: false,
             offline_alerted: false,
         };
@@ -286,7 +291,10 @@ impl Runtime {
         // guard watched) go on the record at once.
         tokio::task::block_in_place(|| self.record_stale(Utc::now()));
         // Rollbacks spooled by a process of this launch that ended while
-        // the journal was offline.
+        // the journal was offline (opening the session appended some).
+        for line in std::mem::take(&mut self.drained) {
+            self.say(Update::Loud(line));
+        }
         tokio::task::block_in_place(|| self.drain_spool());
         loop {
             let pushed = async {

@@ -24,6 +24,9 @@ pub struct Session {
     pub state: State,
     /// The file given, when it differs from the pinned layout.
     pub proposed: Option<Layout>,
+    /// What opening it appended from this machine's rollback spool, a
+    /// line each: the front end says it.
+    pub drained: Vec<String>,
 }
 
 /// Why a session could not be opened.
@@ -163,7 +166,10 @@ impl Session {
         // processes that have ended since: on the record now.
         if matches!(s.journal.location(), Location::Postgres(_)) {
             let launch = s.layout.launch.id.clone();
-            if crate::journal::spool::drain(&mut s.journal, &launch).is_ok_and(|d| !d.is_empty()) {
+            if let Ok(drained) = crate::journal::spool::drain(&mut s.journal, &launch)
+                && !drained.is_empty()
+            {
+                s.drained = drained;
                 s.refresh()?;
             }
         }
@@ -194,6 +200,7 @@ impl Session {
             layout: file.clone(),
             journal,
             proposed: None,
+            drained: Vec::new(),
         };
         let events = s.journal.since(0)?;
         for e in &events {

@@ -112,6 +112,9 @@ pub(super) async fn run(
         }
         Err(e) => return Err(Error::Journal(e)),
     };
+    for line in std::mem::take(&mut session.drained) {
+        out::notice(&line);
+    }
     if !matches!(act, Act::Adopt { .. })
         && let Some(note) = session.proposal_note()
     {
