@@ -906,6 +906,10 @@ run = ["sh", "-c", "echo {command} >> '{}'"]
         &[],
     );
     assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        err.contains("appended a rollback run while the journal was offline"),
+        "said by the command that appended it: {err}"
+    );
     let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
