@@ -69,10 +69,16 @@ impl JournalError {
     /// Whether the journal's database could not be reached (its own exit
     /// code, and JOURNAL OFFLINE on screen).
     pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self,
-            JournalError::Unreachable(..) | JournalError::Offline(_)
-        )
+        self.unreachable_reason().is_some()
+    }
+
+    /// Why the journal's database could not be reached, if that is what
+    /// went wrong.
+    pub fn unreachable_reason(&self) -> Option<&str> {
+        match self {
+            JournalError::Unreachable(_, why) | JournalError::Offline(why) => Some(why),
+            _ => None,
+        }
     }
 }
 

@@ -814,9 +814,9 @@ impl Runtime {
             Err(e) => {
                 // The database went away under the act: rollback still
                 // runs (spooled); anything else is refused with the reason.
-                if let Some(why) = offline::offline_reason(&e) {
+                if let Some(why) = e.unreachable_reason() {
                     self.watch_offline();
-                    return self.perform_offline(a, &why);
+                    return self.perform_offline(a, why);
                 }
                 return self.say(Update::Acted(Err(format!("journal: {e}"))));
             }

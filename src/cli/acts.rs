@@ -312,10 +312,9 @@ async fn offline_rollback(
     unreachable: JournalError,
 ) -> Result<i32, Error> {
     let at = crate::session::journal_path(&file, journal);
-    let why = match &unreachable {
-        JournalError::Unreachable(_, why) | JournalError::Offline(why) => why.clone(),
-        other => other.to_string(),
-    };
+    let why = unreachable
+        .unreachable_reason()
+        .map_or_else(|| unreachable.to_string(), str::to_string);
     let Some((actor, events)) = crate::session::cache::load(&at, &file.launch.id) else {
         return Err(JournalError::Unreachable(
             at,

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 
 use super::{Runtime, Update, command_news, fired_triggers};
 use crate::act::{self, Act, Desk};
-use crate::journal::JournalError;
 use crate::journal::spool;
 use crate::notify::{Notification, Urgency};
 
@@ -162,14 +161,5 @@ impl Runtime {
             ))),
         }
         self.refresh();
-    }
-}
-
-/// Whether a failed act should have run offline instead.
-pub(super) fn offline_reason(e: &JournalError) -> Option<String> {
-    match e {
-        JournalError::Offline(why) => Some(why.clone()),
-        JournalError::Unreachable(_, why) => Some(why.clone()),
-        _ => None,
     }
 }

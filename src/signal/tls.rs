@@ -195,8 +195,14 @@ async fn read_ca(path: &Path) -> Result<Arc<RootCertStore>, String> {
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| format!("cannot read {}: {}", path.display(), tcp::io_reason(&e)))?;
+    roots_from_pem(path, &bytes)
+}
+
+/// The certificates of a PEM file's `bytes` as roots; `path` names it in
+/// the reasons (the layout's `ca`, a journal URL's `sslrootcert`).
+pub(crate) fn roots_from_pem(path: &Path, bytes: &[u8]) -> Result<Arc<RootCertStore>, String> {
     let mut store = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&bytes) {
+    for cert in CertificateDer::pem_slice_iter(bytes) {
         let cert = cert.map_err(|e| format!("{} is not PEM: {e}", path.display()))?;
         store
             .add(cert)

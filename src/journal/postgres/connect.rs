@@ -13,7 +13,6 @@ use tokio_rustls::rustls::client::WebPkiServerVerifier;
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
-use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{
     self, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
@@ -345,20 +344,7 @@ fn pgpass_match(line: &str, want: [&str; 4]) -> Option<String> {
 fn read_roots(path: &std::path::Path) -> Result<Arc<RootCertStore>, String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
-    let mut store = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&bytes) {
-        let cert = cert.map_err(|e| format!("sslrootcert {} is not PEM: {e}", path.display()))?;
-        store
-            .add(cert)
-            .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
-    }
-    if store.is_empty() {
-        return Err(format!(
-            "sslrootcert {} holds no certificate",
-            path.display()
-        ));
-    }
-    Ok(Arc::new(store))
+    crate::signal::tls::roots_from_pem(path, &bytes).map_err(|e| format!("sslrootcert {e}"))
 }
 
 /// libpq's `require`: encrypted, the certificate taken as offered (the
