@@ -202,7 +202,7 @@ fn a_wrong_password_and_a_missing_database_are_one_clear_line() {
 
 /// An auto-rollback launch on the demo service, with `extra` in
 /// `[rollback]`; the rollback appends a line to `fired.txt`.
-fn rollback_layout(dir: &Path, extra: &str) -> String {
+fn rollback_layout(dir: &Path, run: &str, extra: &str) -> String {
     let path = dir.join("offline.toml");
     std::fs::write(
         &path,
@@ -223,17 +223,74 @@ id = "canary"
 gates = [{{ signal = "error_rate", below = "1%" }}]
 
 [rollback]
-run = ["sh", "-c", "echo fired >> '{}'"]
+run = {run}
 timeout = "10s"
 auto_from = "canary"
 triggers = [{{ signal = "error_rate", above = "2%", for = "1s" }}]
 {extra}
-"#,
-            dir.join("fired.txt").display()
+"#
         ),
     )
     .unwrap();
     path_str(&path)
+}
+
+/// A rollback that appends a line to `fired.txt`.
+fn firing(dir: &Path) -> String {
+    format!(
+        "[\"sh\", \"-c\", \"echo fired >> '{}'\"]",
+        dir.join("fired.txt").display()
+    )
+}
+
+/// A launch on the demo service with its own cluster, started, and a
+/// `watch` guard that has seen the trigger clear.
+struct Drill {
+    cluster: Cluster,
+    demo: Demo,
+    dir: tempfile::TempDir,
+    layout: String,
+    url: String,
+    journal: PathBuf,
+    guard: procs::Lines,
+}
+
+impl Drill {
+    /// `None` (skipped, or failed under CI) without PostgreSQL. `run` is
+    /// the rollback's argv in TOML, `None` for [`firing`].
+    fn start(run: Option<&str>, extra: &str) -> Option<Drill> {
+        let Some(cluster) = Cluster::start() else {
+            crate::util::missing("PostgreSQL is not installed");
+            return None;
+        };
+        let demo = Demo::start();
+        let dir = procs::tempdir();
+        let run = run.map_or_else(|| firing(dir.path()), str::to_string);
+        let layout = rollback_layout(dir.path(), &run, extra);
+        let url = cluster.database();
+        let journal = PathBuf::from(&url);
+        procs::start(dir.path(), Some(&demo.url), &layout, &journal);
+        let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
+        guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
+        Some(Drill {
+            cluster,
+            demo,
+            dir,
+            layout,
+            url,
+            journal,
+            guard,
+        })
+    }
+}
+
+/// Waits for the guard to say JOURNAL OFFLINE.
+fn expect_offline(guard: &mut procs::Lines, limit: Duration) {
+    guard.expect(
+        "JOURNAL OFFLINE",
+        |l| l.contains("JOURNAL OFFLINE: "),
+        limit,
+    );
 }
 
 fn fired(dir: &Path) -> usize {
@@ -249,23 +306,20 @@ fn fired(dir: &Path) -> usize {
 /// rollback then, with its claim; the chain is intact, acts work again.
 #[test]
 fn postgres_stopped_mid_launch_holds_back_auto_rollback_and_resumes() {
-    let Some(cluster) = Cluster::start() else {
-        return crate::util::missing("PostgreSQL is not installed");
+    let Some(Drill {
+        cluster,
+        demo,
+        dir,
+        layout,
+        url,
+        journal,
+        mut guard,
+    }) = Drill::start(None, "")
+    else {
+        return;
     };
-    let demo = Demo::start();
-    let dir = procs::tempdir();
-    let layout = rollback_layout(dir.path(), "");
-    let url = cluster.database();
-    let journal = PathBuf::from(&url);
-    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
-    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
-    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
     cluster.stop_server();
-    guard.expect(
-        "JOURNAL OFFLINE",
-        |l| l.contains("JOURNAL OFFLINE: "),
-        Duration::from_secs(10),
-    );
+    expect_offline(&mut guard, Duration::from_secs(10));
     let (code, _, err) = gonogo(
         dir.path(),
         &["note", &layout, "while down", "--journal", &url],
@@ -329,23 +383,20 @@ fn postgres_stopped_mid_launch_holds_back_auto_rollback_and_resumes() {
 /// is appended on return, marked as recorded offline; the chain verifies.
 #[test]
 fn an_offline_auto_rollback_runs_is_spooled_and_recorded_on_return() {
-    let Some(cluster) = Cluster::start() else {
-        return crate::util::missing("PostgreSQL is not installed");
+    let Some(Drill {
+        cluster,
+        demo,
+        dir,
+        layout,
+        url,
+        journal,
+        mut guard,
+    }) = Drill::start(None, "offline_auto = true")
+    else {
+        return;
     };
-    let demo = Demo::start();
-    let dir = procs::tempdir();
-    let layout = rollback_layout(dir.path(), "offline_auto = true");
-    let url = cluster.database();
-    let journal = PathBuf::from(&url);
-    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
-    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
-    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
     cluster.stop_server();
-    guard.expect(
-        "JOURNAL OFFLINE",
-        |l| l.contains("JOURNAL OFFLINE: "),
-        Duration::from_secs(10),
-    );
+    expect_offline(&mut guard, Duration::from_secs(10));
     demo.fault("errors?rate=0.5");
     guard.expect(
         "the rollback spooled",
@@ -625,33 +676,24 @@ fn a_password_in_the_layouts_journal_url_is_refused_where_it_stands() {
 /// retried) — never silently absent.
 #[test]
 fn a_guard_killed_mid_offline_rollback_leaves_it_on_the_record() {
-    let Some(cluster) = Cluster::start() else {
-        return crate::util::missing("PostgreSQL is not installed");
-    };
-    let demo = Demo::start();
-    let dir = procs::tempdir();
-    let layout = rollback_layout(dir.path(), "offline_auto = true");
     // A rollback that works for a while: killed mid-command.
-    let text = std::fs::read_to_string(&layout).unwrap().replace(
-        &format!(
-            "run = [\"sh\", \"-c\", \"echo fired >> '{}'\"]",
-            dir.path().join("fired.txt").display()
-        ),
-        "run = [\"sh\", \"-c\", \"echo $$ > rollback.pid; exec sleep 30\"]",
-    );
-    assert!(text.contains("rollback.pid"), "{text}");
-    std::fs::write(&layout, text).unwrap();
-    let url = cluster.database();
-    let journal = PathBuf::from(&url);
-    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
-    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
-    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
+    let Some(Drill {
+        cluster,
+        demo,
+        dir,
+        layout,
+        url,
+        journal,
+        mut guard,
+    }) = Drill::start(
+        Some(r#"["sh", "-c", "echo $$ > rollback.pid; exec sleep 30"]"#),
+        "offline_auto = true",
+    )
+    else {
+        return;
+    };
     cluster.stop_server();
-    guard.expect(
-        "offline",
-        |l| l.contains("JOURNAL OFFLINE: "),
-        Duration::from_secs(10),
-    );
+    expect_offline(&mut guard, Duration::from_secs(10));
     demo.fault("errors?rate=0.5");
     let pid_file = dir.path().join("rollback.pid");
     let command = poll_until(Duration::from_secs(15), || {
@@ -705,17 +747,18 @@ fn a_guard_killed_mid_offline_rollback_leaves_it_on_the_record() {
 /// reconnection waits in the background, never in the guard's loop.
 #[test]
 fn a_database_that_stops_answering_leaves_the_gates_live() {
-    let Some(cluster) = Cluster::start() else {
-        return crate::util::missing("PostgreSQL is not installed");
+    let Some(Drill {
+        cluster,
+        demo,
+        dir,
+        layout,
+        url,
+        mut guard,
+        ..
+    }) = Drill::start(None, "")
+    else {
+        return;
     };
-    let demo = Demo::start();
-    let dir = procs::tempdir();
-    let layout = rollback_layout(dir.path(), "");
-    let url = cluster.database();
-    let journal = PathBuf::from(&url);
-    procs::start(dir.path(), Some(&demo.url), &layout, &journal);
-    let mut guard = procs::watch(dir.path(), Some(&demo.url), &layout, &journal);
-    guard.expect("clear", |l| l.contains("\" clear"), Duration::from_secs(10));
     cluster.freeze(true);
     let frozen = std::time::Instant::now();
     guard.expect(
