@@ -193,26 +193,26 @@ pub fn drain(journal: &mut Journal, launch: &str) -> Result<Vec<String>, Journal
     Ok(said)
 }
 
-/// The seq of `s`'s start if the journal has it already.
-fn started_seq(journal: &Journal, s: &Spooled) -> Result<Option<i64>, JournalError> {
+/// What the journal already holds of `s` (a retried append after a
+/// crash): its start's seq, and whether its end is there.
+fn recorded(journal: &Journal, s: &Spooled) -> Result<(Option<i64>, bool), JournalError> {
     let id = s.id();
-    Ok(journal.since(0)?.iter().find_map(|e| match &e.kind {
-        EventKind::RollbackStarted {
-            offline: Some(o), ..
-        } if Some(o.id.as_str()) == id => Some(e.seq),
-        _ => None,
-    }))
-}
-
-fn finished_recorded(journal: &Journal, id: Option<&str>) -> Result<bool, JournalError> {
-    Ok(journal.since(0)?.iter().any(|e| {
-        matches!(&e.kind, EventKind::RollbackFinished { offline: Some(o), .. } if Some(o.id.as_str()) == id)
-    }))
+    let ours = |o: &Option<Box<Offline>>| o.as_ref().is_some_and(|o| Some(o.id.as_str()) == id);
+    let mut found = (None, false);
+    for e in journal.since(0)? {
+        match &e.kind {
+            EventKind::RollbackStarted { offline, .. } if ours(offline) => found.0 = Some(e.seq),
+            EventKind::RollbackFinished { offline, .. } if ours(offline) => found.1 = true,
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 /// Appends one spooled rollback (what is not there yet); what happened.
 fn append(journal: &mut Journal, s: &Spooled) -> Result<String, JournalError> {
-    let started = match started_seq(journal, s)? {
+    let (was_started, was_finished) = recorded(journal, s)?;
+    let started = match was_started {
         Some(seq) => Some(seq),
         None => match journal.append(&s.started) {
             Ok(e) => Some(e.seq),
@@ -251,7 +251,7 @@ fn append(journal: &mut Journal, s: &Spooled) -> Result<String, JournalError> {
             "appended the start of a rollback run offline (#{seq}); its end was never spooled"
         ));
     };
-    if !finished_recorded(journal, s.id())? {
+    if !was_finished {
         let mut entry = finished.clone();
         if let EventKind::RollbackFinished { started, .. } = &mut entry.kind {
             *started = Some(seq);
