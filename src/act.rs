@@ -120,7 +120,6 @@ pub fn perform(
     match decide(desk, act) {
         Ok(d) => {
             let entry = Entry {
-                actor: desk.actor.to_string(),
                 kind: d.kind,
                 gates: gates.clone(),
                 claim: d.claim,
@@ -132,24 +131,22 @@ pub fn perform(
                         "cannot {}: another operator or guard already did it",
                         act.name()
                     );
-                    refuse(journal, desk, act, reason, gates)
+                    refuse(journal, act, reason, gates)
                 }
                 Err(e) => Err(e),
             }
         }
-        Err(reason) => refuse(journal, desk, act, reason, gates),
+        Err(reason) => refuse(journal, act, reason, gates),
     }
 }
 
 fn refuse(
     journal: &mut Journal,
-    desk: &Desk<'_>,
     act: &Act,
     reason: String,
     gates: Vec<GateSnapshot>,
 ) -> Result<Performed, JournalError> {
     journal.append(&Entry {
-        actor: desk.actor.to_string(),
         kind: EventKind::Refused {
             attempted: act.name().to_string(),
             reason: reason.clone(),

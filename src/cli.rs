@@ -202,12 +202,28 @@ enum JournalCommand {
         #[arg(long)]
         launch: Option<String>,
     },
+    /// Create or upgrade the gonogo schema of a PostgreSQL journal, as
+    /// the user URL logs in as, who owns it from then on.
+    Setup { url: String },
+    /// Give database role ROLE exactly what an operator needs: read the
+    /// launches, write only through the functions that stamp who acted.
+    Grant { url: String, role: String },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum LogFormat {
     Md,
     Json,
+}
+
+/// `url` as a journal location, which must be a database's.
+fn postgres_url(url: &str) -> Result<crate::journal::Location, Error> {
+    match crate::journal::Location::parse(Path::new(url)) {
+        l @ crate::journal::Location::Postgres(_) => Ok(l),
+        crate::journal::Location::File(_) => Err(Error::Refused(format!(
+            "gonogo: {url} is not a postgres:// URL: `journal setup` and `journal grant` are for a team's PostgreSQL journal"
+        ))),
+    }
 }
 
 /// Parses the command line, runs it, returns the exit code.
@@ -249,6 +265,16 @@ fn run() -> Result<i32, Error> {
         Command::Validate { layout } => validate(&layout),
         Command::Journal(JournalCommand::Copy { from, to, launch }) => {
             copy::run(&from, &to, launch.as_deref())
+        }
+        Command::Journal(JournalCommand::Setup { url }) => {
+            let said = crate::journal::Journal::setup(&postgres_url(&url)?)?;
+            out::line(&format!("gonogo: {said}"));
+            Ok(0)
+        }
+        Command::Journal(JournalCommand::Grant { url, role }) => {
+            let said = crate::journal::Journal::grant(&postgres_url(&url)?, &role)?;
+            out::line(&format!("gonogo: {said}"));
+            Ok(0)
         }
         Command::Log {
             layout,

@@ -6,8 +6,14 @@
 //! across processes; each event carries the hash of the one before it
 //! (`gonogo log --verify` finds an edited or deleted event); and a unique
 //! `claim` lets exactly one process win a race such as "fire the rollback
-//! for this breach". The chain is sealed here, once, for every backend, so
-//! a launch copied between backends verifies on both.
+//! for this breach". The chain's rule is written here, once, for every
+//! backend ([`Row::hash`]; the PostgreSQL server computes the same in SQL),
+//! so a launch copied between backends verifies on both.
+//!
+//! Who acted is never a value the writer supplies: the store stamps its
+//! [`Store::identity`] on every event — the owner of a journal file (no
+//! other user may write one), or the user a PostgreSQL server
+//! authenticated, stamped by the server itself.
 
 pub mod location;
 mod postgres;
@@ -47,6 +53,9 @@ pub enum JournalError {
     /// The path is a directory, a device or something else a journal
     /// cannot be; refused before anything is created.
     NotAFile(Location, String),
+    /// This user may not write the journal: another user owns it or can
+    /// write it (or its directory), so its record could not say who acted.
+    NotOurs(Location, String),
     /// The file is not a sound gonogo journal: empty, truncated, not a
     /// database, or its tables are gone.
     Damaged(Location, String),
@@ -109,6 +118,9 @@ impl std::fmt::Display for JournalError {
                 "refusing journal {}: {what}; give the path of a journal file (`--journal FILE`)",
                 p.display()
             ),
+            JournalError::NotOurs(p, why) => {
+                write!(f, "refusing to write journal {}: {why}", p.display())
+            }
             JournalError::Damaged(p, why) => {
                 write!(f, "journal {} is DAMAGED: {why}", p.display())
             }
@@ -134,10 +146,13 @@ impl From<rusqlite::Error> for JournalError {
     }
 }
 
-/// What to append: the event before it has a sequence number.
+/// The chain new journals are sealed with (see [`Row::hash`]).
+pub const CHAIN: u8 = 3;
+
+/// What to append: the event before it has a sequence number, a time or
+/// an actor (the store stamps those).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
-    pub actor: String,
     pub kind: EventKind,
     pub gates: Vec<GateSnapshot>,
     /// A unique claim: the append fails with [`JournalError::Claimed`] if
@@ -177,6 +192,8 @@ pub struct RawSample {
 /// product sees only [`Journal`].
 pub trait Store: Send {
     fn location(&self) -> &Location;
+    /// The launch this store holds.
+    fn launch(&self) -> &str;
     /// How events are hashed (see [`Row::hash`]).
     fn chain(&self) -> u8;
     /// Appends `entry` as the next event: reads the last event, seals the
@@ -193,11 +210,11 @@ pub trait Store: Send {
     fn storage_problems(&self) -> Vec<String>;
     fn integrity(&self) -> Result<String, JournalError>;
     /// Stores samples (signal, time, outcome JSON) and drops those taken
-    /// before `horizon`, in one transaction.
+    /// more than `keep` ago, in one transaction.
     fn record_samples(
         &mut self,
         samples: &[(&str, String, String)],
-        horizon: DateTime<Utc>,
+        keep: Duration,
     ) -> Result<(), JournalError>;
     fn samples(&self, query: SampleQuery) -> Result<Vec<RawSample>, JournalError>;
     fn last_sample_id(&self) -> Result<i64, JournalError>;
@@ -218,28 +235,17 @@ pub trait Store: Send {
     fn offline(&self) -> Option<String> {
         None
     }
-    /// Who acts, as the store itself established it: a database's
-    /// authenticated user. `None`: the OS user (a file shared on one
-    /// host, where the OS vouches for it).
-    fn identity(&self) -> Option<&str> {
-        None
-    }
+    /// Who acts, as an authority established it and as the store stamps
+    /// it on every event: the owner of a journal file (the only user who
+    /// may write it), a database's authenticated user.
+    fn identity(&self) -> &str;
 }
 
-/// Seals `entry` as the event after `last` (its sequence number and
-/// hash; `None` for the first), recorded `at`: the row a store writes.
+/// An entry's stored columns: kind, body and gates, redacted.
 ///
 /// # Errors
 /// An event that cannot be serialised.
-pub fn seal(
-    entry: &Entry,
-    chain: u8,
-    last: Option<(i64, String)>,
-    at: DateTime<Utc>,
-) -> Result<Row, JournalError> {
-    let (last_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
-    // Stored to the microsecond: hand back exactly what a replay reads.
-    let at = stamp(at.trunc_subsecs(6));
+pub fn columns(entry: &Entry) -> Result<(String, String, String), JournalError> {
     let kind = kind_name(&entry.kind);
     let body = serde_json::to_string(&entry.kind).map_err(|e| JournalError::Sql(e.to_string()))?;
     let gates =
@@ -256,10 +262,30 @@ pub fn seal(
             crate::text::redact(&gates).into_owned(),
         )
     };
+    Ok((kind, body, gates))
+}
+
+/// Seals `entry` as the event after `last` (its sequence number and
+/// hash; `None` for the first) of launch `launch`, done by `actor` and
+/// recorded `at`: the row a file store writes.
+///
+/// # Errors
+/// An event that cannot be serialised.
+pub fn seal(
+    entry: &Entry,
+    actor: &str,
+    (launch, chain): (&str, u8),
+    last: Option<(i64, String)>,
+    at: DateTime<Utc>,
+) -> Result<Row, JournalError> {
+    let (last_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
+    // Stored to the microsecond: hand back exactly what a replay reads.
+    let at = stamp(at.trunc_subsecs(6));
+    let (kind, body, gates) = columns(entry)?;
     let mut row = Row {
         seq: last_seq + 1,
         at,
-        actor: entry.actor.clone(),
+        actor: actor.to_string(),
         kind,
         body,
         gates,
@@ -267,7 +293,7 @@ pub fn seal(
         prev_hash,
         hash: String::new(),
     };
-    row.hash = row.hash(chain);
+    row.hash = row.hash(chain, launch);
     Ok(row)
 }
 
@@ -385,6 +411,39 @@ impl Journal {
         }
     }
 
+    /// Creates or upgrades the gonogo schema of the database at `at`, as
+    /// the user the URL logs in as, who owns it from then on (`gonogo
+    /// journal setup`). What was done, for the operator.
+    ///
+    /// # Errors
+    /// Not a database URL; an unreachable or refusing database; a newer
+    /// schema; a user who may not create or change it.
+    pub fn setup(at: &Location) -> Result<String, JournalError> {
+        match at {
+            Location::File(_) => Err(JournalError::Open(
+                at.clone(),
+                "`journal setup` is for a PostgreSQL journal; a journal file is made by the first act on it".into(),
+            )),
+            Location::Postgres(_) => postgres::setup(at),
+        }
+    }
+
+    /// Gives database role `role` exactly what an operator needs on the
+    /// journal at `at`: read every table, write only through the
+    /// functions that stamp who acted (`gonogo journal grant`).
+    ///
+    /// # Errors
+    /// Not a database URL; no such role; a user who may not grant.
+    pub fn grant(at: &Location, role: &str) -> Result<String, JournalError> {
+        match at {
+            Location::File(_) => Err(JournalError::Open(
+                at.clone(),
+                "`journal grant` is for a PostgreSQL journal; a journal file is written by its owner alone".into(),
+            )),
+            Location::Postgres(_) => postgres::grant(at, role),
+        }
+    }
+
     /// The launches a journal holds: one for a file, any number for a
     /// database.
     ///
@@ -456,7 +515,12 @@ impl Journal {
             }
         };
         let chain = self.store.chain();
-        problems.extend(chain_problems(&rows, chain, self.store.highest_seq(), head));
+        problems.extend(chain_problems(
+            &rows,
+            (self.store.launch(), chain),
+            self.store.highest_seq(),
+            head,
+        ));
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -490,9 +554,7 @@ impl Journal {
         if rows.is_empty() {
             return Ok(());
         }
-        let horizon =
-            Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-        self.store.record_samples(&rows, horizon)
+        self.store.record_samples(&rows, keep)
     }
 
     /// Samples recorded at or after `since`, oldest first.
@@ -622,14 +684,12 @@ impl Journal {
         self.store.offline()
     }
 
-    /// Who acts on this journal: the database user a PostgreSQL server
-    /// authenticated, else the OS user (the effective uid's name). On a
-    /// team journal the OS user is whatever a laptop says it is; the
-    /// database's login is what the server checked.
+    /// Who acts on this journal, as every event appended here records it:
+    /// the file's owner, or the database user a PostgreSQL server
+    /// authenticated. On a team journal the OS user is whatever a laptop
+    /// says it is; the database's login is what the server checked.
     pub fn actor(&self) -> String {
-        self.store
-            .identity()
-            .map_or_else(crate::session::os_user, str::to_string)
+        self.store.identity().to_string()
     }
 }
 
@@ -637,7 +697,7 @@ impl Journal {
 /// tail (against the highest sequence handed out, and the noted `head`).
 fn chain_problems(
     rows: &[Row],
-    chain: u8,
+    (launch, chain): (&str, u8),
     highest: Option<i64>,
     head: Option<&str>,
 ) -> Vec<String> {
@@ -662,7 +722,7 @@ fn chain_problems(
                 "event #{seq} does not follow the event before it (an event was deleted or edited)"
             ));
         }
-        if row.hash(chain) != row.hash {
+        if row.hash(chain, launch) != row.hash {
             problems.push(format!("event #{seq} was edited after it was recorded"));
         }
         prev.clone_from(&row.hash);
@@ -720,16 +780,34 @@ pub struct Row {
 }
 
 impl Row {
-    /// The hash a row must carry. Version 2 covers every column (the
-    /// claim's absence is marked apart from an empty claim); version 1,
-    /// in journals made before, left out `kind` and `claim`.
-    pub fn hash(&self, chain: u8) -> String {
+    /// The hash a row of launch `launch` must carry: SHA-256 over its
+    /// parts, each followed by a NUL byte, as hex. Version 3 covers the
+    /// chain's version and the launch id, then every column (the claim's
+    /// absence marked apart from an empty claim), so an event cannot move
+    /// to another launch or be read under another rule; version 2, in
+    /// journals made before, left out the version and launch; version 1
+    /// also `kind` and `claim`. The PostgreSQL append function computes
+    /// version 3 (and 2) in SQL: change both together.
+    pub fn hash(&self, chain: u8, launch: &str) -> String {
         let seq = self.seq.to_string();
         let claim = match &self.claim {
             None => "-".to_string(),
             Some(c) => format!("+{c}"),
         };
-        let parts: Vec<&str> = if chain >= 2 {
+        let parts: Vec<&str> = if chain >= 3 {
+            vec![
+                "v3",
+                launch,
+                &self.prev_hash,
+                &seq,
+                &self.at,
+                &self.actor,
+                &self.kind,
+                &self.body,
+                &self.gates,
+                &claim,
+            ]
+        } else if chain == 2 {
             vec![
                 "v2",
                 &self.prev_hash,

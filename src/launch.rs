@@ -19,16 +19,26 @@ pub struct Offline {
     pub id: String,
     pub at: DateTime<Utc>,
     pub host: String,
+    /// The OS user who ran it there: what that machine claimed, never
+    /// the event's actor (who appended it, as the journal established).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
     /// Why the journal could not be reached.
     pub why: String,
 }
 
 impl Offline {
-    /// How the record says it: ` [recorded offline on HOST at TIME: WHY]`.
+    /// How the record says it: ` [recorded offline by OS user U on HOST at TIME: WHY]`
+    /// (the user is what that machine claimed; the actor is who appended it).
     pub fn note(offline: Option<&Offline>) -> String {
         offline.map_or_else(String::new, |o| {
+            let user = if o.user.is_empty() {
+                String::new()
+            } else {
+                format!(" by OS user {}", o.user)
+            };
             format!(
-                " [recorded offline on {} at {}, the journal being unreachable: {}]",
+                " [recorded offline{user} on {} at {}, the journal being unreachable: {}]",
                 o.host,
                 o.at.format("%Y-%m-%d %H:%M:%SZ"),
                 o.why

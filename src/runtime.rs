@@ -151,8 +151,6 @@ pub enum Update {
 pub type MakeNotifier = Box<dyn Fn(&Notify) -> Notifier + Send>;
 
 pub struct Options {
-    /// Who orders acts here.
-    pub actor: String,
     /// Never write the journal: follow the poller, or poll for itself.
     pub read_only: bool,
     pub notifier: MakeNotifier,
@@ -221,7 +219,8 @@ impl Runtime {
         let layout = Arc::new(layout);
         let (sample_tx, samples) = mpsc::unbounded_channel();
         let (updates, updates_rx) = mpsc::unbounded_channel();
-        let guard_actor = format!("{}{}", journal.actor(), guard::GUARD_ACTOR_SUFFIX);
+        let journal_actor = journal.actor();
+        let guard_actor = format!("{journal_actor}{}", guard::GUARD_ACTOR_SUFFIX);
         let mut board = crate::board::Board::new(&layout);
         let mut sampler = Sampler::new(
             Arc::clone(&layout),
@@ -245,7 +244,9 @@ impl Runtime {
             updates,
             notifier,
             make_notifier: opts.notifier,
-            actor: opts.actor,
+            // Who orders acts here is who the journal stamps on them: the
+            // rules judge the same name the record will carry.
+            actor: journal_actor,
             guard_actor,
             read_only: opts.read_only,
             done_here: Vec::new(),
@@ -503,13 +504,7 @@ impl Runtime {
                 .filter(|s| !self.stale_recorded.contains(&s.seq))
                 .filter_map(|s| {
                     let why = s.stale.as_ref().filter(|w| !w.recorded)?;
-                    Some(stale_entry(
-                        &self.guard_actor,
-                        &state.phase,
-                        s,
-                        why,
-                        gates.clone(),
-                    ))
+                    Some(stale_entry(&state.phase, s, why, gates.clone()))
                 })
                 .collect()
         };
@@ -681,10 +676,9 @@ impl Runtime {
         }
         let live = self.live.read();
         let (layout, state) = (live.layout(), live.state());
-        guard::reap_lost_rollback(&mut self.journal, state, &self.guard_actor, now)?;
+        guard::reap_lost_rollback(&mut self.journal, state, now)?;
         if let Some(kind) = guard::timebox_overrun(layout, state, now) {
             match self.journal.append(&Entry {
-                actor: self.guard_actor.clone(),
                 kind,
                 gates: act::snapshot(live.phase(), &live.judged(now)),
                 claim: Some(guard::timebox_claim(state)),
@@ -702,7 +696,6 @@ impl Runtime {
                 return Ok(());
             }
             let entry = Entry {
-                actor: self.guard_actor.clone(),
                 kind: EventKind::AutoHeld {
                     reason: format!("auto-hold: {}", holds.join("; ")),
                     triggers: holds,
@@ -722,7 +715,6 @@ impl Runtime {
             // triggers' breach is recorded beside it, once, and holds no
             // more (the launch is rolling back).
             let entry = Entry {
-                actor: self.guard_actor.clone(),
                 kind: EventKind::Noted {
                     text: format!(
                         "hold triggers fired together with auto-rollback, which outranks them: {}",
@@ -940,14 +932,12 @@ fn due_holds(live: &Live, now: DateTime<Utc>) -> Vec<String> {
 
 /// The record of sign-off `s` gone stale, claimed once per sign-off.
 pub fn stale_entry(
-    actor: &str,
     phase: &str,
     s: &crate::launch::SignOff,
     why: &crate::launch::Staleness,
     gates: Vec<crate::launch::GateSnapshot>,
 ) -> Entry {
     Entry {
-        actor: actor.to_string(),
         kind: EventKind::SignoffStale {
             phase: phase.to_string(),
             role: s.role.clone(),

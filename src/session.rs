@@ -142,9 +142,7 @@ impl Session {
     /// Journal failures; a pinned layout that does not validate.
     pub fn open(file: Layout, journal: Option<&Path>) -> Result<Session, SessionError> {
         let path = journal_path(&file, journal);
-        let actor = os_user();
         let first = Entry {
-            actor: actor.clone(),
             kind: pin_event(&file, None),
             gates: Vec::new(),
             claim: None,

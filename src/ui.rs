@@ -178,7 +178,6 @@ pub async fn run(
         session,
         prober,
         runtime::Options {
-            actor: actor.clone(),
             read_only: opts.read_only,
             notifier: Box::new(move |cfg| screen_notifier(cfg, &term_tx)),
             // Saved edits of the layout file become proposals to adopt.

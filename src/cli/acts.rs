@@ -131,12 +131,7 @@ pub(super) async fn run(
     stale_signoffs(&mut session, &board, &actor);
     // A rollback whose runner died is closed first, so it can be retried.
     if matches!(act, Act::Rollback { .. } | Act::Reopen { .. }) {
-        let reaped = guard::reap_lost_rollback(
-            &mut session.journal,
-            &session.state,
-            &format!("{actor}{}", guard::GUARD_ACTOR_SUFFIX),
-            Utc::now(),
-        );
+        let reaped = guard::reap_lost_rollback(&mut session.journal, &session.state, Utc::now());
         if let Ok(Some(e)) = reaped {
             out::line(&format!("#{} {}", e.seq, e.summary()));
         }
@@ -152,7 +147,6 @@ pub(super) async fn run(
         let reason = format!("cannot roll back without --yes: it runs `{argv}`");
         // Refused attempts are part of the record too.
         let refused = session.journal.append(&crate::journal::Entry {
-            actor: actor.clone(),
             kind: EventKind::Refused {
                 attempted: act.name().to_string(),
                 reason: reason.clone(),
@@ -278,12 +272,11 @@ fn stale_signoffs(session: &mut Session, board: &crate::board::Board, actor: &st
         actor,
     }
     .snapshot();
-    let guard_actor = format!("{actor}{}", guard::GUARD_ACTOR_SUFFIX);
     for s in &judged.signoffs {
         let Some(why) = s.stale.as_ref().filter(|w| !w.recorded) else {
             continue;
         };
-        let entry = crate::runtime::stale_entry(&guard_actor, &judged.phase, s, why, gates.clone());
+        let entry = crate::runtime::stale_entry(&judged.phase, s, why, gates.clone());
         // Said by the act's refusal (or the override naming it), and in
         // `gonogo log`.
         match session.journal.append(&entry) {

@@ -39,7 +39,6 @@ pub async fn run(
     let mut int = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
     let session = Session::open((*layout).clone(), journal).map_err(Error::Journal)?;
     let opts = runtime::Options {
-        actor: session.journal.actor(),
         read_only: false,
         notifier: Box::new(Notifier::new),
         watch_file: None,

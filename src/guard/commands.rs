@@ -32,7 +32,6 @@ pub async fn fire_rollback(
     };
     let reason = &format!("auto-rollback: {}", triggers.join("; "));
     let entry = Entry {
-        actor: actor.to_string(),
         kind: EventKind::RollbackStarted {
             reason: reason.to_string(),
             triggers,
@@ -117,7 +116,6 @@ pub async fn run_rollback(
         }
     };
     let mut entry = Entry {
-        actor: actor.to_string(),
         kind: EventKind::RollbackFinished {
             outcome,
             started: Some(started.seq),
@@ -152,7 +150,6 @@ pub async fn run_rollback(
 pub fn reap_lost_rollback(
     journal: &mut Journal,
     state: &State,
-    actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Event>, JournalError> {
     let Some(rb) = &state.rolled_back else {
@@ -169,7 +166,6 @@ pub fn reap_lost_rollback(
         None => format!("{} (never seen running it)", rb.by),
     };
     match journal.append(&Entry {
-        actor: actor.to_string(),
         kind: EventKind::RollbackLost {
             started: rb.seq,
             runner,
@@ -222,7 +218,6 @@ pub async fn run_on_enter(
     let outcome =
         act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT, progress).await;
     let entry = Entry {
-        actor: actor.to_string(),
         kind: EventKind::OnEnterRan {
             phase: phase_id.clone(),
             outcome,
@@ -246,6 +241,8 @@ pub struct OfflineRollback {
     spooled: crate::journal::spool::Spooled,
     mark: crate::launch::Offline,
     cause: String,
+    /// Who runs it here (`GONOGO_ACTOR`), as the last journal said.
+    actor: String,
     /// Where it is spooled.
     pub path: std::path::PathBuf,
 }
@@ -275,7 +272,6 @@ pub fn spool_rollback(
         launch: layout.launch.id.clone(),
         pid: std::process::id(),
         started: Entry {
-            actor: actor.to_string(),
             kind: EventKind::RollbackStarted {
                 reason: reason.to_string(),
                 triggers,
@@ -298,6 +294,7 @@ pub fn spool_rollback(
         spooled,
         mark,
         cause: format!("{actor}: {reason}"),
+        actor: actor.to_string(),
         path,
     })
 }
@@ -322,14 +319,13 @@ impl OfflineRollback {
         let ctx = CommandContext {
             launch: &layout.launch.id,
             phase: &state.phase,
-            actor: &started.actor,
+            actor: &self.actor,
             reason: &reason,
         };
         let outcome =
             act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress).await;
         let (ending, success) = (outcome.ending.clone(), outcome.success);
         self.spooled.finished = Some(Entry {
-            actor: started.actor.clone(),
             kind: EventKind::RollbackFinished {
                 outcome,
                 started: None,

@@ -25,13 +25,15 @@ use tokio::sync::watch;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{AsyncMessage, Client};
 
-use super::{Entry, JournalError, Location, RawSample, Row, SampleQuery, Store, seal};
+use super::{Entry, JournalError, Location, RawSample, Row, SampleQuery, Store, columns};
 
 mod connect;
 
 /// The schema version this gonogo writes. A database at a newer version
-/// is refused: its tables may mean things this build does not know.
-pub const SCHEMA_VERSION: i32 = 1;
+/// is refused: its tables may mean things this build does not know. One
+/// at an older version is read, and written only once its owner upgrades
+/// it (`gonogo journal setup`): version 1 let operators write the tables.
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The notification channel; the payload is the launch id.
 const CHANNEL: &str = "gonogo";
@@ -44,7 +46,8 @@ const OP_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY: Duration = Duration::from_secs(1);
 
 /// Each schema version's statements, applied in order in one transaction.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE gonogo.launches (
     launch     TEXT PRIMARY KEY,
     chain      SMALLINT NOT NULL,
@@ -81,7 +84,169 @@ CREATE TABLE gonogo.leases (
     until  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (launch, name)
 );
-"];
+",
+    // Version 2: operators write only through these functions, which run
+    // with the schema owner's rights and stamp who acted (`session_user`, as
+    // the server authenticated it), when (the server's clock) and the chain;
+    // they may read every table and write none. Samples record who polled
+    // them, and a poll lease who holds it.
+    r#"
+ALTER TABLE gonogo.samples ADD COLUMN polled_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE gonogo.leases ADD COLUMN held_by TEXT NOT NULL DEFAULT '';
+
+CREATE FUNCTION gonogo.stamp(t TIMESTAMPTZ) RETURNS TEXT
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+-- `Row::hash` in SQL: SHA-256 over each part followed by a NUL byte.
+CREATE FUNCTION gonogo.chain_hash(parts TEXT[]) RETURNS TEXT
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT encode(sha256(string_agg(convert_to(p, 'UTF8') || decode('00', 'hex'),
+                                    ''::BYTEA ORDER BY i)), 'hex')
+    FROM unnest(parts) WITH ORDINALITY AS t(p, i)
+$$;
+
+CREATE FUNCTION gonogo.append(p_launch TEXT, p_kind TEXT, p_body TEXT, p_gates TEXT,
+                              p_claim TEXT)
+RETURNS TABLE (o_seq BIGINT, o_at TEXT, o_actor TEXT, o_prev TEXT, o_hash TEXT)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_chain SMALLINT;
+    v_seq BIGINT;
+    v_prev TEXT;
+    v_at TEXT;
+    v_actor TEXT := session_user;
+    v_claim TEXT;
+    v_hash TEXT;
+BEGIN
+    -- The launch's row is the lock every append of it takes: one chain.
+    SELECT l.chain INTO v_chain FROM gonogo.launches l WHERE l.launch = p_launch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no launch % in this journal', p_launch USING ERRCODE = 'no_data_found';
+    END IF;
+    IF (p_body::JSONB ->> 'type') IS DISTINCT FROM p_kind THEN
+        RAISE EXCEPTION 'an event of kind % whose body says otherwise', p_kind
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF p_claim IS NOT NULL AND EXISTS (
+        SELECT 1 FROM gonogo.events e WHERE e.launch = p_launch AND e.claim = p_claim
+    ) THEN
+        RAISE EXCEPTION 'already claimed: %', p_claim USING ERRCODE = 'unique_violation';
+    END IF;
+    SELECT e.seq, e.hash INTO v_seq, v_prev FROM gonogo.events e
+        WHERE e.launch = p_launch ORDER BY e.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        v_seq := 0;
+        v_prev := 'genesis';
+    END IF;
+    v_seq := v_seq + 1;
+    v_at := gonogo.stamp(clock_timestamp());
+    v_claim := CASE WHEN p_claim IS NULL THEN '-' ELSE '+' || p_claim END;
+    IF v_chain >= 3 THEN
+        v_hash := gonogo.chain_hash(ARRAY['v3', p_launch, v_prev, v_seq::TEXT, v_at, v_actor,
+                                          p_kind, p_body, p_gates, v_claim]);
+    ELSE
+        v_hash := gonogo.chain_hash(ARRAY['v2', v_prev, v_seq::TEXT, v_at, v_actor,
+                                          p_kind, p_body, p_gates, v_claim]);
+    END IF;
+    INSERT INTO gonogo.events (launch, seq, at, actor, kind, body, gates, prev_hash, hash, claim)
+        VALUES (p_launch, v_seq, v_at, v_actor, p_kind, p_body, p_gates, v_prev, v_hash, p_claim);
+    UPDATE gonogo.launches SET high = GREATEST(high, v_seq) WHERE launch = p_launch;
+    PERFORM pg_notify('gonogo', p_launch);
+    RETURN QUERY SELECT v_seq, v_at, v_actor, v_prev, v_hash;
+END
+$$;
+
+-- A new launch and its first event, together: no launch without one.
+CREATE FUNCTION gonogo.create_launch(p_launch TEXT, p_kind TEXT, p_body TEXT, p_gates TEXT)
+RETURNS BOOLEAN
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO gonogo.launches (launch, chain) VALUES (p_launch, 3)
+        ON CONFLICT (launch) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN FALSE;
+    END IF;
+    PERFORM gonogo.append(p_launch, p_kind, p_body, p_gates, NULL);
+    RETURN TRUE;
+END
+$$;
+
+-- Samples as evidence: who polled them, and never in the server's future.
+CREATE FUNCTION gonogo.record_samples(p_launch TEXT, p_signals TEXT[], p_ats TEXT[],
+                                      p_outcomes TEXT[], p_keep_ms FLOAT8)
+RETURNS VOID
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_now TIMESTAMPTZ := clock_timestamp();
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM gonogo.launches l WHERE l.launch = p_launch) THEN
+        RAISE EXCEPTION 'no launch % in this journal', p_launch USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO gonogo.samples (launch, signal, at, outcome, polled_by)
+        SELECT p_launch, t.s, gonogo.stamp(LEAST(t.a::TIMESTAMPTZ, v_now)), t.o, session_user
+        FROM unnest(p_signals, p_ats, p_outcomes) AS t(s, a, o);
+    DELETE FROM gonogo.samples
+        WHERE launch = p_launch
+          AND at < gonogo.stamp(v_now - p_keep_ms * INTERVAL '1 millisecond');
+    PERFORM pg_notify('gonogo', p_launch);
+END
+$$;
+
+-- Judged on the server's clock: taken when free, lapsed or already ours
+-- (the same holder, authenticated as the same user).
+CREATE FUNCTION gonogo.hold_lease(p_launch TEXT, p_name TEXT, p_holder TEXT, p_ms FLOAT8)
+RETURNS BOOLEAN
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO gonogo.leases AS l (launch, name, holder, until, held_by)
+        VALUES (p_launch, p_name, p_holder, now() + p_ms * INTERVAL '1 millisecond',
+                session_user)
+        ON CONFLICT (launch, name) DO UPDATE
+            SET holder = excluded.holder, until = excluded.until, held_by = excluded.held_by
+            WHERE (l.holder = excluded.holder AND l.held_by = excluded.held_by)
+               OR l.until < now();
+    RETURN FOUND;
+END
+$$;
+
+CREATE FUNCTION gonogo.release_lease(p_launch TEXT, p_name TEXT, p_holder TEXT)
+RETURNS VOID
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM gonogo.leases
+        WHERE launch = p_launch AND name = p_name AND holder = p_holder
+          AND held_by = session_user
+$$;
+
+-- Version 1's README granted operators INSERT, UPDATE and DELETE on the
+-- tables: whoever holds them loses them (the owner keeps its own).
+DO $$
+DECLARE
+    r RECORD;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT a.grantee
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.relnamespace = 'gonogo'::REGNAMESPACE
+          AND a.grantee <> c.relowner
+          AND a.privilege_type NOT IN ('SELECT')
+    LOOP
+        EXECUTE format(
+            'REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA gonogo FROM %s CASCADE',
+            CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE r.grantee::REGROLE::TEXT END);
+        EXECUTE format(
+            'REVOKE USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA gonogo FROM %s CASCADE',
+            CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE r.grantee::REGROLE::TEXT END);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON SCHEMA gonogo FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA gonogo FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA gonogo FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA gonogo FROM PUBLIC;
+"#,
+];
 
 /// The runtime that drives every connection's socket: one small thread
 /// for the process, whatever else runs.
@@ -99,11 +264,11 @@ fn driver() -> Result<&'static tokio::runtime::Runtime, String> {
     .map_err(Clone::clone)
 }
 
-/// Runs `f` to its end on this thread, bounded by [`OP_TIMEOUT`]; `None`
-/// when the database did not answer in time (or no driver runs).
-fn run<F: Future>(f: F) -> Option<F::Output> {
+/// Runs `f` to its end on this thread, bounded by `bound`; `None` when
+/// the database did not answer in time (or no driver runs).
+fn run<F: Future>(f: F, bound: Duration) -> Option<F::Output> {
     let _in = driver().ok()?.enter();
-    futures_executor::block_on(tokio::time::timeout(OP_TIMEOUT, f)).ok()
+    futures_executor::block_on(tokio::time::timeout(bound, f)).ok()
 }
 
 /// One live connection and what its driver saw.
@@ -180,52 +345,46 @@ pub struct Postgres {
 
 impl Postgres {
     /// Opens launch `launch_id`'s journal in the database, creating the
-    /// schema and the launch (with `first`) when missing. `Ok((_, true))`
-    /// when this call created the launch.
+    /// launch (with `first`) when missing. `Ok((_, true))` when this call
+    /// created the launch.
     ///
     /// # Errors
-    /// An unreachable or refusing database, a newer schema.
+    /// An unreachable or refusing database; a schema missing, older than
+    /// this gonogo writes (its owner upgrades it) or newer.
     pub fn open_or_create(
         at: &Location,
         launch_id: &str,
         first: &Entry,
     ) -> Result<(Postgres, bool), JournalError> {
         let mut pg = Postgres::connect(at, launch_id, false)?;
-        pg.migrate()?;
-        // The creator is who the server says, like every later actor.
-        let first = &Entry {
-            actor: pg.identity.clone(),
-            ..first.clone()
-        };
+        pg.require_schema()?;
+        let (kind, body, gates) = columns(first)?;
+        // The server stamps the creator, like every later actor.
         let created = pg.with(|c| {
-            let first = first.clone();
-            let launch = launch_id.to_string();
+            let (launch, kind, body, gates) = (
+                launch_id.to_string(),
+                kind.clone(),
+                body.clone(),
+                gates.clone(),
+            );
             Box::pin(async move {
-                let tx = c.transaction().await?;
-                let made = tx
-                    .execute(
-                        "INSERT INTO gonogo.launches (launch, chain) VALUES ($1, 2)
-                         ON CONFLICT (launch) DO NOTHING",
-                        &[&launch],
-                    )
-                    .await?;
-                if made == 1 {
-                    let row = seal(&first, 2, None, server_now(&tx).await?)?;
-                    insert(&tx, &launch, &row).await?;
-                    notify(&tx, &launch).await?;
-                }
-                tx.commit().await?;
-                Ok(made == 1)
+                Ok(c.query_one(
+                    "SELECT gonogo.create_launch($1, $2, $3, $4)",
+                    &[&launch, &kind, &body, &gates],
+                )
+                .await?
+                .get::<_, bool>(0))
             })
         })?;
-        pg.chain = pg.read_chain()?.unwrap_or(2);
+        pg.chain = pg.read_chain()?.unwrap_or(super::CHAIN);
         Ok((pg, created))
     }
 
     /// Opens launch `launch_id`'s existing journal.
     ///
     /// # Errors
-    /// No such launch; an unreachable or refusing database, a newer schema.
+    /// No such launch; an unreachable or refusing database; for writing,
+    /// a schema older than this gonogo writes; a newer one.
     pub fn open(at: &Location, launch_id: &str, read_only: bool) -> Result<Postgres, JournalError> {
         let mut pg = Postgres::connect(at, launch_id, read_only)?;
         if read_only {
@@ -234,7 +393,7 @@ impl Postgres {
                 Some(v) => refuse_newer(at, v)?,
             }
         } else {
-            pg.migrate()?;
+            pg.require_schema()?;
         }
         match pg.read_chain()? {
             Some(chain) => pg.chain = chain,
@@ -244,20 +403,26 @@ impl Postgres {
     }
 
     /// Makes launch `launch_id` in the database holding `rows` as they are
-    /// (sealed elsewhere with `chain`): a launch copied here. `Ok(false)`
-    /// when the database already has that launch.
+    /// (sealed elsewhere with `chain`): a launch copied here, whole or
+    /// not at all. Writing rows as they are is the schema owner's right
+    /// alone. `Ok(false)` when the database already has that launch.
     ///
     /// # Errors
-    /// An unreachable or refusing database, a newer schema.
+    /// An unreachable or refusing database, a schema not current, a user
+    /// who does not own it.
     pub fn create_with(
         at: &Location,
         launch_id: &str,
         rows: &[Row],
         chain: u8,
     ) -> Result<bool, JournalError> {
-        let mut pg = Postgres::connect(at, launch_id, false)?;
-        pg.migrate()?;
-        pg.with(|c| {
+        let pg = Postgres::connect(at, launch_id, false)?;
+        pg.require_schema()?;
+        // One transaction, in batches; bounded by its size, not by one
+        // call's bound (a million events take a while).
+        let bound =
+            OP_TIMEOUT + Duration::from_millis(u64::try_from(rows.len()).unwrap_or(u64::MAX) / 5);
+        pg.with_bound(bound, |c| {
             let rows = rows.to_vec();
             let launch = launch_id.to_string();
             Box::pin(async move {
@@ -271,14 +436,26 @@ impl Postgres {
                     )
                     .await?;
                 if made == 1 {
-                    for row in &rows {
-                        insert(&tx, &launch, row).await?;
+                    for batch in rows.chunks(COPY_BATCH) {
+                        insert_rows(&tx, &launch, batch).await?;
                     }
                     notify(&tx, &launch).await?;
                 }
                 tx.commit().await?;
                 Ok(made == 1)
             })
+        })
+        .map_err(|e| match e {
+            JournalError::Unreachable(_, why) if why.contains("permission denied") => {
+                JournalError::Open(
+                    at.clone(),
+                    format!(
+                        "{}: a launch is copied into the database, rows as they are, by the owner of its gonogo schema (the user who ran `gonogo journal setup`)",
+                        why.split(" (").next().unwrap_or(&why)
+                    ),
+                )
+            }
+            other => other,
         })
     }
 
@@ -295,7 +472,7 @@ impl Postgres {
         let pg = Postgres {
             at: at.clone(),
             launch: launch_id.to_string(),
-            chain: 2,
+            chain: super::CHAIN,
             read_only,
             target,
             conn: Mutex::new(None),
@@ -403,6 +580,14 @@ impl Postgres {
     where
         F: for<'c> Fn(&'c mut Client) -> Op<'c, T>,
     {
+        self.with_bound(OP_TIMEOUT, op)
+    }
+
+    /// [`Postgres::with`], for a call that may take up to `bound`.
+    fn with_bound<T, F>(&self, bound: Duration, op: F) -> Result<T, JournalError>
+    where
+        F: for<'c> Fn(&'c mut Client) -> Op<'c, T>,
+    {
         let mut guard = self
             .conn
             .lock()
@@ -437,13 +622,13 @@ impl Postgres {
         let mut tries: u32 = 0;
         loop {
             tries += 1;
-            let failure = match run(op(&mut conn.client)) {
+            let failure = match run(op(&mut conn.client), bound) {
                 Some(Ok(v)) => return Ok(v),
                 Some(Err(OpError::Journal(journal))) => return Err(journal),
                 Some(Err(OpError::Pg(e))) => Failure::from(e),
                 None => Failure::Lost(format!(
                     "the database did not answer within {} s",
-                    OP_TIMEOUT.as_secs()
+                    bound.as_secs()
                 )),
             };
             match failure {
@@ -501,13 +686,33 @@ impl Postgres {
         })
     }
 
+    /// Refuses to write a database whose schema is missing, older than
+    /// this gonogo writes, or newer: its owner sets it up or upgrades it.
+    fn require_schema(&self) -> Result<(), JournalError> {
+        match self.schema_version()? {
+            None => Err(JournalError::Open(
+                self.at.clone(),
+                "the database has no gonogo schema: its owner runs `gonogo journal setup URL` once, and `gonogo journal grant URL ROLE` for each operator".into(),
+            )),
+            Some(v) if v < SCHEMA_VERSION => Err(JournalError::Open(
+                self.at.clone(),
+                format!(
+                    "its gonogo schema is version {v}, which lets operators write the tables directly (any event, under any name): its owner upgrades it with `gonogo journal setup URL`; until then it is read only"
+                ),
+            )),
+            Some(v) => refuse_newer(&self.at, v),
+        }
+    }
+
     /// Brings the schema to [`SCHEMA_VERSION`], once across every process
-    /// (an advisory lock), or refuses a newer one.
-    fn migrate(&mut self) -> Result<(), JournalError> {
+    /// (an advisory lock), or refuses a newer one: `gonogo journal setup`,
+    /// run by the user who is to own it. `Ok(Some(v))`: upgraded from
+    /// version `v` (0: made).
+    fn migrate(&mut self) -> Result<Option<i32>, JournalError> {
         if let Some(v) = self.schema_version()? {
             refuse_newer(&self.at, v)?;
             if v == SCHEMA_VERSION {
-                return Ok(());
+                return Ok(None);
             }
         }
         let at = self.at.clone();
@@ -546,7 +751,21 @@ impl Postgres {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(())
+                Ok(Some(v))
+            })
+        })
+    }
+
+    /// Who owns the gonogo schema.
+    fn schema_owner(&self) -> Result<String, JournalError> {
+        self.with(|c| {
+            Box::pin(async move {
+                Ok(c.query_one(
+                    "SELECT nspowner::REGROLE::TEXT FROM pg_namespace WHERE nspname = 'gonogo'",
+                    &[],
+                )
+                .await?
+                .get::<_, String>(0))
             })
         })
     }
@@ -576,6 +795,86 @@ impl Postgres {
             ));
         }
         Ok(())
+    }
+}
+
+/// `gonogo journal setup`: see [`super::Journal::setup`].
+pub fn setup(at: &Location) -> Result<String, JournalError> {
+    let mut pg = Postgres::connect(at, "", false)?;
+    let done = pg.migrate().map_err(|e| match e {
+        JournalError::Unreachable(_, why) if why.contains("permission denied") => JournalError::Open(
+            at.clone(),
+            format!(
+                "{}: the gonogo schema is set up by the user who is to own it (with CREATE on the database), and upgraded by its owner",
+                why.split(" (").next().unwrap_or(&why)
+            ),
+        ),
+        other => other,
+    })?;
+    let owner = &pg.identity;
+    Ok(match done {
+        None => format!(
+            "the gonogo schema is at version {SCHEMA_VERSION} already; owned by {}",
+            pg.schema_owner()?
+        ),
+        Some(0) => format!(
+            "made the gonogo schema (version {SCHEMA_VERSION}), owned by {owner}: give each operator's database role what it needs with `gonogo journal grant URL ROLE`"
+        ),
+        Some(v) => format!(
+            "upgraded the gonogo schema from version {v} to {SCHEMA_VERSION}, owned by {owner}: operators now write only through its functions, which stamp who acted (run `gonogo journal grant URL ROLE` for each operator's role)"
+        ),
+    })
+}
+
+/// `gonogo journal grant`: see [`super::Journal::grant`].
+pub fn grant(at: &Location, role: &str) -> Result<String, JournalError> {
+    let pg = Postgres::connect(at, "", false)?;
+    pg.require_schema()?;
+    let role = role.to_string();
+    let granted = pg.with(|c| {
+        let role = role.clone();
+        Box::pin(async move {
+            let tx = c.transaction().await?;
+            let quoted: Option<String> = tx
+                .query_opt(
+                    "SELECT quote_ident(rolname) FROM pg_roles WHERE rolname = $1",
+                    &[&role],
+                )
+                .await?
+                .map(|r| r.get(0));
+            let Some(quoted) = quoted else {
+                return Ok(false);
+            };
+            tx.batch_execute(&format!(
+                "GRANT USAGE ON SCHEMA gonogo TO {quoted};
+                 GRANT SELECT ON ALL TABLES IN SCHEMA gonogo TO {quoted};
+                 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA gonogo TO {quoted};"
+            ))
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    });
+    match granted {
+        Ok(true) => Ok(format!(
+            "{role} may now read the launches and act on them; every event it appends is stamped {role}, by the server"
+        )),
+        Ok(false) => Err(JournalError::Open(
+            at.clone(),
+            format!(
+                "there is no database role {role:?}: create it first (`CREATE ROLE {role} LOGIN`)"
+            ),
+        )),
+        Err(JournalError::Unreachable(_, why)) if why.contains("permission denied") => {
+            Err(JournalError::Open(
+                at.clone(),
+                format!(
+                    "{}: grants are given by the owner of the gonogo schema (the user who ran `gonogo journal setup`)",
+                    why.split(" (").next().unwrap_or(&why)
+                ),
+            ))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -629,7 +928,7 @@ fn dial(target: connect::Target, wake: watch::Sender<u64>, launch: String) -> Re
         });
         Ok::<_, String>(client)
     });
-    let client = match run(dialled) {
+    let client = match run(dialled, OP_TIMEOUT) {
         Some(Ok(Ok(client))) => client,
         Some(Ok(Err(why))) => return Err(why),
         Some(Err(e)) => return Err(format!("the connection attempt failed: {e}")),
@@ -637,7 +936,10 @@ fn dial(target: connect::Target, wake: watch::Sender<u64>, launch: String) -> Re
             return Err(format!("no answer within {} s", OP_TIMEOUT.as_secs()));
         }
     };
-    match run(client.batch_execute(&format!("LISTEN {CHANNEL}"))) {
+    match run(
+        client.batch_execute(&format!("LISTEN {CHANNEL}")),
+        OP_TIMEOUT,
+    ) {
         Some(Ok(())) => Ok(Conn { client, lost }),
         Some(Err(e)) => Err(connect::reason(&e)),
         None => Err(format!("no answer within {} s", OP_TIMEOUT.as_secs())),
@@ -657,43 +959,38 @@ fn refuse_newer(at: &Location, found: i32) -> Result<(), JournalError> {
     Ok(())
 }
 
-async fn insert(
+/// How many copied rows go in one statement.
+const COPY_BATCH: usize = 5_000;
+
+/// Inserts rows sealed elsewhere, as they are, in one statement.
+async fn insert_rows(
     tx: &tokio_postgres::Transaction<'_>,
     launch: &str,
-    row: &Row,
+    rows: &[Row],
 ) -> Result<(), OpError> {
+    let col = |f: fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let claims: Vec<Option<String>> = rows.iter().map(|r| r.claim.clone()).collect();
     tx.execute(
         "INSERT INTO gonogo.events
              (launch, seq, at, actor, kind, body, gates, prev_hash, hash, claim)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         SELECT $1, * FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                                  $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])",
         &[
             &launch,
-            &row.seq,
-            &row.at,
-            &row.actor,
-            &row.kind,
-            &row.body,
-            &row.gates,
-            &row.prev_hash,
-            &row.hash,
-            &row.claim,
+            &seqs,
+            &col(|r| r.at.clone()),
+            &col(|r| r.actor.clone()),
+            &col(|r| r.kind.clone()),
+            &col(|r| r.body.clone()),
+            &col(|r| r.gates.clone()),
+            &col(|r| r.prev_hash.clone()),
+            &col(|r| r.hash.clone()),
+            &claims,
         ],
     )
     .await?;
     Ok(())
-}
-
-/// The database server's clock, now.
-async fn server_now(tx: &tokio_postgres::Transaction<'_>) -> Result<DateTime<Utc>, OpError> {
-    let micros: i64 = tx
-        .query_one(
-            "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT",
-            &[],
-        )
-        .await?
-        .get(0);
-    DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| JournalError::Sql(format!("the server's clock reads {micros} µs")).into())
 }
 
 async fn notify(tx: &tokio_postgres::Transaction<'_>, launch: &str) -> Result<(), OpError> {
@@ -707,6 +1004,10 @@ impl Store for Postgres {
         &self.at
     }
 
+    fn launch(&self) -> &str {
+        &self.launch
+    }
+
     fn chain(&self) -> u8 {
         self.chain
     }
@@ -714,58 +1015,42 @@ impl Store for Postgres {
     fn append(&mut self, entry: &Entry) -> Result<Row, JournalError> {
         self.refuse_read_only()?;
         let launch = self.launch.clone();
-        let chain = self.chain;
+        let (kind, body, gates) = columns(entry)?;
         self.with(|c| {
-            let launch = launch.clone();
-            let entry = entry.clone();
+            let (launch, kind, body, gates, claim) = (
+                launch.clone(),
+                kind.clone(),
+                body.clone(),
+                gates.clone(),
+                entry.claim.clone(),
+            );
             Box::pin(async move {
-                let entry = &entry;
-                let tx = c.transaction().await?;
-                // The launch's row is the lock every append of it takes:
-                // one chain, no fork, whatever the isolation level.
-                tx.execute(
-                    "SELECT 1 FROM gonogo.launches WHERE launch = $1 FOR UPDATE",
-                    &[&launch],
-                )
-                .await?;
-                if let Some(claim) = &entry.claim {
-                    let taken = tx
-                        .query_opt(
-                            "SELECT seq FROM gonogo.events WHERE launch = $1 AND claim = $2",
-                            &[&launch, claim],
-                        )
-                        .await?;
-                    if taken.is_some() {
-                        return Err(JournalError::Claimed(claim.clone()).into());
-                    }
-                }
-                let last = tx
-                    .query_opt(
-                        "SELECT seq, hash FROM gonogo.events WHERE launch = $1
-                         ORDER BY seq DESC LIMIT 1",
-                        &[&launch],
+                // The server seals it: its number, its time on the
+                // server's clock, who the server says acted, the chain.
+                let stamped = c
+                    .query_one(
+                        "SELECT o_seq, o_at, o_actor, o_prev, o_hash
+                         FROM gonogo.append($1, $2, $3, $4, $5)",
+                        &[&launch, &kind, &body, &gates, &claim],
                     )
-                    .await?
-                    .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
-                // The server's clock, one for every machine on the launch:
-                // the record's times agree with its order, whatever a
-                // laptop's clock says.
-                let row = seal(entry, chain, last, server_now(&tx).await?)?;
-                match insert(&tx, &launch, &row).await {
-                    Err(OpError::Pg(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                        let claim = row.claim.clone().unwrap_or_default();
-                        return Err(JournalError::Claimed(claim).into());
+                    .await;
+                let r = match stamped {
+                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        return Err(JournalError::Claimed(claim.unwrap_or_default()).into());
                     }
                     other => other?,
-                }
-                tx.execute(
-                    "UPDATE gonogo.launches SET high = GREATEST(high, $2) WHERE launch = $1",
-                    &[&launch, &row.seq],
-                )
-                .await?;
-                notify(&tx, &launch).await?;
-                tx.commit().await?;
-                Ok(row)
+                };
+                Ok(Row {
+                    seq: r.get(0),
+                    at: r.get(1),
+                    actor: r.get(2),
+                    kind,
+                    body,
+                    gates,
+                    claim,
+                    prev_hash: r.get(3),
+                    hash: r.get(4),
+                })
             })
         })
     }
@@ -852,39 +1137,27 @@ impl Store for Postgres {
     fn record_samples(
         &mut self,
         samples: &[(&str, String, String)],
-        horizon: DateTime<Utc>,
+        keep: Duration,
     ) -> Result<(), JournalError> {
         self.refuse_read_only()?;
         let launch = self.launch.clone();
         let signals: Vec<String> = samples.iter().map(|s| s.0.to_string()).collect();
         let ats: Vec<String> = samples.iter().map(|s| s.1.clone()).collect();
         let outcomes: Vec<String> = samples.iter().map(|s| s.2.clone()).collect();
-        let horizon = super::stamp(horizon);
+        let keep_ms = keep.as_secs_f64() * 1000.0;
         self.with(|c| {
-            let (launch, signals, ats, outcomes, horizon) = (
+            let (launch, signals, ats, outcomes) = (
                 launch.clone(),
                 signals.clone(),
                 ats.clone(),
                 outcomes.clone(),
-                horizon.clone(),
             );
             Box::pin(async move {
-                let (launch, signals, ats, outcomes, horizon) =
-                    (&launch, &signals, &ats, &outcomes, &horizon);
-                let tx = c.transaction().await?;
-                tx.execute(
-                    "INSERT INTO gonogo.samples (launch, signal, at, outcome)
-                     SELECT $1, * FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[])",
-                    &[launch, signals, ats, outcomes],
+                c.execute(
+                    "SELECT gonogo.record_samples($1, $2, $3, $4, $5)",
+                    &[&launch, &signals, &ats, &outcomes, &keep_ms],
                 )
                 .await?;
-                tx.execute(
-                    "DELETE FROM gonogo.samples WHERE launch = $1 AND at < $2",
-                    &[launch, horizon],
-                )
-                .await?;
-                notify(&tx, launch).await?;
-                tx.commit().await?;
                 Ok(())
             })
         })
@@ -895,19 +1168,27 @@ impl Store for Postgres {
         self.with(|c| {
             let launch = launch.clone();
             Box::pin(async move {
+                // The lease decides whose samples count: the poller's (as
+                // the server authenticated it), and our own.
                 let rows = match query {
                     SampleQuery::Since(t) => {
                         c.query(
-                            "SELECT id, signal, at, outcome FROM gonogo.samples
-                             WHERE launch = $1 AND at >= $2 ORDER BY at",
+                            "SELECT id, signal, at, outcome FROM gonogo.samples s
+                             WHERE launch = $1 AND at >= $2 AND (polled_by = session_user
+                                OR polled_by IN (SELECT held_by FROM gonogo.leases
+                                                 WHERE launch = $1 AND name = 'poll'))
+                             ORDER BY at",
                             &[&launch, &super::stamp(t)],
                         )
                         .await?
                     }
                     SampleQuery::After(id) => {
                         c.query(
-                            "SELECT id, signal, at, outcome FROM gonogo.samples
-                             WHERE launch = $1 AND id > $2 ORDER BY id",
+                            "SELECT id, signal, at, outcome FROM gonogo.samples s
+                             WHERE launch = $1 AND id > $2 AND (polled_by = session_user
+                                OR polled_by IN (SELECT held_by FROM gonogo.leases
+                                                 WHERE launch = $1 AND name = 'poll'))
+                             ORDER BY id",
                             &[&launch, &id],
                         )
                         .await?
@@ -954,21 +1235,12 @@ impl Store for Postgres {
             let (launch, name, holder) = (launch.clone(), name.to_string(), holder.to_string());
             Box::pin(async move {
                 let (launch, name, holder) = (&launch, &name, &holder);
-                // Judged on the server's clock, in one statement: taken
-                // when free, lapsed or already ours.
-                let won = c
-                    .query_opt(
-                        "INSERT INTO gonogo.leases (launch, name, holder, until)
-                         VALUES ($1, $2, $3, now() + $4 * INTERVAL '1 millisecond')
-                         ON CONFLICT (launch, name) DO UPDATE
-                            SET holder = excluded.holder, until = excluded.until
-                            WHERE gonogo.leases.holder = excluded.holder
-                               OR gonogo.leases.until < now()
-                         RETURNING holder",
-                        &[launch, name, holder, &ms],
-                    )
-                    .await?;
-                Ok(won.is_some())
+                Ok(c.query_one(
+                    "SELECT gonogo.hold_lease($1, $2, $3, $4)",
+                    &[launch, name, holder, &ms],
+                )
+                .await?
+                .get::<_, bool>(0))
             })
         })
     }
@@ -983,7 +1255,7 @@ impl Store for Postgres {
             Box::pin(async move {
                 let (launch, name, holder) = (&launch, &name, &holder);
                 c.execute(
-                    "DELETE FROM gonogo.leases WHERE launch = $1 AND name = $2 AND holder = $3",
+                    "SELECT gonogo.release_lease($1, $2, $3)",
                     &[launch, name, holder],
                 )
                 .await?;
@@ -1019,8 +1291,8 @@ impl Store for Postgres {
         Some(self.wake.subscribe())
     }
 
-    fn identity(&self) -> Option<&str> {
-        Some(&self.identity)
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     fn offline(&self) -> Option<String> {

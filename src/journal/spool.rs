@@ -28,6 +28,28 @@ pub struct Spooled {
 }
 
 impl Spooled {
+    /// Whether it holds what a spool may hold: a rollback's start, marked
+    /// offline and claiming the launch's rollback, and its end. The
+    /// spool is a file any process of this user can write: nothing else
+    /// in it is appended.
+    fn is_rollback(&self) -> bool {
+        let started = matches!(
+            &self.started.kind,
+            EventKind::RollbackStarted {
+                offline: Some(_),
+                ..
+            }
+        ) && self
+            .started
+            .claim
+            .as_deref()
+            .is_none_or(|c| c.starts_with("rollback:"));
+        let finished = self.finished.as_ref().is_none_or(|f| {
+            matches!(f.kind, EventKind::RollbackFinished { .. }) && f.claim.is_none()
+        });
+        started && finished
+    }
+
     pub fn id(&self) -> Option<&str> {
         match &self.started.kind {
             EventKind::RollbackStarted {
@@ -61,6 +83,7 @@ pub fn mark(why: &str) -> Offline {
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "this host".into()),
+        user: crate::session::os_user(),
         why: why.to_string(),
     }
 }
@@ -187,6 +210,13 @@ pub fn drain(journal: &mut Journal, launch: &str) -> Result<Vec<String>, Journal
         if s.finished.is_none() && s.pid == std::process::id() {
             continue;
         }
+        if !s.is_rollback() {
+            said.push(format!(
+                "the rollback spool file {} holds something other than a rollback run offline: not appended (check it and remove it)",
+                path.display()
+            ));
+            continue;
+        }
         said.push(append(journal, &s)?);
         let _ = std::fs::remove_file(&path);
     }
@@ -236,7 +266,6 @@ fn append(journal: &mut Journal, s: &Spooled) -> Result<String, JournalError> {
             outcome.as_deref().unwrap_or("unknown")
         );
         match journal.append(&Entry {
-            actor: s.started.actor.clone(),
             kind: EventKind::Noted { text: note.clone() },
             gates: s.started.gates.clone(),
             claim: s.id().map(|id| format!("offline:{id}")),
@@ -285,7 +314,6 @@ mod tests {
             // No such process: another's, gone, so ours to append.
             pid: u32::MAX - 1,
             started: Entry {
-                actor: "alice".into(),
                 kind: EventKind::RollbackStarted {
                     reason: "r".into(),
                     triggers: Vec::new(),

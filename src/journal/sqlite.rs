@@ -4,6 +4,13 @@
 //! append returns, the event survives `kill -9` and power loss. Writes run
 //! in `BEGIN IMMEDIATE` transactions, so processes sharing the file
 //! serialise; the `claim` column's UNIQUE constraint decides races.
+//!
+//! A journal file is its owner's alone: whoever can write the file can
+//! write any event under any name, so only the owner writes it, and a file
+//! (or its `-wal`/`-shm`), or a directory, that another user can write or
+//! owns is refused for every act ([`check_ours`]). Anyone who may read it
+//! still reads it. A team shares a launch on PostgreSQL, whose server
+//! stamps who acted.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
@@ -13,7 +20,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::{Entry, JournalError, Location, RawSample, Row, SampleQuery, Store, seal, stamp};
+use super::{
+    CHAIN, Entry, JournalError, Location, RawSample, Row, SampleQuery, Store, seal, stamp,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -75,6 +84,120 @@ fn wal_file(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// SQLite's other files beside the journal, which hold its events too.
+fn companions(path: &Path) -> [PathBuf; 3] {
+    ["-wal", "-shm", "-journal"].map(|suffix| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    })
+}
+
+/// The name of user `uid`, or `uid N`.
+fn user_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => format!("uid {uid}"),
+    }
+}
+
+/// Refuses to write the journal at `path` unless this user alone can:
+/// the file and its companions ours and writable by no one else, in a
+/// directory no one else can write (where another user could swap the
+/// file, or plant its `-wal` before SQLite makes one). Whoever can write
+/// a journal file can write any event under any name, so a file shared
+/// between users would make every actor a claim.
+fn check_ours(path: &Path, at: &Location) -> Result<(), JournalError> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let fix = "a journal file is written by its owner alone (a team shares a launch on PostgreSQL, see the README); others read it with `gonogo log` or `gonogo check`";
+    let refuse = |why: String| JournalError::NotOurs(at.clone(), format!("{why}: {fix}"));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_meta =
+        std::fs::metadata(dir).map_err(|e| JournalError::Open(at.clone(), e.to_string()))?;
+    if dir_meta.mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "its directory {} is writable by other users (mode {:04o}), who could replace it",
+            dir.display(),
+            dir_meta.mode() & 0o7777
+        )));
+    }
+    if dir_meta.uid() != me && dir_meta.uid() != 0 {
+        return Err(refuse(format!(
+            "its directory {} belongs to {}, who could replace it",
+            dir.display(),
+            user_name(dir_meta.uid())
+        )));
+    }
+    let mut files = vec![path.to_path_buf()];
+    files.extend(companions(path));
+    for file in files {
+        let meta = match std::fs::symlink_metadata(&file) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(JournalError::Open(at.clone(), e.to_string())),
+        };
+        if meta.uid() != me {
+            return Err(refuse(format!(
+                "{} belongs to {}, not to {}",
+                file.display(),
+                user_name(meta.uid()),
+                user_name(me)
+            )));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(refuse(format!(
+                "{} is writable by other users (mode {:04o}; `chmod 600` it if that was a mistake)",
+                file.display(),
+                meta.mode() & 0o7777
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Removes what a `kill -9` in the middle of making a journal left beside
+/// `path` (`.NAME.new-PID-RAND`, with SQLite's own files): ours, and its
+/// maker gone.
+fn clean_leftovers(path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.new-", name.to_string_lossy());
+    let me = nix::unistd::geteuid().as_raw();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        // EPERM: alive, another user's.
+        let alive = pid > 0
+            && !matches!(
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+                Err(nix::errno::Errno::ESRCH)
+            );
+        let ours = entry.metadata().is_ok_and(|m| m.uid() == me && m.is_file());
+        if ours && !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// `path` for a `file:` URI: everything but unreserved characters and `/`
 /// percent-encoded.
 fn uri_path(path: &Path) -> String {
@@ -125,7 +248,10 @@ fn inspect(path: &Path, at: &Location) -> Result<bool, JournalError> {
 pub struct Sqlite {
     conn: Connection,
     at: Location,
+    launch: String,
     chain: u8,
+    /// The file's owner, who alone writes it: who acts.
+    owner: String,
 }
 
 impl Sqlite {
@@ -147,6 +273,12 @@ impl Sqlite {
         if inspect(path, at)? {
             return Ok((Sqlite::open(path, at, launch_id)?, false));
         }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| JournalError::Open(at.clone(), e.to_string()))?;
+        }
+        check_ours(path, at)?;
+        clean_leftovers(path);
         let created = Sqlite::create(path, at, launch_id, Seed::First(first))?;
         Ok((Sqlite::open(path, at, launch_id)?, created))
     }
@@ -167,6 +299,12 @@ impl Sqlite {
         if inspect(path, at)? {
             return Ok(false);
         }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| JournalError::Open(at.clone(), e.to_string()))?;
+        }
+        check_ours(path, at)?;
+        clean_leftovers(path);
         Sqlite::create(path, at, launch_id, Seed::Rows(rows, chain))
     }
 
@@ -193,20 +331,8 @@ impl Sqlite {
             std::process::id(),
             fastrand::u64(..)
         ));
-        // A team shares a launch through a setgid, group-writable directory
-        // (`install -d -m 2770 -g launch /srv/launch`): a journal made
-        // there is the group's to write. Anywhere else it is the creator's.
-        let mode = std::fs::metadata(dir)
-            .map(|m| {
-                use std::os::unix::fs::PermissionsExt;
-                let dir_mode = m.permissions().mode();
-                if dir_mode & 0o2000 != 0 && dir_mode & 0o020 != 0 {
-                    0o660
-                } else {
-                    0o600
-                }
-            })
-            .unwrap_or(0o600);
+        // The creator's alone, whatever the umask: see `check_ours`.
+        let mode = 0o600;
         let built = (|| -> Result<(), JournalError> {
             let file = OpenOptions::new()
                 .write(true)
@@ -214,7 +340,6 @@ impl Sqlite {
                 .mode(mode)
                 .open(&tmp)
                 .map_err(|e| open_err(&e))?;
-            // The umask may have taken bits the team needs.
             {
                 use std::os::unix::fs::PermissionsExt;
                 file.set_permissions(std::fs::Permissions::from_mode(mode))
@@ -224,7 +349,7 @@ impl Sqlite {
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.execute_batch(SCHEMA)?;
             let chain = match seed {
-                Seed::First(_) => 2,
+                Seed::First(_) => CHAIN,
                 Seed::Rows(_, chain) => chain,
             };
             conn.execute(
@@ -234,7 +359,9 @@ impl Sqlite {
             let mut journal = Sqlite {
                 conn,
                 at: Location::File(tmp.clone()),
+                launch: launch_id.to_string(),
                 chain,
+                owner: user_name(nix::unistd::geteuid().as_raw()),
             };
             match seed {
                 Seed::First(first) => {
@@ -269,6 +396,8 @@ impl Sqlite {
         if !inspect(path, at)? {
             return Err(JournalError::Missing(at.clone()));
         }
+        check_ours(path, at)?;
+        clean_leftovers(path);
         let open_err = |e: &dyn std::fmt::Display| JournalError::Open(at.clone(), e.to_string());
         let conn = Connection::open_with_flags(
             path,
@@ -282,10 +411,16 @@ impl Sqlite {
         };
         set_wal(&conn).map_err(|e| damaged(e.into()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // SQLite made its `-wal` and `-shm` by now, or opened ones already
+        // there: another user's planted between the check and the open is
+        // caught here.
+        check_ours(path, at)?;
         let mut journal = Sqlite {
             conn,
             at: at.clone(),
+            launch: launch_id.to_string(),
             chain: 1,
+            owner: user_name(nix::unistd::geteuid().as_raw()),
         };
         journal.chain = journal.check_launch(launch_id).map_err(damaged)?;
         // Tables added since the journal was made.
@@ -334,10 +469,16 @@ impl Sqlite {
             )
             .map_err(|e| open_err(&e))?;
         }
+        let owner = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path).map_or_else(|_| "unknown".into(), |m| user_name(m.uid()))
+        };
         let mut journal = Sqlite {
             conn,
             at: at.clone(),
+            launch: launch_id.to_string(),
             chain: 1,
+            owner,
         };
         journal.chain = journal.check_launch(launch_id).map_err(|e| match e {
             JournalError::Corrupt(why) => JournalError::Damaged(at.clone(), why),
@@ -383,11 +524,18 @@ impl Sqlite {
                 expected: launch_id.to_string(),
             });
         }
-        Ok(if get("chain").as_deref() == Some("2") {
-            2
-        } else {
-            1
-        })
+        match get("chain").as_deref().map(str::parse::<u8>) {
+            None => Ok(1),
+            Some(Ok(chain)) if (1..=CHAIN).contains(&chain) => Ok(chain),
+            Some(_) => Err(JournalError::Damaged(
+                self.at.clone(),
+                format!(
+                    "its chain version {:?} is not one this gonogo {} knows (1 to {CHAIN}): a newer gonogo made it",
+                    get("chain").unwrap_or_default(),
+                    env!("CARGO_PKG_VERSION")
+                ),
+            )),
+        }
     }
 
     /// Inserts rows sealed elsewhere, as they are (a copied launch).
@@ -456,8 +604,16 @@ impl Store for Sqlite {
         &self.at
     }
 
+    fn launch(&self) -> &str {
+        &self.launch
+    }
+
     fn chain(&self) -> u8 {
         self.chain
+    }
+
+    fn identity(&self) -> &str {
+        &self.owner
     }
 
     fn append(&mut self, entry: &Entry) -> Result<Row, JournalError> {
@@ -483,7 +639,13 @@ impl Store for Sqlite {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let row = seal(entry, self.chain, last, Utc::now())?;
+        let row = seal(
+            entry,
+            &self.owner,
+            (&self.launch, self.chain),
+            last,
+            Utc::now(),
+        )?;
         tx.execute(
             INSERT_EVENT,
             params![
@@ -562,8 +724,10 @@ impl Store for Sqlite {
     fn record_samples(
         &mut self,
         samples: &[(&str, String, String)],
-        horizon: DateTime<Utc>,
+        keep: Duration,
     ) -> Result<(), JournalError> {
+        let horizon =
+            Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -678,7 +842,6 @@ mod tests {
 
     fn entry(kind: EventKind, claim: Option<&str>) -> Entry {
         Entry {
-            actor: "alice".into(),
             kind,
             gates: vec![GateSnapshot {
                 gate: "api up".into(),

@@ -715,7 +715,6 @@ fn log_into_a_pipe_closed_early_exits_quietly() {
         // A record longer than a pipe's buffer, so `log` is still writing
         // when the reader goes away.
         let first = gonogo::journal::Entry {
-            actor: "alice".into(),
             kind: gonogo::launch::EventKind::Noted {
                 text: "created".into(),
             },
@@ -726,7 +725,6 @@ fn log_into_a_pipe_closed_early_exits_quietly() {
             gonogo::journal::Journal::open_or_create(&journal, "demo", &first).unwrap();
         for i in 0..400 {
             j.append(&gonogo::journal::Entry {
-                actor: "alice".into(),
                 kind: gonogo::launch::EventKind::Noted {
                     text: format!("note {i}: {}", "x".repeat(200)),
                 },

@@ -28,7 +28,6 @@ const BUDGET: Duration = Duration::from_secs(11);
 /// Opens the journal, creating it (with a first note) if there is none.
 fn open(path: &Path) -> Result<Journal, gonogo::journal::JournalError> {
     let first = Entry {
-        actor: "creator".into(),
         kind: EventKind::Noted {
             text: "journal created".into(),
         },
@@ -65,7 +64,6 @@ fn durability_writer_child() {
     for i in 0u64.. {
         let text = format!("{name}-{i}");
         let entry = Entry {
-            actor: "writer".into(),
             kind: EventKind::Noted { text: text.clone() },
             gates: vec![GateSnapshot {
                 gate: "api up".into(),
@@ -285,7 +283,6 @@ fn a_new_journal_opened_by_many_at_once_opens_for_all() {
                     start.wait();
                     let mut j = open(&path).map_err(|e| e.to_string())?;
                     j.append(&Entry {
-                        actor: format!("opener{i}"),
                         kind: EventKind::Noted {
                             text: format!("hello from {i}"),
                         },

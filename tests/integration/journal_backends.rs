@@ -80,7 +80,6 @@ fn backends() -> Vec<Backend> {
 
 fn entry(kind: EventKind, claim: Option<&str>) -> Entry {
     Entry {
-        actor: "alice".into(),
         kind,
         gates: vec![GateSnapshot {
             gate: "api up".into(),
@@ -119,7 +118,22 @@ fn appends_replay_and_verify_on_every_backend() {
         let events = Journal::open(&at, "demo").unwrap().since(1).unwrap();
         assert_eq!(events, vec![e1, e2], "{}", b.name());
         let v = j.verify(None).unwrap();
-        assert_eq!((v.events, v.chain), (3, 2), "{}", b.name());
+        assert_eq!((v.events, v.chain), (3, 3), "{}", b.name());
+        // Who acted is what the store established, never the writer's say.
+        let who = match b {
+            Backend::Sqlite(_) => {
+                nix::unistd::User::from_uid(nix::unistd::geteuid())
+                    .unwrap()
+                    .unwrap()
+                    .name
+            }
+            Backend::Postgres(..) => "gonogo".to_string(),
+        };
+        assert!(
+            events.iter().all(|e| e.actor == who),
+            "{}: {events:?}",
+            b.name()
+        );
         assert_eq!(j.integrity().unwrap(), "ok");
         let (again, created) = Journal::open_or_create(&at, "demo", &note("x")).unwrap();
         assert!(!created, "{}", b.name());
@@ -147,6 +161,7 @@ fn edits_and_deletions_are_found_on_every_backend() {
         for i in 0..4 {
             j.append(&note(&format!("n{i}"))).unwrap();
         }
+        let actor = j.since(1).unwrap()[0].actor.clone();
         b.tamper("UPDATE events SET actor = 'mallory' WHERE seq = 2");
         let problems = j.verify(None).unwrap_err();
         assert!(
@@ -155,7 +170,9 @@ fn edits_and_deletions_are_found_on_every_backend() {
                 .any(|p| p == "event #2 was edited after it was recorded"),
             "{name}: {problems:?}"
         );
-        b.tamper("UPDATE events SET actor = 'alice' WHERE seq = 2");
+        b.tamper(&format!(
+            "UPDATE events SET actor = '{actor}' WHERE seq = 2"
+        ));
         assert_eq!(j.verify(None).map(|v| v.events), Ok(5), "{name}");
         for (edit, undo) in [
             (
@@ -440,7 +457,17 @@ fn a_launch_copies_between_backends_and_verifies_on_both() {
             .output()
             .unwrap()
     };
+    // Rows as they are carry any actor: an operator may not write them.
     let out = copy(file.to_str().unwrap(), &url);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("copied into the database, rows as they are, by the owner"),
+        "{err}"
+    );
+    assert!(Journal::open_read_only(Location::Postgres(url.clone()), "demo").is_err());
+    let owner = cluster.owner_url(pg::db_of(&url));
+    let out = copy(file.to_str().unwrap(), &owner);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -455,7 +482,7 @@ fn a_launch_copies_between_backends_and_verifies_on_both() {
     let in_pg = Journal::open_read_only(Location::Postgres(url.clone()), "demo").unwrap();
     assert_eq!(in_pg.verify(None).unwrap().head, head);
     // A second copy would fork the record: refused, nothing changed.
-    let out = copy(file.to_str().unwrap(), &url);
+    let out = copy(file.to_str().unwrap(), &owner);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("already holds launch `demo`"),

@@ -47,7 +47,6 @@ fn start(layout: gonogo::layout::Layout, journal: &std::path::Path) -> Running {
         session,
         crate::util::prober(),
         runtime::Options {
-            actor: "alice".into(),
             read_only: false,
             notifier: Box::new(|_| Notifier::disabled()),
             watch_file: None,

@@ -382,7 +382,6 @@ async fn the_signer_is_notified_when_a_sign_off_goes_stale() {
         session,
         crate::util::prober(),
         runtime::Options {
-            actor: "alice".into(),
             read_only: false,
             notifier: Box::new(|_| gonogo::notify::Notifier::disabled()),
             watch_file: None,
@@ -430,9 +429,14 @@ async fn the_signer_is_notified_when_a_sign_off_goes_stale() {
         unreachable!()
     };
     assert_eq!(n.title, "notify stale — sign-off STALE");
+    // Addressed to the signer: the journal file's owner, who signed.
+    let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap()
+        .name;
     assert_eq!(
         untimed(&n.body),
-        "alice: your cto sign-off of p is STALE (v < 50 was NO-GO at <T>); sign again"
+        format!("{me}: your cto sign-off of p is STALE (v < 50 was NO-GO at <T>); sign again")
     );
     assert_eq!(n.urgency, gonogo::notify::Urgency::Critical);
     orders.send(Order::Stop).unwrap();

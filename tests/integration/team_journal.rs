@@ -426,7 +426,11 @@ fn an_offline_auto_rollback_runs_is_spooled_and_recorded_on_return() {
     );
     let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("recorded offline by OS user ").count(),
+        2,
+        "{log}"
+    );
     assert!(log.contains("ROLLED BACK"), "{log}");
     let (code, out, err) = gonogo(
         dir.path(),
@@ -512,7 +516,11 @@ fn the_screen_rolls_back_while_the_journal_is_offline() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(log.contains("started ROLLBACK"), "{log}");
-    assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("recorded offline by OS user ").count(),
+        2,
+        "{log}"
+    );
     assert!(
         !log.contains("while offline"),
         "the refused note is not recorded: {log}"
@@ -528,8 +536,8 @@ fn the_screen_rolls_back_while_the_journal_is_offline() {
 /// On a team journal who acts is the database user the server
 /// authenticated — an OS user name is whatever a laptop says — and roles,
 /// refusals and the pinned layout hold as on a file: a private copy that
-/// widens `[roles]` changes nothing. The grants the README names are
-/// enough for a second operator.
+/// widens `[roles]` changes nothing. `gonogo journal grant` gives each
+/// operator what it needs.
 #[test]
 fn roles_are_the_database_users_and_the_pinned_layout_holds() {
     let Some(cluster) = crate::util::pg_shared() else {
@@ -545,11 +553,16 @@ fn roles_are_the_database_users_and_the_pinned_layout_holds() {
             &format!("CREATE ROLE {user} LOGIN PASSWORD 'pw-{user}'"),
         );
     }
-    // Ana sets the launch up: the first use creates the schema.
-    cluster.admin(
-        "postgres",
-        &format!("GRANT CREATE ON DATABASE {db} TO {ana}"),
-    );
+    let grant = |user: &str| {
+        let out = std::process::Command::new(procs::BIN)
+            .args(["journal", "grant", &cluster.owner_url(&db), user])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = grant(&ana);
+    assert!(said.contains("stamped"), "{said}");
     let as_user = |user: &str| {
         format!(
             "postgres://{user}:pw-{user}@127.0.0.1:{}/{db}",
@@ -593,15 +606,11 @@ id = "done"
     };
     let (code, out, err) = act(&ana, &["start"], &layout);
     assert_eq!(code, Some(0), "{out}{err}");
-    // What the README says a second operator's role needs.
-    cluster.admin(
-        &db,
-        &format!(
-            "GRANT USAGE ON SCHEMA gonogo TO {ben};
-             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA gonogo TO {ben};
-             GRANT USAGE ON ALL SEQUENCES IN SCHEMA gonogo TO {ben};"
-        ),
-    );
+    // Before its grant, a second operator may not even read.
+    let (code, _, err) = act(&ben, &["sign", "--role", "devops"], &layout);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    grant(&ben);
     let (code, _, err) = act(&ben, &["sign", "--role", "cto"], &layout);
     assert_eq!(code, Some(1));
     assert_eq!(
@@ -732,7 +741,7 @@ fn a_guard_killed_mid_offline_rollback_leaves_it_on_the_record() {
     assert_eq!(count_kind(&journal, "rollback_lost"), 1);
     let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(log.contains("recorded offline on"), "{log}");
+    assert!(log.contains("recorded offline by OS user "), "{log}");
     let (code, out, err) = gonogo(
         dir.path(),
         &["log", &layout, "--verify", "--journal", &url],
@@ -955,7 +964,11 @@ run = ["sh", "-c", "echo {command} >> '{}'"]
     );
     let (code, log, err) = gonogo(dir.path(), &["log", &layout, "--journal", &url], &[]);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(log.matches("recorded offline on").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("recorded offline by OS user ").count(),
+        2,
+        "{log}"
+    );
     assert!(log.contains("db down, shifting back"), "{log}");
     // As the database user the server last authenticated here.
     let events = procs::raw_events(Path::new(&url));

@@ -222,7 +222,7 @@ pub fn db_error(at: &Location, e: &tokio_postgres::Error) -> JournalError {
         Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => JournalError::Unreachable(
             at.clone(),
             format!(
-                "{} (the database user needs CREATE on the database the first time, then USAGE on schema gonogo and SELECT, INSERT, UPDATE, DELETE on its tables; see the README)",
+                "{} (an operator's database user gets what it needs from the gonogo schema's owner: `gonogo journal grant URL USER`)",
                 reason(e)
             ),
         ),

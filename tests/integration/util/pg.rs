@@ -11,8 +11,10 @@
 //! destructor never runs, and a killed test runs nothing).
 //!
 //! Clients connect over TCP as `gonogo` with a password (scram-sha-256),
-//! as a team's would; the superuser `postgres` is reached by the local
-//! socket, which trusts it.
+//! as a team's operators would: each database's gonogo schema is set up
+//! by `launch_owner` (`gonogo journal setup`), which grants `gonogo` an
+//! operator's rights (`gonogo journal grant`) and nothing more. The
+//! superuser `postgres` is reached by the local socket, which trusts it.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -108,6 +110,10 @@ impl Cluster {
         c.admin(
             "postgres",
             &format!("CREATE ROLE gonogo LOGIN PASSWORD '{PASSWORD}'"),
+        );
+        c.admin(
+            "postgres",
+            &format!("CREATE ROLE launch_owner LOGIN PASSWORD '{PASSWORD}'"),
         );
         Some(c)
     }
@@ -283,15 +289,39 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// A new database owned by `gonogo`; its URL (the password in it).
+    /// A new database whose gonogo schema `launch_owner` set up, and on
+    /// which `gonogo` is an operator; its URL as `gonogo` (the password in
+    /// it).
     pub fn database(&self) -> String {
+        let url = self.bare_database();
+        let owner = self.owner_url(db_of(&url));
+        let at = gonogo::journal::Location::parse(std::path::Path::new(&owner));
+        gonogo::journal::Journal::setup(&at).expect("journal setup");
+        gonogo::journal::Journal::grant(&at, "gonogo").expect("journal grant");
+        url
+    }
+
+    /// The URL of database `db` as the owner of its gonogo schema.
+    pub fn owner_url(&self, db: &str) -> String {
+        format!(
+            "postgres://launch_owner:{PASSWORD}@127.0.0.1:{}/{db}",
+            self.port
+        )
+    }
+
+    /// A new database with no gonogo schema, owned by `launch_owner`;
+    /// its URL as `gonogo`.
+    pub fn bare_database(&self) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "t{}_{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        self.admin("postgres", &format!("CREATE DATABASE {name} OWNER gonogo"));
+        self.admin(
+            "postgres",
+            &format!("CREATE DATABASE {name} OWNER launch_owner"),
+        );
         self.url(&name)
     }
 
