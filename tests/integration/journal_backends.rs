@@ -554,3 +554,62 @@ fn serialization_failures_are_retried() {
     let j = Journal::open(&at, "demo").unwrap();
     assert_eq!(j.verify(None).unwrap().events, 61);
 }
+
+/// An operator with `gonogo journal grant` cannot forge: no direct write
+/// to any table, and an append through the function is stamped with the
+/// user the server authenticated, whatever the writer would like.
+#[test]
+fn an_operator_cannot_write_the_tables_or_choose_the_actor() {
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
+    let url = cluster.database();
+    let at = Location::Postgres(url.clone());
+    let mut j = fresh(&at);
+    j.append(&note("real")).unwrap();
+    let psql_as_operator = |sql: &str| {
+        std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                &url,
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap()
+    };
+    for forged in [
+        "INSERT INTO gonogo.events (launch, seq, at, actor, kind, body, gates, prev_hash, hash) VALUES ('demo', 3, 'x', 'alice', 'signed_off', '{}', '[]', 'x', 'x')",
+        "UPDATE gonogo.events SET actor = 'alice'",
+        "DELETE FROM gonogo.events WHERE seq = 2",
+        "INSERT INTO gonogo.samples (launch, signal, at, outcome) VALUES ('demo', 's', 'x', '{}')",
+        "UPDATE gonogo.leases SET holder = 'me'",
+    ] {
+        let out = psql_as_operator(forged);
+        assert!(!out.status.success(), "{forged} went through");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("permission denied"),
+            "{forged}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Through the function: the kind must match its body, and the actor
+    // is the server's to say.
+    let out = psql_as_operator(
+        "SELECT o_actor FROM gonogo.append('demo', 'signed_off', '{\"type\":\"noted\",\"text\":\"x\"}', '[]', NULL)",
+    );
+    assert!(!out.status.success(), "a kind its body contradicts");
+    let out = psql_as_operator(
+        "SELECT o_actor FROM gonogo.append('demo', 'signed_off', '{\"type\":\"signed_off\",\"phase\":\"p\",\"role\":\"cto\"}', '[]', NULL)",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "gonogo");
+    // And what the server sealed verifies, chained after our own events.
+    let v = j.verify(None).unwrap();
+    assert_eq!((v.events, v.chain), (3, 3));
+}
