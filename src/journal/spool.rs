@@ -327,6 +327,36 @@ mod tests {
         }
     }
 
+    /// A spool file is anything this user's processes wrote: only a
+    /// rollback's start and end are ever appended from it, and the start
+    /// claims nothing but the launch's rollback.
+    #[test]
+    fn a_spool_carries_only_rollbacks() {
+        assert!(record("l").is_rollback());
+        let mut forged = record("l");
+        forged.started.kind = EventKind::SignedOff {
+            phase: "p".into(),
+            role: "cto".into(),
+            note: None,
+        };
+        assert!(!forged.is_rollback());
+        let mut squatting = record("l");
+        squatting.started.claim = Some("start".into());
+        assert!(!squatting.is_rollback());
+        let mut unmarked = record("l");
+        if let EventKind::RollbackStarted { offline, .. } = &mut unmarked.started.kind {
+            *offline = None;
+        }
+        assert!(!unmarked.is_rollback());
+        let mut noted_end = record("l");
+        noted_end.finished = Some(Entry {
+            kind: EventKind::Noted { text: "x".into() },
+            gates: Vec::new(),
+            claim: None,
+        });
+        assert!(!noted_end.is_rollback());
+    }
+
     #[test]
     fn only_what_this_user_alone_could_write_is_appended() {
         let dir = tempfile::tempdir().unwrap();

@@ -990,6 +990,74 @@ mod tests {
         );
     }
 
+    /// A journal others can write, or that another user owns, is refused
+    /// for writing (its record could not say who acted) and still read;
+    /// so is one in a directory others can write.
+    #[test]
+    fn a_journal_others_can_write_is_refused_and_still_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        fresh(&path);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).unwrap();
+        let err = Journal::open(&path, "demo").err().unwrap();
+        assert!(
+            matches!(err, JournalError::NotOurs(..)) && err.to_string().contains("mode 0660"),
+            "{err}"
+        );
+        assert!(Journal::open_read_only(&path, "demo").is_ok());
+        // SQLite gave the reader's `-shm` the file's mode then: both fixed.
+        for f in std::iter::once(path.clone()).chain(companions(&path)) {
+            let _ = std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600));
+        }
+        Journal::open(&path, "demo").unwrap();
+        // A planted `-wal` beside it.
+        let wal = wal_file(&path);
+        std::fs::write(&wal, b"").unwrap();
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = Journal::open(&path, "demo").err().unwrap();
+        assert!(
+            err.to_string().contains("-wal is writable by other users"),
+            "{err}"
+        );
+        std::fs::remove_file(&wal).unwrap();
+        if nix::unistd::geteuid().is_root() {
+            std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+            let err = Journal::open(&path, "demo").err().unwrap();
+            assert!(err.to_string().contains("belongs to"), "{err}");
+            std::os::unix::fs::chown(&path, Some(0), None).unwrap();
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        for err in [
+            Journal::open(&path, "demo").err().unwrap(),
+            Journal::open_or_create(&dir.path().join("new.sqlite"), "demo", &note("x"))
+                .err()
+                .unwrap(),
+        ] {
+            assert!(err.to_string().contains("writable by other users"), "{err}");
+        }
+        assert!(!dir.path().join("new.sqlite").exists());
+        assert!(Journal::open_read_only(&path, "demo").is_ok());
+    }
+
+    /// What a `kill -9` mid-creation left is gone on the next open; a
+    /// live maker's is left alone.
+    #[test]
+    fn leftover_temp_files_are_cleaned_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        fresh(&path);
+        let dead = dir.path().join(format!(".j.sqlite.new-{}-1", i32::MAX - 7));
+        let live = dir
+            .path()
+            .join(format!(".j.sqlite.new-{}-2", std::process::id()));
+        std::fs::write(&dead, vec![0u8; 4096]).unwrap();
+        std::fs::write(&live, b"x").unwrap();
+        Journal::open(&path, "demo").unwrap();
+        assert!(!dead.exists());
+        assert!(live.exists());
+    }
+
     #[test]
     fn a_new_journal_is_its_creators_alone() {
         let dir = tempfile::tempdir().unwrap();
