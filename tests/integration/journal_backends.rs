@@ -613,3 +613,26 @@ fn an_operator_cannot_write_the_tables_or_choose_the_actor() {
     let v = j.verify(None).unwrap();
     assert_eq!((v.events, v.chain), (3, 3));
 }
+
+/// The launch id is in every hash: a whole launch replayed into another
+/// launch's record does not verify there.
+#[test]
+fn a_launch_replayed_into_another_does_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = Location::File(dir.path().join("a.sqlite"));
+    let mut j = fresh(&at);
+    j.append(&note("signed, in launch demo")).unwrap();
+    let rows = j.rows().unwrap();
+    let moved = Location::File(dir.path().join("b.sqlite"));
+    assert!(Journal::create_copy(&moved, "other", &rows, j.chain()).unwrap());
+    let problems = Journal::open_read_only(&moved, "other")
+        .unwrap()
+        .verify(None)
+        .unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "event #1 was edited after it was recorded"),
+        "{problems:?}"
+    );
+}
