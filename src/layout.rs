@@ -339,8 +339,14 @@ fn is_hold_trigger(v: &DeValue<'_>) -> bool {
     })
 }
 
+/// The longest id: a launch id names its journal file (`ID.sqlite`, and
+/// `.ID.sqlite.new-PID-RAND` while it is made), which must fit a file
+/// name's 255 bytes; and every id is shown on a screen line.
+const MAX_ID: usize = 64;
+
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_ID
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
@@ -652,7 +658,7 @@ impl Validator<'_> {
                         self.sink.error(
                             &v.span(),
                             format!(
-                                "`id` `{}` may use only letters, digits, `-`, `_` and `.`",
+                                "`id` `{}` may use only letters, digits, `-`, `_` and `.`, at most 64 of them",
                                 cut(s)
                             ),
                         );
@@ -753,7 +759,7 @@ impl Validator<'_> {
                 self.sink.error(
                     &id.span(),
                     format!(
-                        "signal id `{}` may use only letters, digits, `-`, `_` and `.`",
+                        "signal id `{}` may use only letters, digits, `-`, `_` and `.`, at most 64 of them",
                         cut(&id_text)
                     ),
                 );
@@ -1476,7 +1482,7 @@ impl Validator<'_> {
                 self.sink.error(
                     span,
                     format!(
-                        "phase id `{}` may use only letters, digits, `-`, `_` and `.`",
+                        "phase id `{}` may use only letters, digits, `-`, `_` and `.`, at most 64 of them",
                         cut(id)
                     ),
                 );

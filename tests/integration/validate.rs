@@ -262,3 +262,30 @@ fn missing_layout_is_one_line_and_exit_3() {
     );
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
+
+/// A launch id names its journal file: one too long for a file name once
+/// validated, then failed every act. It is refused where it is written.
+#[test]
+fn an_overlong_launch_id_is_refused_at_validate() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let long = "a".repeat(300);
+    std::fs::write(
+        tmp.path().join("long.toml"),
+        format!("[launch]\nname = \"Long\"\nid = \"{long}\"\n\n[signals.s]\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n\n[[phases]]\nid = \"p\"\n"),
+    )
+    .unwrap();
+    let out = validate(tmp.path(), Path::new("long.toml"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_LAYOUT), "{stderr}");
+    assert!(stderr.starts_with("long.toml:3:6: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("at most 64"), "{stderr}");
+    let ok = "b".repeat(64);
+    std::fs::write(
+        tmp.path().join("ok.toml"),
+        format!("[launch]\nname = \"Ok\"\nid = \"{ok}\"\n\n[signals.s]\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n\n[[phases]]\nid = \"p\"\n"),
+    )
+    .unwrap();
+    let out = validate(tmp.path(), Path::new("ok.toml"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
