@@ -371,12 +371,72 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
+/// Any JSON document in which no object names a key twice.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<NoDuplicateKeys>()?;
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {:?} appears twice in one object",
+                    crate::text::cut_to(&key, 40)
+                )));
+            }
+        }
+        Ok(NoDuplicateKeys)
+    }
+}
+
 /// Picks exactly one value out of a JSON document: a number, or a string.
 pub(crate) fn json_value(
     body: &[u8],
     path: &serde_json_path::JsonPath,
     path_text: &str,
 ) -> Outcome {
+    // A key given twice reads as whichever a parser keeps (serde_json: the
+    // last): two readers could see two values, so neither counts.
+    if let Err(e) = serde_json::from_slice::<NoDuplicateKeys>(body) {
+        return Outcome::Unknown(format!("malformed JSON: {e}"));
+    }
     let doc: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return Outcome::Unknown(format!("malformed JSON: {e}")),
@@ -535,6 +595,21 @@ mod tests {
         );
         assert!(
             matches!(json_value(b"{nope", &path("$.a"), "$.a"), Outcome::Unknown(r) if r.starts_with("malformed JSON"))
+        );
+        // A key twice (last-wins read GO before), at any depth.
+        for doubled in [
+            &br#"{"status":"DOWN","status":"UP"}"#[..],
+            br#"{"a":[{"x":1,"y":{"s":"DOWN","s":"UP"}}]}"#,
+        ] {
+            let got = json_value(doubled, &path("$.status"), "$.status");
+            assert!(
+                matches!(&got, Outcome::Unknown(r) if r.contains("appears twice")),
+                "{got:?}"
+            );
+        }
+        assert_eq!(
+            json_value(br#"{"a":{"s":1},"b":{"s":2}}"#, &path("$.b.s"), "$.b.s"),
+            Outcome::Number(2.0)
         );
     }
 
