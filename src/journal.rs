@@ -794,40 +794,27 @@ impl Row {
             None => "-".to_string(),
             Some(c) => format!("+{c}"),
         };
-        let parts: Vec<&str> = if chain >= 3 {
-            vec![
-                "v3",
-                launch,
-                &self.prev_hash,
-                &seq,
-                &self.at,
-                &self.actor,
-                &self.kind,
-                &self.body,
-                &self.gates,
-                &claim,
-            ]
-        } else if chain == 2 {
-            vec![
-                "v2",
-                &self.prev_hash,
-                &seq,
-                &self.at,
-                &self.actor,
-                &self.kind,
-                &self.body,
-                &self.gates,
-                &claim,
-            ]
-        } else {
-            vec![
+        let columns = [
+            self.prev_hash.as_str(),
+            &seq,
+            &self.at,
+            &self.actor,
+            &self.kind,
+            &self.body,
+            &self.gates,
+            &claim,
+        ];
+        let parts: Vec<&str> = match chain {
+            3.. => ["v3", launch].into_iter().chain(columns).collect(),
+            2 => std::iter::once("v2").chain(columns).collect(),
+            _ => vec![
                 &self.prev_hash,
                 &seq,
                 &self.at,
                 &self.actor,
                 &self.body,
                 &self.gates,
-            ]
+            ],
         };
         let mut h = Sha256::new();
         for part in parts {

@@ -567,22 +567,7 @@ fn an_operator_cannot_write_the_tables_or_choose_the_actor() {
     let at = Location::Postgres(url.clone());
     let mut j = fresh(&at);
     j.append(&note("real")).unwrap();
-    let psql_as_operator = |sql: &str| {
-        std::process::Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                &url,
-                "-c",
-                sql,
-            ])
-            .output()
-            .unwrap()
-    };
+    let psql_as_operator = |sql: &str| cluster.psql_at(&url, sql);
     for forged in [
         "INSERT INTO gonogo.events (launch, seq, at, actor, kind, body, gates, prev_hash, hash) VALUES ('demo', 3, 'x', 'alice', 'signed_off', '{}', '[]', 'x', 'x')",
         "UPDATE gonogo.events SET actor = 'alice'",

@@ -261,20 +261,24 @@ impl Cluster {
         assert!(started.success(), "the cluster's watchdog did not start");
     }
 
+    /// `psql`, quiet, unaligned, stopping at the first error.
+    fn psql(&self) -> Command {
+        let mut c = Command::new(self.bin.join("psql"));
+        c.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]);
+        c
+    }
+
+    /// Runs `sql` as whoever `url` logs in as (an operator attacking the
+    /// journal, say); what psql did, failures included.
+    pub fn psql_at(&self, url: &str, sql: &str) -> std::process::Output {
+        self.psql().args([url, "-c", sql]).output().expect("psql")
+    }
+
     /// Runs `sql` as the superuser in database `db`; its output.
     pub fn admin(&self, db: &str, sql: &str) -> String {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-U",
-                "postgres",
-                "-h",
-            ])
+        let out = self
+            .psql()
+            .args(["-U", "postgres", "-h"])
             .arg(&self.dir)
             .arg("-p")
             .arg(self.port.to_string())
