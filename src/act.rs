@@ -117,6 +117,13 @@ pub fn perform(
     act: &Act,
 ) -> Result<Performed, JournalError> {
     let gates = desk.snapshot();
+    // A clock too far off the journal server's misjudges every window and
+    // soak. A rollback judges none, and is never held back.
+    if !matches!(act, Act::Rollback { .. })
+        && let Some(why) = crate::clock::refusal()
+    {
+        return refuse(journal, act, format!("cannot {}: {why}", act.name()), gates);
+    }
     match decide(desk, act) {
         Ok(d) => {
             let entry = Entry {

@@ -11,6 +11,7 @@ mod copy;
 mod error;
 mod log;
 mod out;
+mod pull;
 mod watch;
 
 pub use error::Error;
@@ -165,6 +166,9 @@ enum Command {
     /// Adopt this layout file as the launch's layout (an owner only); the
     /// record keeps the diff.
     Adopt { layout: PathBuf },
+    /// Replace this layout file with the layout the journal pins (printing
+    /// the diff): the pinned layout's commands run only from your own copy.
+    Pull { layout: PathBuf },
     /// Reopen a rolled-back launch at a phase.
     Reopen {
         layout: PathBuf,
@@ -263,6 +267,7 @@ fn run() -> Result<i32, Error> {
     }
     match command {
         Command::Validate { layout } => validate(&layout),
+        Command::Pull { layout } => pull::run(&layout, journal.as_deref()),
         Command::Journal(JournalCommand::Copy { from, to, launch }) => {
             copy::run(&from, &to, launch.as_deref())
         }
@@ -432,6 +437,7 @@ impl Command {
             | Command::Resume { layout }
             | Command::Start { layout }
             | Command::Adopt { layout }
+            | Command::Pull { layout }
             | Command::CheckItem { layout, .. }
             | Command::Note { layout, .. }
             | Command::Arm { layout, .. }

@@ -122,11 +122,14 @@ pub async fn board_from_evidence(
             board.record(i, sample);
         }
     }
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let stale: Vec<usize> = (0..layout.signals.len())
         .filter(|&i| {
+            // A sample stamped in the future is never fresh: some clock
+            // is wrong, and this process polls for itself.
             board.latest(i).is_none_or(|s| {
-                (now - s.at).to_std().unwrap_or_default() > layout.signals[i].stale_after
+                s.at > now
+                    || (now - s.at).to_std().unwrap_or_default() > layout.signals[i].stale_after
             })
         })
         .collect();

@@ -239,6 +239,11 @@ pub trait Store: Send {
     /// it on every event: the owner of a journal file (the only user who
     /// may write it), a database's authenticated user.
     fn identity(&self) -> &str;
+    /// The server's clock minus this machine's, measured now; `None` for
+    /// a store whose clock is this machine's (a file).
+    fn clock_offset(&self) -> Result<Option<chrono::Duration>, JournalError> {
+        Ok(None)
+    }
 }
 
 /// An entry's stored columns: kind, body and gates, redacted.
@@ -690,6 +695,19 @@ impl Journal {
     /// says it is; the database's login is what the server checked.
     pub fn actor(&self) -> String {
         self.store.identity().to_string()
+    }
+
+    /// Measures this machine's clock against the journal server's and
+    /// puts the process on the server's timeline ([`crate::clock`]).
+    /// Nothing to do for a file journal.
+    ///
+    /// # Errors
+    /// The server could not be asked.
+    pub fn measure_clock(&self) -> Result<(), JournalError> {
+        if let Some(offset) = self.store.clock_offset()? {
+            crate::clock::set_offset(offset);
+        }
+        Ok(())
     }
 }
 

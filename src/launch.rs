@@ -4,10 +4,14 @@
 //! that replays the same journal arrives at the same state, which is what
 //! lets several operators (and a headless guard) share one launch.
 
+mod authority;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use authority::{Rules, Void};
 
 /// The mark of an event that happened while the journal was unreachable:
 /// spooled on this host, appended when the journal came back. The record
@@ -486,6 +490,8 @@ pub struct Pinned {
     pub text: std::sync::Arc<str>,
     pub by: String,
     pub at: DateTime<Utc>,
+    /// `text` validated: the roles, owners and phases replay judges by.
+    pub rules: Rules,
 }
 
 /// The launch as the journal says it stands.
@@ -517,6 +523,9 @@ pub struct State {
     /// owner).
     pub pinned: Option<Pinned>,
     pub creator: Option<String>,
+    /// Events that count as nothing: their actor was not allowed to do
+    /// them by the layout in force (see [`authority`]).
+    pub void: Vec<Void>,
     /// The last event folded in.
     pub seq: i64,
 }
@@ -537,6 +546,7 @@ impl State {
             timebox_noted: false,
             pinned: None,
             creator: None,
+            void: Vec::new(),
             seq: 0,
         }
     }
@@ -551,10 +561,20 @@ impl State {
         self.rolled_back.as_ref().map(RolledBack::status)
     }
 
-    /// Folds one event in. Events are facts: they were checked before they
-    /// were recorded, so applying never refuses.
+    /// Folds one event in. An event its actor had no authority to record
+    /// counts as nothing (and is kept in [`State::void`]); every other is a
+    /// fact, its evidence checked when it was recorded.
     pub fn apply(&mut self, e: &Event) {
         self.seq = e.seq;
+        if let Err(why) = authority::judge(self, e) {
+            self.void.push(Void {
+                seq: e.seq,
+                actor: e.actor.clone(),
+                summary: e.summary(),
+                why,
+            });
+            return;
+        }
         match &e.kind {
             EventKind::SignedOff { phase, role, .. } if *phase == self.phase => {
                 self.signoffs.retain(|s| s.role != *role);
@@ -687,6 +707,7 @@ impl State {
                     text: std::sync::Arc::from(text.as_str()),
                     by: e.actor.clone(),
                     at: e.at,
+                    rules: Rules::parse(path, text),
                 });
             }
             EventKind::TimeboxOverrun { phase, .. } if *phase == self.phase => {

@@ -116,18 +116,14 @@ pub fn load_with_text(path: &Path) -> Result<(Layout, String), LoadError> {
     Ok((layout, read.text))
 }
 
-/// Where a loaded layout's relative paths resolve: its directory as given,
-/// unless the file is a symlink to another directory — then the real
-/// file's, which is the one the trust check covered. (A link in an open
-/// directory must not make `./rollback.sh` mean a script beside the link.)
+/// Where a loaded layout's relative paths resolve: the real directory of
+/// the file the trust check covered, absolute. So `./rollback.sh` means
+/// the script beside the layout whatever the working directory (and a
+/// symlink in an open directory cannot make it mean one beside the link),
+/// and the path shown is the path run.
 fn anchor_dir(given: &Path, real: &Path) -> PathBuf {
-    let dir = dir_of(given);
-    match real.parent() {
-        Some(real_dir) if std::fs::canonicalize(&dir).is_ok_and(|d| d != real_dir) => {
-            real_dir.to_path_buf()
-        }
-        _ => dir,
-    }
+    real.parent()
+        .map_or_else(|| dir_of(given), Path::to_path_buf)
 }
 
 /// The directory of a layout path as given (`.` for a bare file name).
@@ -419,6 +415,7 @@ impl Validator<'_> {
             screen,
             source: std::sync::Arc::default(),
             source_digest: String::new(),
+            distrusted: model::Distrusted::default(),
         })
     }
 
@@ -606,7 +603,12 @@ impl Validator<'_> {
     /// argv\[0\] with a `/` is a path: anchor it at the layout directory.
     fn anchor_program(&self, program: &str) -> String {
         if program.contains('/') && Path::new(program).is_relative() {
-            self.dir.join(program).to_string_lossy().into_owned()
+            // `./bin/rb.sh` is `DIR/bin/rb.sh`, not `DIR/./bin/rb.sh`.
+            let tail: PathBuf = Path::new(program)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            self.dir.join(tail).to_string_lossy().into_owned()
         } else {
             program.to_string()
         }
@@ -1212,6 +1214,7 @@ impl Validator<'_> {
         Some(Probe::Command(CommandProbe {
             argv: argv?,
             dir: self.dir.clone(),
+            refused: None,
         }))
     }
 

@@ -55,6 +55,7 @@
 pub mod act;
 pub mod board;
 pub mod cli;
+pub mod clock;
 pub mod demo;
 pub mod engine;
 pub mod gate;

@@ -163,6 +163,9 @@ pub struct Runtime {
     live: SharedLive,
     /// The layout file, when it differs from the pinned layout.
     proposed: Option<Layout>,
+    /// The layout file as last read and trusted: which of the pinned
+    /// layout's commands run here.
+    file: Layout,
     sampler: Sampler,
     samples: mpsc::UnboundedReceiver<SampleTaken>,
     updates: mpsc::UnboundedSender<Update>,
@@ -198,6 +201,13 @@ pub struct Runtime {
     /// The operator was told that auto-rollback cannot fire offline (once
     /// per breach).
     offline_alerted: bool,
+    /// The operator was told that the rollback command is not in their
+    /// trusted copy and so does not run here (once per breach).
+    distrust_alerted: bool,
+    /// When the clock was last measured against the journal server's.
+    clock_measured: Option<std::time::Instant>,
+    /// The skew last said (whole seconds), while one is worth saying.
+    clock_said: Option<i64>,
 }
 
 impl Runtime {
@@ -214,6 +224,7 @@ impl Runtime {
             journal,
             state,
             proposed,
+            file,
             drained,
         } = session;
         let layout = Arc::new(layout);
@@ -233,12 +244,18 @@ impl Runtime {
         if opts.read_only {
             sampler.view_only();
         }
-        let live = SharedLive::new(Live::new(Arc::clone(&layout), state, board, Utc::now()));
+        let live = SharedLive::new(Live::new(
+            Arc::clone(&layout),
+            state,
+            board,
+            crate::clock::now(),
+        ));
         let notifier = (opts.notifier)(&layout.notify);
         let runtime = Runtime {
             journal,
             live: live.clone(),
             proposed,
+            file,
             sampler,
             samples,
             updates,
@@ -260,6 +277,9 @@ impl Runtime {
             drained,
             spooled_here: false,
             offline_alerted: false,
+            distrust_alerted: false,
+            clock_measured: None,
+            clock_said: None,
         };
         (runtime, live, updates_rx)
     }
@@ -290,7 +310,7 @@ impl Runtime {
         });
         // Sign-offs found stale on opening (their gate left GO while no
         // guard watched) go on the record at once.
-        tokio::task::block_in_place(|| self.record_stale(Utc::now()));
+        tokio::task::block_in_place(|| self.record_stale(crate::clock::now()));
         // Rollbacks spooled by a process of this launch that ended while
         // the journal was offline (opening the session appended some).
         for line in std::mem::take(&mut self.drained) {
@@ -358,7 +378,7 @@ impl Runtime {
     /// one turn): evidence for the journal, folded into the picture; only
     /// the gates and triggers on their signals are judged.
     fn sampled(&mut self, first: SampleTaken) {
-        let now = Utc::now();
+        let now = crate::clock::now();
         let mut changes = Vec::new();
         let mut signals = Vec::new();
         let mut next = Some(first);
@@ -531,6 +551,7 @@ impl Runtime {
     /// Once a second: a saved layout edit, what time alone changed, the
     /// lease and evidence, the guard's duties.
     fn tick(&mut self) {
+        self.measure_clock();
         if let Some(file) = self.layout_file.as_mut()
             && file.changed()
         {
@@ -540,7 +561,7 @@ impl Runtime {
                 Err(why) => self.say(Update::Proposal(why)),
             }
         }
-        let now = Utc::now();
+        let now = crate::clock::now();
         let changes = self.live.write().tick(now);
         self.changed(changes, now);
         let ticked = {
@@ -557,6 +578,51 @@ impl Runtime {
         }
     }
 
+    /// Once a minute: this machine's clock against the journal server's.
+    /// A skew worth showing, a changed one, or one gone is said once.
+    fn measure_clock(&mut self) {
+        if self
+            .clock_measured
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(60))
+        {
+            return;
+        }
+        self.clock_measured = Some(std::time::Instant::now());
+        if self.journal.measure_clock().is_err() {
+            return;
+        }
+        let said = crate::clock::skew().map(|skew| {
+            let secs = skew.num_seconds();
+            let words = crate::clock::badge().map(|b| match crate::clock::refusal() {
+                Some(why) => format!("{b}: {why}"),
+                None => format!(
+                    "{b}: this machine's clock is {}s {} the journal server's; gonogo judges by the server's",
+                    secs.abs(),
+                    if secs > 0 { "ahead of" } else { "behind" }
+                ),
+            });
+            (secs, words)
+        });
+        let (shown_secs, words) = match said {
+            Some((secs, Some(w))) => (Some(secs), Some(w)),
+            _ => (None, None),
+        };
+        let moved = match (shown_secs, self.clock_said) {
+            (Some(a), Some(b)) => (a - b).abs() >= 2,
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        if moved {
+            match (&words, self.clock_said) {
+                (Some(w), _) => self.say(Update::Loud(w.clone())),
+                (None, Some(_)) => self.say(Update::Loud(
+                    "CLOCK: this machine's clock agrees with the journal server's again".into(),
+                )),
+                (None, None) => {}
+            }
+            self.clock_said = shown_secs;
+        }
+    }
+
     /// Samples another process polled, and new journal events.
     fn poll_journal(&mut self) {
         let followed = {
@@ -564,7 +630,7 @@ impl Runtime {
             self.sampler.follow(&self.journal, live.board())
         };
         if !followed.is_empty() {
-            let now = Utc::now();
+            let now = crate::clock::now();
             let signals: Vec<usize> = followed.iter().map(|(i, _)| *i).collect();
             // A batch judged once: its oldest samples may be stale by now,
             // its newest are not, and only the end of the batch is news.
@@ -603,7 +669,7 @@ impl Runtime {
             Ok(events) => events,
             Err(e) => return self.journal_failed(&e),
         };
-        let now = Utc::now();
+        let now = crate::clock::now();
         let changes = self.live.write().apply(&events, now);
         let (name, launch) = {
             let live = self.live.read();
@@ -635,15 +701,21 @@ impl Runtime {
     fn follow_pin(&mut self, now: DateTime<Utc>) {
         let found = {
             let live = self.live.read();
-            crate::session::in_force(live.state(), live.layout(), self.proposed.take())
+            crate::session::in_force(live.state(), live.layout(), &self.file)
         };
         let (layout, proposed) = match found {
             Ok(found) => found,
             Err(why) => return self.say(Update::JournalError(why)),
         };
         self.proposed = proposed;
-        if layout.digest() == self.live.read().layout().digest() {
-            return;
+        {
+            let live = self.live.read();
+            let now_in_force = live.layout();
+            if layout.digest() == now_in_force.digest()
+                && layout.distrusted.places == now_in_force.distrusted.places
+            {
+                return;
+            }
         }
         let layout = Arc::new(layout);
         let changes = self.live.write().relayout(Arc::clone(&layout), now);
@@ -692,6 +764,7 @@ impl Runtime {
         }
         let holds = due_holds(&live, now);
         let Some(fired) = fired_triggers(&live, now) else {
+            self.distrust_alerted = false;
             if holds.is_empty() {
                 return Ok(());
             }
@@ -709,6 +782,25 @@ impl Runtime {
                 Err(e) => Err(e),
             };
         };
+        if let Some(why) = layout.command_refusal(&crate::layout::CommandPlace::Rollback) {
+            // Said once per breach; a guard whose own copy holds the
+            // command claims and runs it.
+            if !std::mem::replace(&mut self.distrust_alerted, true) {
+                let text = format!(
+                    "AUTO-ROLLBACK NOT RUN HERE: {} breached, but {why}",
+                    fired.join("; ")
+                );
+                let name = layout.launch.name.clone();
+                drop(live);
+                self.alert(Notification::new(
+                    format!("{name} — AUTO-ROLLBACK NOT RUN HERE"),
+                    text.clone(),
+                    crate::notify::Urgency::Critical,
+                ));
+                self.say(Update::Loud(text));
+            }
+            return Ok(());
+        }
         let gates = act::snapshot(live.phase(), &live.judged(now));
         if !holds.is_empty() {
             // The rollback outranks the hold (the stronger act): the hold
@@ -793,7 +885,7 @@ impl Runtime {
             layout: live.layout(),
             state: live.state(),
             board: live.board(),
-            now: Utc::now(),
+            now: crate::clock::now(),
             actor: &self.actor,
         };
         let gates = desk.snapshot();
@@ -866,6 +958,9 @@ impl Runtime {
     /// A saved edit of the layout file: only a proposal until an owner
     /// adopts it, which is a journaled act.
     fn propose(&mut self, new: Layout) {
+        // The trusted copy changed: which pinned commands run here may too.
+        self.file = new.clone();
+        self.follow_pin(crate::clock::now());
         let live = self.live.read();
         let current = live.layout();
         if new.digest() == current.digest() {

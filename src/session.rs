@@ -24,6 +24,9 @@ pub struct Session {
     pub state: State,
     /// The file given, when it differs from the pinned layout.
     pub proposed: Option<Layout>,
+    /// The file given: the operator's own trusted copy, which decides
+    /// which of the pinned layout's commands run here.
+    pub file: Layout,
     /// What opening it appended from this machine's rollback spool, a
     /// line each: the front end says it.
     pub drained: Vec<String>,
@@ -97,37 +100,47 @@ pub fn pin_event(layout: &Layout, before: Option<&str>) -> EventKind {
     }
 }
 
-/// The layout in force for a journal folded to `state`, and the proposal:
-/// the pinned layout (`current` when it is the pinned one already, `file`
-/// when the file is the pinned text, else parsed from the pinned text),
-/// and `file` when it differs from the pin. Installs the layout's secrets.
+/// The layout in force for a journal folded to `state`, and the proposal.
+///
+/// The layout in force is the pinned one: `file` itself when it is the
+/// pinned text, `current` when that is, else parsed from the pinned text.
+/// `file` is the operator's own layout file, which passed the
+/// trusted-layout rule: the pinned layout's commands that it does not
+/// hold are marked never to run here ([`Layout::distrust`]). The proposal
+/// is `file` when it differs from the pin. Installs the layout's secrets.
 ///
 /// # Errors
 /// A pinned layout that does not validate with this gonogo.
 pub fn in_force(
     state: &State,
     current: &Layout,
-    file: Option<Layout>,
+    file: &Layout,
 ) -> Result<(Layout, Option<Layout>), String> {
-    let mut layout = current.clone();
-    let mut proposed = None;
-    if let Some(pinned) = &state.pinned {
-        if pinned.digest != layout.digest() {
-            layout = if let Some(f) = file.as_ref().filter(|f| f.digest() == pinned.digest) {
-                f.clone()
-            } else {
-                crate::layout::parse(Path::new(&pinned.path), &pinned.text).map_err(|e| {
-                    let first = e.to_string();
-                    let first = first.lines().next().unwrap_or_default().to_string();
-                    format!(
-                        "the layout pinned in the journal (sha256 {}…) does not validate with this gonogo: {first}",
-                        &pinned.digest[..12.min(pinned.digest.len())]
-                    )
-                })?
-            };
-        }
-        proposed = file.filter(|f| f.digest() != pinned.digest);
-    }
+    let Some(pinned) = &state.pinned else {
+        crate::text::Secrets::from_layout(file, &crate::layout::template::ProcessEnv).install();
+        return Ok((file.clone(), None));
+    };
+    let layout = if file.digest() == pinned.digest {
+        file.clone()
+    } else {
+        let mut layout = if current.digest() == pinned.digest {
+            current.clone()
+        } else if let Some(l) = &pinned.rules.0 {
+            (**l).clone()
+        } else {
+            crate::layout::parse(Path::new(&pinned.path), &pinned.text).map_err(|e| {
+                let first = e.to_string();
+                let first = first.lines().next().unwrap_or_default().to_string();
+                format!(
+                    "the layout pinned in the journal (sha256 {}…) does not validate with this gonogo: {first}",
+                    &pinned.digest[..12.min(pinned.digest.len())]
+                )
+            })?
+        };
+        layout.distrust(file);
+        layout
+    };
+    let proposed = (file.digest() != pinned.digest).then(|| file.clone());
     // Its `${VAR}` values are secrets too.
     crate::text::Secrets::from_layout(&layout, &crate::layout::template::ProcessEnv).install();
     Ok((layout, proposed))
@@ -198,13 +211,14 @@ impl Session {
             layout: file.clone(),
             journal,
             proposed: None,
+            file: file.clone(),
             drained: Vec::new(),
         };
         let events = s.journal.since(0)?;
         for e in &events {
             s.state.apply(e);
         }
-        s.follow_pin(Some(file)).map_err(SessionError::Pinned)?;
+        s.follow_pin().map_err(SessionError::Pinned)?;
         // A team journal's launch, kept here for a rollback while the
         // database cannot be reached.
         cache::save(
@@ -216,11 +230,10 @@ impl Session {
         Ok(s)
     }
 
-    /// Switches to the layout the journal pins, keeping `file` as a
+    /// Switches to the layout the journal pins, keeping the file as a
     /// proposal when it differs.
-    fn follow_pin(&mut self, file: Option<Layout>) -> Result<(), String> {
-        let file = file.or_else(|| self.proposed.take());
-        let (layout, proposed) = in_force(&self.state, &self.layout, file)?;
+    fn follow_pin(&mut self) -> Result<(), String> {
+        let (layout, proposed) = in_force(&self.state, &self.layout, &self.file)?;
         self.layout = layout;
         self.proposed = proposed;
         // Before the start, the launch stands at the pinned layout's first
@@ -248,7 +261,7 @@ impl Session {
             .iter()
             .any(|e| matches!(e.kind, EventKind::LayoutPinned { .. }))
         {
-            self.follow_pin(None).map_err(SessionError::Pinned)?;
+            self.follow_pin().map_err(SessionError::Pinned)?;
         }
         Ok(events)
     }

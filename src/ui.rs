@@ -20,7 +20,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::signal::unix::{SignalKind, signal};
@@ -185,7 +184,7 @@ pub async fn run(
         },
     );
     let proposal = runtime.proposal_note();
-    let mut app = App::on(live, actor, Utc::now());
+    let mut app = App::on(live, actor, crate::clock::now());
     app.read_only = opts.read_only;
     app.presenter = opts.presenter;
     app.demo.clone_from(&opts.demo_url);
@@ -222,7 +221,7 @@ pub async fn run(
                     let msg = match crossterm::event::read() {
                         Ok(TermEvent::Key(k)) => Some(Msg::Key(k)),
                         Ok(TermEvent::Paste(p)) => Some(Msg::Paste(p)),
-                        Ok(TermEvent::Resize(..)) => Some(Msg::Tick(Utc::now())),
+                        Ok(TermEvent::Resize(..)) => Some(Msg::Tick(crate::clock::now())),
                         Ok(_) => None,
                         Err(_) => Some(Msg::Hangup),
                     };
@@ -272,7 +271,7 @@ pub async fn run(
                 let _ = out.flush();
             }
             _ = clock.tick() => {
-                app.update(Msg::Tick(Utc::now()));
+                app.update(Msg::Tick(crate::clock::now()));
             }
             _ = frame_tick.tick() => {
                 // Samples reach the picture without a message each: a

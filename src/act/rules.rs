@@ -16,7 +16,7 @@ use super::Act;
 use super::judging::Desk;
 use crate::gate::State as GateState;
 use crate::launch::{EventKind, RollbackStatus, State};
-use crate::layout::{ChecklistSource, Layout, Probe};
+use crate::layout::{ChecklistSource, Probe};
 use crate::signal::{Checklist, Outcome};
 use crate::unit::{format_duration, format_seconds};
 
@@ -76,7 +76,8 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
                     current.id
                 ));
             }
-            may_act_as(layout, desk.actor, role)
+            layout
+                .may_act_as(desk.actor, role)
                 .map_err(|why| format!("cannot sign as {role}: {why}"))?;
             // A STALE sign-off is renewed by signing again.
             if let Some(s) = state.signed(role).filter(|s| s.counts()) {
@@ -101,7 +102,8 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
                 ));
             };
             if s.user != desk.actor {
-                may_act_as(layout, desk.actor, role)
+                layout
+                    .may_act_as(desk.actor, role)
                     .map_err(|why| format!("cannot revoke {role}: {why}"))?;
             }
             plain(EventKind::Revoked {
@@ -176,6 +178,9 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
             };
             if reason.trim().is_empty() {
                 return Err("cannot roll back: give a reason".into());
+            }
+            if let Some(why) = layout.command_refusal(&crate::layout::CommandPlace::Rollback) {
+                return Err(format!("cannot roll back: {why}"));
             }
             // A failed rollback may be retried at once; a running or a
             // finished one may not.
@@ -322,20 +327,6 @@ pub fn rollback_claim(state: &State) -> String {
     match &state.rolled_back {
         None => format!("rollback:{}", state.epoch),
         Some(rb) => format!("rollback:{}:retry{}", state.epoch, rb.retries + 1),
-    }
-}
-
-fn may_act_as(layout: &Layout, actor: &str, role: &str) -> Result<(), String> {
-    let Some(roles) = &layout.roles else {
-        return Ok(());
-    };
-    match roles.iter().find(|(r, _)| r == role) {
-        None => Err(format!("the layout defines no role {role}")),
-        Some((_, users)) if users.iter().any(|u| u == actor || u == "*") => Ok(()),
-        Some((_, users)) => Err(format!(
-            "{actor} is not in role {role} ({role}: {})",
-            users.join(", ")
-        )),
     }
 }
 

@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use super::{Command, Error, load_layout, out, prober};
 use crate::act::{self, Act, Desk, Performed};
 use crate::engine;
@@ -124,14 +122,16 @@ pub(super) async fn run(
     // Evidence for the decision and for the record: what a running guard
     // recorded, topped up by polling signals with nothing fresh.
     let span = engine::evidence_span(&session.layout);
-    let since = Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+    let since =
+        crate::clock::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
     let recorded = session.journal.samples_since(since).unwrap_or_default();
     let board = engine::board_from_evidence(&session.layout, recorded, &prober).await;
     let actor = session.journal.actor();
     stale_signoffs(&mut session, &board, &actor);
     // A rollback whose runner died is closed first, so it can be retried.
     if matches!(act, Act::Rollback { .. } | Act::Reopen { .. }) {
-        let reaped = guard::reap_lost_rollback(&mut session.journal, &session.state, Utc::now());
+        let reaped =
+            guard::reap_lost_rollback(&mut session.journal, &session.state, crate::clock::now());
         if let Ok(Some(e)) = reaped {
             out::line(&format!("#{} {}", e.seq, e.summary()));
         }
@@ -155,7 +155,7 @@ pub(super) async fn run(
                 layout: &session.layout,
                 state: &session.state,
                 board: &board,
-                now: Utc::now(),
+                now: crate::clock::now(),
                 actor: &actor,
             }
             .snapshot(),
@@ -172,7 +172,7 @@ pub(super) async fn run(
             layout: &session.layout,
             state: &session.state,
             board: &board,
-            now: Utc::now(),
+            now: crate::clock::now(),
             actor: &actor,
         };
         act::perform(&mut session.journal, &desk, &act)
@@ -199,7 +199,7 @@ pub(super) async fn run(
                 layout: &session.layout,
                 state: &session.state,
                 board: &board,
-                now: Utc::now(),
+                now: crate::clock::now(),
                 actor: &actor,
             }
             .snapshot();
@@ -262,7 +262,7 @@ fn stale_signoffs(session: &mut Session, board: &crate::board::Board, actor: &st
         .filter_map(|i| board.latest(i).map(|s| (i, s.clone())))
         .collect();
     let layout = Arc::new(session.layout.clone());
-    let now = Utc::now();
+    let now = crate::clock::now();
     let judged = crate::signoff::derive(&layout, &session.state, recorded, latest, now);
     let gates = Desk {
         layout: &session.layout,
@@ -322,7 +322,7 @@ async fn offline_rollback(
     for e in &events {
         state.apply(e);
     }
-    let (layout, _) = crate::session::in_force(&state, &file, Some(file.clone()))
+    let (layout, _) = crate::session::in_force(&state, &file, &file)
         .map_err(|e| Error::Journal(SessionError::Pinned(e)))?;
     let seen = events
         .last()
@@ -346,7 +346,7 @@ async fn offline_rollback(
         layout: &layout,
         state: &state,
         board: &board,
-        now: Utc::now(),
+        now: crate::clock::now(),
         actor: &actor,
     };
     let Act::Rollback { reason } = act else {

@@ -62,9 +62,9 @@ pub async fn run(
         &state,
         recorded,
         latest,
-        Utc::now(),
+        crate::clock::now(),
     );
-    let judged = act::judge_phase(layout, &state, &board, phase, Utc::now());
+    let judged = act::judge_phase(layout, &state, &board, phase, crate::clock::now());
     let v = verdict(phase.gates.iter().zip(judged.iter()));
     if json {
         out::json(&to_json(layout, &state, phase, &judged, v));
@@ -103,7 +103,7 @@ async fn poll_until_decided(
         if !needed {
             continue;
         }
-        let judged = act::judge_phase(layout, state, &board, phase, Utc::now());
+        let judged = act::judge_phase(layout, state, &board, phase, crate::clock::now());
         if judged.iter().all(|j| j.state != State::Pending) {
             break;
         }
@@ -123,6 +123,23 @@ struct Report<'a> {
     rollback: Option<RollbackReport<'a>>,
     gates: Vec<GateReport>,
     signoffs: Vec<SignoffReport<'a>>,
+    /// Events on the record whose actor had no authority to record them:
+    /// they count as nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    void: Vec<VoidReport<'a>>,
+    /// This machine's clock minus the journal server's, in seconds, once
+    /// measured (a database journal): samples and windows are judged on
+    /// the server's time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clock_skew_s: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct VoidReport<'a> {
+    seq: i64,
+    actor: &'a str,
+    event: &'a str,
+    why: &'a str,
 }
 
 #[derive(Serialize)]
@@ -235,6 +252,17 @@ fn to_json(
                         recorded: w.recorded,
                     }),
                 }
+            })
+            .collect(),
+        clock_skew_s: crate::clock::skew().map(|d| d.num_milliseconds() as f64 / 1000.0),
+        void: state
+            .void
+            .iter()
+            .map(|v| VoidReport {
+                seq: v.seq,
+                actor: &v.actor,
+                event: &v.summary,
+                why: &v.why,
             })
             .collect(),
     };
@@ -387,6 +415,17 @@ fn current_state(
     if let Some(note) = session.proposal_note() {
         out::notice(&format!("note: {note}"));
     }
+    if let Some(b) = crate::clock::badge() {
+        out::notice(&format!(
+            "note: {b}: this machine's clock is off the journal server's; judged on the server's time"
+        ));
+    }
+    for v in &session.state.void {
+        out::notice(&format!(
+            "note: event #{} counts as nothing: {} — {}",
+            v.seq, v.summary, v.why
+        ));
+    }
     let span = engine::evidence_span(&session.layout);
     let span = chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
     // Back to the earliest counting sign-off, whose evidence is judged.
@@ -396,7 +435,7 @@ fn current_state(
         .iter()
         .filter(|s| s.counts())
         .map(|s| s.at)
-        .chain(std::iter::once(Utc::now()))
+        .chain(std::iter::once(crate::clock::now()))
         .min()
         .unwrap_or_else(Utc::now);
     let since = since.checked_sub_signed(span).unwrap_or(since);

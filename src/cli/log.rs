@@ -52,6 +52,25 @@ pub(super) fn run(
                 "note: this journal predates chain v2: event kinds and claims are not covered by its hashes",
             );
         }
+        // Intact is not the same as allowed: an event its actor had no
+        // authority to record is in the chain, and counts as nothing.
+        if !session.state.void.is_empty() {
+            return Err(Error::Tampered {
+                path: path.clone(),
+                problems: session
+                    .state
+                    .void
+                    .iter()
+                    .map(|v| {
+                        crate::text::clean(&format!(
+                            "event #{} counts as nothing: {} — {}",
+                            v.seq, v.summary, v.why
+                        ))
+                        .into_owned()
+                    })
+                    .collect(),
+            });
+        }
         return Ok(0);
     }
     let events = session
@@ -75,7 +94,13 @@ pub(super) fn run(
             }
         }
         LogFormat::Md => {
-            let md = markdown(&session.layout, &path, &events, &verified);
+            let md = markdown(
+                &session.layout,
+                &path,
+                &events,
+                &verified,
+                &session.state.void,
+            );
             out::block(&md);
         }
     }
@@ -108,6 +133,7 @@ pub(crate) fn markdown(
     path: &crate::journal::Location,
     events: &[Event],
     verified: &Result<Verified, Vec<String>>,
+    void: &[crate::launch::Void],
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Launch record: {}\n", layout.launch.name);
@@ -161,7 +187,7 @@ pub(crate) fn markdown(
             (Some(a), None) if !over => {
                 format!(
                     "{} so far",
-                    span(*a, chrono::Utc::now().max(end.unwrap_or(*a)))
+                    span(*a, crate::clock::now().max(end.unwrap_or(*a)))
                 )
             }
             (Some(a), None) => span(*a, end.unwrap_or(*a)),
@@ -174,6 +200,10 @@ pub(crate) fn markdown(
         // One line per event, whatever a note holds.
         let summary = crate::text::clean(&e.summary()).into_owned();
         let _ = writeln!(out, "- **{}** #{} {summary}", time(e.at), e.seq);
+        if let Some(v) = void.iter().find(|v| v.seq == e.seq) {
+            let why = crate::text::clean(&v.why).into_owned();
+            let _ = writeln!(out, "  - **counts as nothing**: {why}");
+        }
         match &e.kind {
             EventKind::LayoutPinned { diff, .. } if !diff.is_empty() => {
                 let _ = writeln!(

@@ -102,7 +102,7 @@ pub async fn run(
 /// One line, cleaned ([`super::out`]); a failed write because the reader
 /// went away ends the loop at its next turn.
 fn say(line: &str) {
-    out::line(&format!("{} {line}", stamp(Utc::now())));
+    out::line(&format!("{} {line}", stamp(crate::clock::now())));
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -171,7 +171,7 @@ impl Printer {
                 self.signal(&l, index, failure);
                 // A root's first report (or its failure) is news for the
                 // gates it blocks, though none of them changed state.
-                self.say_blocked(&l, Utc::now());
+                self.say_blocked(&l, crate::clock::now());
             }
             Update::Changed { at, changes } => {
                 let l = live.read();

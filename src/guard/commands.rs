@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::act::{self, CommandContext};
 use crate::journal::{Entry, Journal, JournalError, blocking};
 use crate::launch::{Event, EventKind, GateSnapshot, State};
-use crate::layout::Layout;
+use crate::layout::{CommandPlace, Layout};
 
 /// Starts and runs the auto-rollback the `triggers` fired, if this process
 /// wins the claim. Returns the events recorded (none when another process
@@ -30,6 +30,10 @@ pub async fn fire_rollback(
     let Some(rb) = &layout.rollback else {
         return Ok(Vec::new());
     };
+    // Not ours to run: leave the claim to a guard whose own copy holds it.
+    if layout.command_refusal(&CommandPlace::Rollback).is_some() {
+        return Ok(Vec::new());
+    }
     let reason = &format!("auto-rollback: {}", triggers.join("; "));
     let entry = Entry {
         kind: EventKind::RollbackStarted {
@@ -101,17 +105,21 @@ pub async fn run_rollback(
     };
     let lease = runner_lease(started.seq);
     let runner = runner_id(actor);
-    // A lease we fail to take or renew only risks a premature "outcome
-    // unknown" record, which our real end then corrects.
-    let _ = blocking(|| journal.hold_named_lease(&lease, &runner, RUNNER_TTL));
-    let command = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress);
-    tokio::pin!(command);
-    let mut renew = tokio::time::interval(std::time::Duration::from_secs(1));
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut command => break outcome,
-            _ = renew.tick() => {
-                let _ = blocking(|| journal.hold_named_lease(&lease, &runner, RUNNER_TTL));
+    let outcome = if let Some(why) = layout.command_refusal(&CommandPlace::Rollback) {
+        not_run(&rb.run, why)
+    } else {
+        // A lease we fail to take or renew only risks a premature "outcome
+        // unknown" record, which our real end then corrects.
+        let _ = blocking(|| journal.hold_named_lease(&lease, &runner, RUNNER_TTL));
+        let command = act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress);
+        tokio::pin!(command);
+        let mut renew = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                outcome = &mut command => break outcome,
+                _ = renew.tick() => {
+                    let _ = blocking(|| journal.hold_named_lease(&lease, &runner, RUNNER_TTL));
+                }
             }
         }
     };
@@ -215,8 +223,10 @@ pub async fn run_on_enter(
         actor,
         reason: &reason,
     };
-    let outcome =
-        act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT, progress).await;
+    let outcome = match layout.command_refusal(&CommandPlace::OnEnter(phase_id.clone())) {
+        Some(why) => not_run(argv, why),
+        None => act::run_command(argv, command_dir(layout), &ctx, ON_ENTER_TIMEOUT, progress).await,
+    };
     let entry = Entry {
         kind: EventKind::OnEnterRan {
             phase: phase_id.clone(),
@@ -226,6 +236,17 @@ pub async fn run_on_enter(
         claim: Some(format!("on_enter:{}", entered_by.seq)),
     };
     blocking(|| journal.append(&entry)).map(Some)
+}
+
+/// How a command that was not run ends on the record.
+fn not_run(argv: &[String], why: String) -> crate::launch::CommandOutcome {
+    crate::launch::CommandOutcome {
+        command: argv.to_vec(),
+        ending: why,
+        success: false,
+        took_ms: 0,
+        output_tail: String::new(),
+    }
 }
 
 /// `on_enter` commands get this long.

@@ -495,6 +495,10 @@ impl Postgres {
                     .get::<_, String>(0))
             })
         })?;
+        // On the server's timeline from the first act on.
+        if let Ok(Some(offset)) = pg.clock_offset() {
+            crate::clock::set_offset(offset);
+        }
         Ok(pg)
     }
 
@@ -1283,7 +1287,7 @@ impl Store for Postgres {
         // ends here, whatever the two clocks read.
         Ok(row.map(|(holder, left)| {
             let left = chrono::Duration::milliseconds((left * 1000.0) as i64);
-            (holder, Utc::now() + left)
+            (holder, crate::clock::now() + left)
         }))
     }
 
@@ -1293,6 +1297,36 @@ impl Store for Postgres {
 
     fn identity(&self) -> &str {
         &self.identity
+    }
+
+    fn clock_offset(&self) -> Result<Option<chrono::Duration>, JournalError> {
+        // The server's reading is taken to sit midway through the round
+        // trip; of three tries the shortest trip errs least.
+        let mut best: Option<(chrono::Duration, chrono::Duration)> = None;
+        for _ in 0..3 {
+            let sent = Utc::now();
+            let epoch: f64 = self.with(|c| {
+                Box::pin(async move {
+                    Ok(
+                        c.query_one("SELECT EXTRACT(EPOCH FROM clock_timestamp())::FLOAT8", &[])
+                            .await?
+                            .get::<_, f64>(0),
+                    )
+                })
+            })?;
+            let back = Utc::now();
+            #[allow(clippy::cast_possible_truncation)]
+            let Some(server) = DateTime::<Utc>::from_timestamp_micros((epoch * 1e6).round() as i64)
+            else {
+                continue;
+            };
+            let trip = back - sent;
+            let offset = server - (sent + trip / 2);
+            if best.is_none_or(|(t, _)| trip < t) {
+                best = Some((trip, offset));
+            }
+        }
+        Ok(best.map(|(_, offset)| offset))
     }
 
     fn offline(&self) -> Option<String> {

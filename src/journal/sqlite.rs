@@ -644,7 +644,7 @@ impl Store for Sqlite {
             &self.owner,
             (&self.launch, self.chain),
             last,
-            Utc::now(),
+            crate::clock::now(),
         )?;
         tx.execute(
             INSERT_EVENT,
@@ -727,7 +727,7 @@ impl Store for Sqlite {
         keep: Duration,
     ) -> Result<(), JournalError> {
         let horizon =
-            Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+            crate::clock::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -778,7 +778,7 @@ impl Store for Sqlite {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, JournalError> {
-        let now = Utc::now();
+        let now = crate::clock::now();
         let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let tx = self
             .conn
@@ -863,7 +863,7 @@ mod tests {
         use crate::signal::Outcome;
         let dir = tempfile::tempdir().unwrap();
         let mut j = fresh(&dir.path().join("j.sqlite"));
-        let at = Utc::now();
+        let at = crate::clock::now();
         let outcomes = [
             Outcome::Text("UP".into()),
             Outcome::Certificate {

@@ -29,6 +29,107 @@ pub struct Layout {
     pub source: std::sync::Arc<str>,
     /// sha256 of `source`, hex.
     pub source_digest: String,
+    /// Commands of this layout that are not in the operator's own trusted
+    /// copy of it, and so are never run here (see [`Layout::distrust`]).
+    /// Empty for a layout read from a trusted file.
+    pub distrusted: Distrusted,
+}
+
+/// Where a command sits in a layout.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CommandPlace {
+    /// A `kind = "command"` signal, by id.
+    Signal(String),
+    /// A phase's `on_enter`, by phase id.
+    OnEnter(String),
+    Rollback,
+}
+
+impl std::fmt::Display for CommandPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandPlace::Signal(id) => write!(f, "signal {id}"),
+            CommandPlace::OnEnter(id) => write!(f, "the on_enter of {id}"),
+            CommandPlace::Rollback => f.write_str("the rollback"),
+        }
+    }
+}
+
+/// The commands a pinned layout holds that the operator's trusted file
+/// does not, and the words that say why they do not run.
+#[derive(Debug, Clone, Default)]
+pub struct Distrusted {
+    pub places: Vec<CommandPlace>,
+    pub why: String,
+}
+
+impl Layout {
+    /// Every command in the layout, where it sits.
+    pub fn commands(&self) -> Vec<(CommandPlace, &[String])> {
+        let mut all = Vec::new();
+        for s in &self.signals {
+            if let Probe::Command(c) = &s.probe {
+                all.push((CommandPlace::Signal(s.id.clone()), c.argv.as_slice()));
+            }
+        }
+        for p in &self.phases {
+            if let Some(argv) = &p.on_enter {
+                all.push((CommandPlace::OnEnter(p.id.clone()), argv.as_slice()));
+            }
+        }
+        if let Some(rb) = &self.rollback {
+            all.push((CommandPlace::Rollback, rb.run.as_slice()));
+        }
+        all
+    }
+
+    /// Marks the commands of this (pinned) layout that `trusted` — the
+    /// operator's own layout file, which passed the trusted-layout rule —
+    /// does not hold at the same place with the same argv, run from the
+    /// same directory. A command comes from the journal, which others can
+    /// write; it runs here only if this user's own text says it.
+    pub fn distrust(&mut self, trusted: &Layout) {
+        let theirs = trusted.commands();
+        let same_dir = same_dir(&self.dir, &trusted.dir);
+        let places: Vec<CommandPlace> = self
+            .commands()
+            .into_iter()
+            .filter(|(place, argv)| {
+                !same_dir || !theirs.iter().any(|(p, a)| p == place && a == argv)
+            })
+            .map(|(place, _)| place)
+            .collect();
+        let why = format!(
+            "the pinned layout differs from your trusted copy {}: pull it (`gonogo pull {}`), or an owner adopts yours",
+            trusted.path.display(),
+            trusted.path.display()
+        );
+        for s in &mut self.signals {
+            if let Probe::Command(c) = &mut s.probe {
+                let place = CommandPlace::Signal(s.id.clone());
+                c.refused = places
+                    .contains(&place)
+                    .then(|| format!("{place} not run: {why}"));
+            }
+        }
+        self.distrusted = Distrusted { why, places };
+    }
+
+    /// Why the command at `place` may not run here, if it may not.
+    pub fn command_refusal(&self, place: &CommandPlace) -> Option<String> {
+        self.distrusted
+            .places
+            .contains(place)
+            .then(|| format!("{place} not run: {}", self.distrusted.why))
+    }
+}
+
+fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 impl Layout {
@@ -43,6 +144,25 @@ impl Layout {
         match &self.launch.owners {
             Some(owners) => owners.iter().any(|o| o == user || o == "*"),
             None => creator.is_some_and(|c| c == user),
+        }
+    }
+
+    /// Whether `actor` may act as `role` (sign it, revoke another's
+    /// sign-off of it); the refusal says who may.
+    ///
+    /// # Errors
+    /// Why not, in words.
+    pub fn may_act_as(&self, actor: &str, role: &str) -> Result<(), String> {
+        let Some(roles) = &self.roles else {
+            return Ok(());
+        };
+        match roles.iter().find(|(r, _)| r == role) {
+            None => Err(format!("the layout defines no role {role}")),
+            Some((_, users)) if users.iter().any(|u| u == actor || u == "*") => Ok(()),
+            Some((_, users)) => Err(format!(
+                "{actor} is not in role {role} ({role}: {})",
+                users.join(", ")
+            )),
         }
     }
 }
@@ -216,6 +336,9 @@ pub struct CommandProbe {
     /// argv with argv\[0\] anchored at the layout directory when it has a `/`.
     pub argv: Vec<String>,
     pub dir: PathBuf,
+    /// Set when the command is not in the operator's trusted copy: why it
+    /// is not run (the signal reads UNKNOWN with it).
+    pub refused: Option<String>,
 }
 
 /// `host:port` as written for a tcp or tls signal (IPv6 in brackets).

@@ -30,7 +30,7 @@ impl Runtime {
                         layout: live.layout(),
                         state: live.state(),
                         board: live.board(),
-                        now: Utc::now(),
+                        now: crate::clock::now(),
                         actor: &self.actor,
                     };
                     act::decide(&desk, a)
@@ -75,7 +75,7 @@ impl Runtime {
         }
         let (layout, state, gates) = {
             let live = self.live.read();
-            let now = Utc::now();
+            let now = crate::clock::now();
             (
                 Arc::clone(live.layout()),
                 live.state().clone(),

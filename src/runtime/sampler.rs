@@ -88,7 +88,8 @@ impl Sampler {
         actor: &str,
     ) -> Sampler {
         let keep = board::evidence_span(&layout);
-        let since = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let since =
+            crate::clock::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         for (id, sample) in journal.samples_since(since).unwrap_or_default() {
             if let Some(i) = board.index_of(&id) {
                 board.record(i, sample);
@@ -206,7 +207,7 @@ impl Sampler {
     /// A viewer's tick: follow the poller while its lease is live, else
     /// poll for itself, recording nothing.
     fn view(&mut self, journal: &Journal) -> Option<LeaseNews> {
-        let now = Utc::now();
+        let now = crate::clock::now();
         let live = matches!(journal.lease(POLL_LEASE_NAME), Ok(Some((_, until))) if until > now);
         self.lease_known = true;
         match (live, self.polling.is_some()) {

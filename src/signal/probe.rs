@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use reqwest::{Client, Response};
 use tokio::time::Instant;
 
@@ -43,9 +42,17 @@ impl Prober {
     /// Polls `signal` once. Never takes much longer than its timeout.
     pub async fn poll(&self, signal: &Signal) -> Sample {
         let outcome = match &signal.probe {
+            // Samples stamped on a clock this far off would misjudge every
+            // window: not taken at all.
+            _ if let Some(why) = crate::clock::refusal() => {
+                Outcome::Unknown(format!("not polled: {why}"))
+            }
             // The command runner enforces its own timeout so it can kill the
             // process group; dropping the future would only orphan it.
-            Probe::Command(c) => self.command(&c.argv, &c.dir, signal.timeout).await,
+            Probe::Command(c) => match &c.refused {
+                Some(why) => Outcome::Unknown(why.clone()),
+                None => self.command(&c.argv, &c.dir, signal.timeout).await,
+            },
             probe => {
                 // Slack over the request timeout so reqwest's own, more
                 // precise error wins; this only guards against a stuck body.
@@ -57,7 +64,7 @@ impl Prober {
             }
         };
         Sample {
-            at: Utc::now(),
+            at: crate::clock::now(),
             outcome: cleaned(outcome),
         }
     }

@@ -628,8 +628,66 @@ id = "done"
     );
     let (code, out, err) = act(&ben, &["sign", "--role", "devops"], &layout);
     assert_eq!(code, Some(0), "{out}{err}");
+    // Ben writes past the CLI, through the append function the server
+    // stamps him in: a CTO sign-off, a layout naming himself CTO, an
+    // advance. Each is on the record under his name, and counts as
+    // nothing: he is not the CTO, nor the layout's owner.
+    let forge = |kind: &str, body: serde_json::Value| {
+        let body = body.to_string().replace('\'', "''");
+        let out = cluster.psql_at(
+            &as_user(&ben),
+            &format!("SELECT o_seq FROM gonogo.append('roles', '{kind}', '{body}', '[]', NULL)"),
+        );
+        assert!(out.status.success(), "{out:?}");
+    };
+    forge(
+        "signed_off",
+        serde_json::json!({"type": "signed_off", "phase": "approve", "role": "cto"}),
+    );
+    let widened = layout_text(&ben);
+    forge(
+        "layout_pinned",
+        serde_json::json!({"type": "layout_pinned", "digest": "0".repeat(64),
+            "path": layout, "text": widened}),
+    );
+    let (_, out, _) = act(&ana, &["check", "--json"], &layout);
+    let check: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cto = check["signoffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "cto")
+        .unwrap();
+    assert!(cto["user"].is_null(), "{out}");
+    let void: Vec<&str> = check["void"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["why"].as_str().unwrap())
+        .collect();
+    assert_eq!(void.len(), 2, "{out}");
+    let (code, _, err) = act(&ben, &["advance"], &layout);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not signed: cto"), "{err}");
+    forge(
+        "advanced",
+        serde_json::json!({"type": "advanced", "from": "approve", "to": "done"}),
+    );
+    let (code, out, err) = act(&ana, &["log", "--verify"], &layout);
+    assert_eq!(code, Some(1), "{out}{err}");
+    for why in [
+        format!("{ben} is not in role cto (cto: {ana})"),
+        format!(
+            "{ben} may not change this launch's layout (the owner is the journal's creator, {ana})"
+        ),
+        "cto had not signed approve".to_string(),
+    ] {
+        assert!(err.contains(&why), "{why}: {err}");
+    }
+    assert!(err.contains("counts as nothing"), "{err}");
     let (code, out, err) = act(&ana, &["sign", "--role", "cto"], &layout);
     assert_eq!(code, Some(0), "{out}{err}");
+    // The forged advance moved nothing: this is the launch's first.
     let (code, out, err) = act(&ben, &["advance"], &layout);
     assert_eq!(code, Some(0), "{out}{err}");
     let events = procs::raw_events(Path::new(&as_user(&ana)));
@@ -645,6 +703,10 @@ id = "done"
             (ben.as_str(), "refused"),
             (ben.as_str(), "refused"),
             (ben.as_str(), "signed_off"),
+            (ben.as_str(), "signed_off"),
+            (ben.as_str(), "layout_pinned"),
+            (ben.as_str(), "refused"),
+            (ben.as_str(), "advanced"),
             (ana.as_str(), "signed_off"),
             (ben.as_str(), "advanced"),
         ]
@@ -917,7 +979,7 @@ run = ["sh", "-c", "echo {command} >> '{}'"]
     let url = cluster.database();
     let (code, out, err) = gonogo(dir.path(), &["start", &layout, "--journal", &url], &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    // The file is edited after the pin: the record's command is what runs.
+    // The file is edited after the pin.
     std::fs::write(&layout, text("edited")).unwrap();
     cluster.stop_server();
     let rollback = |state: &Path| {
@@ -942,6 +1004,16 @@ run = ["sh", "-c", "echo {command} >> '{}'"]
         err.contains("this machine has no copy of launch `cli-offline`"),
         "{err}"
     );
+    // The edited command is not the record's, and the record's is no
+    // longer in this operator's own copy: neither runs.
+    let (code, _, err) = rollback(dir.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("the rollback not run: the pinned layout differs from your trusted copy"),
+        "{err}"
+    );
+    assert!(!fired.exists(), "a rollback command ran");
+    std::fs::write(&layout, text("pinned")).unwrap();
     let (code, out, err) = rollback(dir.path());
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(err.contains("JOURNAL OFFLINE"), "{err}");
@@ -982,4 +1054,123 @@ run = ["sh", "-c", "echo {command} >> '{}'"]
         &[],
     );
     assert_eq!(code, Some(0), "{out}{err}");
+}
+
+/// An owner adopts a layout whose commands differ; a teammate whose own
+/// copy is the old one runs none of them — the command signal reads
+/// UNKNOWN and the rollback is refused, each saying why — until the
+/// teammate pulls the pinned layout into their copy.
+#[test]
+fn an_adopted_command_runs_only_from_a_copy_that_holds_it() {
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
+    let url = cluster.database();
+    let db = pg::db_of(&url).to_string();
+    let tag = std::process::id();
+    let (ana, ben) = (format!("ana_pull_{tag}"), format!("ben_pull_{tag}"));
+    for user in [&ana, &ben] {
+        cluster.admin(
+            "postgres",
+            &format!("CREATE ROLE {user} LOGIN PASSWORD 'pw-{user}'"),
+        );
+        let out = std::process::Command::new(procs::BIN)
+            .args(["journal", "grant", &cluster.owner_url(&db), user])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let as_user = |user: &str| {
+        format!(
+            "postgres://{user}:pw-{user}@127.0.0.1:{}/{db}",
+            cluster.port
+        )
+    };
+    let dir = procs::tempdir();
+    let probed = dir.path().join("probed");
+    let rolled = dir.path().join("rolled");
+    let text = |probe: &str, rollback: &str| {
+        format!(
+            r#"[launch]
+name = "Commands from the pinned layout"
+id = "pull"
+owners = ["{ana}"]
+
+[signals.probe]
+kind = "command"
+run = {probe}
+
+[[phases]]
+id = "check"
+gates = [{{ signal = "probe", up = true }}]
+
+[[phases]]
+id = "done"
+
+[rollback]
+run = {rollback}
+"#
+        )
+    };
+    let old = text(r#"["true"]"#, r#"["true"]"#);
+    let new = text(
+        &format!(r#"["touch", "{}"]"#, probed.display()),
+        &format!(r#"["touch", "{}"]"#, rolled.display()),
+    );
+    let (ana_file, ben_file) = (dir.path().join("ana.toml"), dir.path().join("ben.toml"));
+    std::fs::write(&ana_file, &old).unwrap();
+    std::fs::write(&ben_file, &old).unwrap();
+    let (ana_file, ben_file) = (path_str(&ana_file), path_str(&ben_file));
+    let act = |user: &str, args: &[&str], file: &str| {
+        let url = as_user(user);
+        let mut all = vec![args[0], file];
+        all.extend_from_slice(&args[1..]);
+        all.extend_from_slice(&["--journal", &url]);
+        gonogo(dir.path(), &all, &[])
+    };
+    let (code, out, err) = act(&ana, &["start"], &ana_file);
+    assert_eq!(code, Some(0), "{out}{err}");
+    std::fs::write(&ana_file, &new).unwrap();
+    let (code, out, err) = act(&ana, &["adopt"], &ana_file);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // Ben's copy is the old layout: the pinned commands are not his text.
+    let (_, out, err) = act(&ben, &["check", "--json"], &ben_file);
+    let check: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+    let gate = &check["gates"][0];
+    assert_eq!(gate["state"], "UNKNOWN", "{out}");
+    let reason = gate["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "signal probe not run: the pinned layout differs from your trusted copy {ben_file}: pull it"
+        )),
+        "{reason}"
+    );
+    assert!(
+        !probed.exists(),
+        "the adopted command ran from ben's old copy"
+    );
+    let (code, _, err) = act(&ben, &["rollback", "--reason", "test", "--yes"], &ben_file);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("cannot roll back: the rollback not run: the pinned layout differs from your trusted copy"),
+        "{err}"
+    );
+    assert!(
+        !rolled.exists(),
+        "the adopted rollback ran from ben's old copy"
+    );
+    // Pulled, the copy holds the commands: they run.
+    let (code, out, err) = act(&ben, &["pull"], &ben_file);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("now holds the pinned layout"), "{out}");
+    assert_eq!(std::fs::read_to_string(&ben_file).unwrap(), new);
+    let (_, out, err) = act(&ben, &["check", "--json"], &ben_file);
+    let check: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+    assert_eq!(check["gates"][0]["state"], "GO", "{out}");
+    assert!(probed.exists());
+    let (code, out, err) = act(&ben, &["rollback", "--reason", "test", "--yes"], &ben_file);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(rolled.exists());
 }

@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn a_rejected_certificate_is_charted_as_a_breach() {
-        let at = chrono::Utc::now();
+        let at = crate::clock::now();
         let cert = |up| Sample {
             at,
             outcome: Outcome::Certificate {

@@ -104,7 +104,12 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
     } else {
         ""
     };
-    let fixed = [" ", " · ", " · ", " · ", word, read_only, offline]
+    // This machine's clock off the journal server's: judged on the
+    // server's time, but the operator should know (and fix NTP).
+    let skew = crate::clock::badge()
+        .map(|b| format!(" {b}"))
+        .unwrap_or_default();
+    let fixed = [" ", " · ", " · ", " · ", word, read_only, offline, &skew]
         .iter()
         .chain([&*clock].iter())
         .map(|s| s.chars().count())
@@ -129,6 +134,13 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
             theme
                 .state(State::NoGo)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
+    }
+    if !skew.is_empty() {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(
+            skew.trim_start().to_string(),
+            theme.state(State::Unknown).add_modifier(Modifier::BOLD),
         ));
     }
     let mut second = format!(" {armed}");
@@ -258,6 +270,9 @@ fn draw_presenter_header(
     }
     if app.journal_offline.is_some() {
         rest.push_str(" · JOURNAL OFFLINE");
+    }
+    if let Some(b) = crate::clock::badge() {
+        rest.push_str(&format!(" · {b}"));
     }
     let verdict = format!(" {word} ");
     let room = usize::from(info.width).saturating_sub(verdict.chars().count());

@@ -1,0 +1,221 @@
+//! Replay re-judges authority.
+//!
+//! The journal establishes who wrote each event, but not that they were
+//! allowed to: on a team journal any operator can append any kind of event
+//! under their own name. So the fold asks, of every event, whether its
+//! actor could have done it under the layout in force at that point of the
+//! record (its roles, its owners, its phases) and in the launch as it then
+//! stood. An event that fails counts as nothing, and is kept in
+//! [`super::State::void`] for `log --verify` to name.
+//!
+//! Only what does not depend on evidence is re-judged here: who, and in
+//! what order. Whether the gates were GO is the evidence the event carries.
+
+use std::sync::Arc;
+
+use super::{EventKind, RollbackStatus, State};
+use crate::launch::Event;
+use crate::layout::Layout;
+
+/// An event the fold ignored: its actor had no authority to do it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Void {
+    pub seq: i64,
+    pub actor: String,
+    /// What it claimed, in the record's words.
+    pub summary: String,
+    pub why: String,
+}
+
+/// The pinned layout, validated: what authority is judged by. `None` when
+/// the pinned text does not validate with this gonogo (the session says
+/// so and acts on nothing).
+#[derive(Clone)]
+pub struct Rules(pub Option<Arc<Layout>>);
+
+impl Rules {
+    pub fn parse(path: &str, text: &str) -> Rules {
+        Rules(
+            crate::layout::parse(std::path::Path::new(path), text)
+                .ok()
+                .map(Arc::new),
+        )
+    }
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(l) => write!(f, "Rules({})", l.digest()),
+            None => f.write_str("Rules(invalid)"),
+        }
+    }
+}
+
+// The rules are a function of the pinned text, which `Pinned` compares.
+impl PartialEq for Rules {
+    fn eq(&self, _: &Rules) -> bool {
+        true
+    }
+}
+impl Eq for Rules {}
+
+/// Whether `e`'s actor could do it in the launch folded to `state`.
+///
+/// # Errors
+/// Why it counts as nothing, in words.
+pub(super) fn judge(state: &State, e: &Event) -> Result<(), String> {
+    let Some(pinned) = &state.pinned else {
+        // A journal from before pinning: no rules to judge by (the first
+        // pin is whoever created the journal, or appended it first).
+        return Ok(());
+    };
+    let Some(layout) = pinned.rules.0.as_deref() else {
+        return Ok(());
+    };
+    let actor = e.actor.as_str();
+    match &e.kind {
+        EventKind::LayoutPinned { text, path, .. } => {
+            if !layout.may_adopt(actor, state.creator.as_deref()) {
+                let owners = match &layout.launch.owners {
+                    Some(o) => format!("owners: {}", o.join(", ")),
+                    None => format!(
+                        "the owner is the journal's creator, {}",
+                        state.creator.as_deref().unwrap_or("unknown")
+                    ),
+                };
+                return Err(format!(
+                    "{actor} may not change this launch's layout ({owners})"
+                ));
+            }
+            if let Some(new) = Rules::parse(path, text).0
+                && new.launch.id != layout.launch.id
+            {
+                return Err(format!(
+                    "it pins launch `{}`, not `{}`",
+                    new.launch.id, layout.launch.id
+                ));
+            }
+            Ok(())
+        }
+        EventKind::SignedOff { phase, role, .. } => {
+            if !state.started() {
+                return Err("signed before the launch started".into());
+            }
+            if *phase == state.phase {
+                let needs = layout
+                    .phase(phase)
+                    .is_some_and(|p| p.signoff.iter().any(|r| r == role));
+                if !needs {
+                    return Err(format!("phase {phase} does not need {role}"));
+                }
+                layout.may_act_as(actor, role)?;
+            }
+            Ok(())
+        }
+        EventKind::Revoked { phase, role, .. } => {
+            let theirs = state
+                .signed(role)
+                .is_some_and(|s| s.user == actor && *phase == state.phase);
+            if !theirs && *phase == state.phase {
+                layout.may_act_as(actor, role)?;
+            }
+            Ok(())
+        }
+        EventKind::Advanced {
+            from,
+            to,
+            waived,
+            overridden,
+            reason,
+        } => advanced(state, layout, e, from, to, (waived, overridden, reason)),
+        EventKind::Started { phase } => {
+            if state.started() {
+                return Err("the launch had started already".into());
+            }
+            if layout.phases.first().is_none_or(|p| p.id != *phase) {
+                return Err(format!("{phase} is not the first phase"));
+            }
+            Ok(())
+        }
+        EventKind::Reopened { .. } if state.rolled_back.is_none() => {
+            Err("the launch was not rolled back".into())
+        }
+        EventKind::RollbackFinished { started, .. } => match &state.rolled_back {
+            // Only the process that ran the command knows how it ended:
+            // an end recorded by anyone else is not evidence of it.
+            Some(rb)
+                if started.is_none_or(|s| s == rb.seq)
+                    && rb.status() == RollbackStatus::Running
+                    && rb.by != actor =>
+            {
+                Err(format!(
+                    "the rollback it ends was started by {}, and only its runner records its end",
+                    rb.by
+                ))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+type Waivers<'a> = (&'a [String], &'a [String], &'a Option<String>);
+
+/// An advance needs what `advance` asked for: the launch started, in the
+/// phase it leaves, to the next one, not on hold, every sign-off given
+/// (a STALE one overridden), and every blocking gate GO in the evidence
+/// it carries or waived with a reason.
+fn advanced(
+    state: &State,
+    layout: &Layout,
+    e: &Event,
+    from: &str,
+    to: &str,
+    (waived, overridden, reason): Waivers<'_>,
+) -> Result<(), String> {
+    if !state.started() {
+        return Err("advanced before the launch started".into());
+    }
+    if from != state.phase {
+        return Err(format!(
+            "it advances from {from}, but the launch was in {}",
+            state.phase
+        ));
+    }
+    let Some(i) = layout.phase_index(from) else {
+        return Err(format!("the layout has no phase {from}"));
+    };
+    match layout.phases.get(i + 1) {
+        Some(n) if n.id == to => {}
+        Some(n) => return Err(format!("the phase after {from} is {}, not {to}", n.id)),
+        None => return Err(format!("{from} is the last phase")),
+    }
+    if let Some(h) = &state.hold {
+        return Err(format!("the launch was on hold ({}: {})", h.by, h.reason));
+    }
+    let phase = &layout.phases[i];
+    let with_reason = reason.as_deref().is_some_and(|r| !r.trim().is_empty());
+    for role in &phase.signoff {
+        match state.signed(role) {
+            None => return Err(format!("{role} had not signed {from}")),
+            Some(s) if !(s.counts() || with_reason && overridden.contains(role)) => {
+                return Err(format!("the {role} sign-off was STALE and not overridden"));
+            }
+            Some(_) => {}
+        }
+    }
+    for gate in phase.gates.iter().filter(|g| g.blocking) {
+        let label = gate.label();
+        let go = e
+            .gates
+            .iter()
+            .any(|g| g.gate == label && g.state == crate::gate::State::Go.word());
+        if !(go || with_reason && waived.contains(&label)) {
+            return Err(format!(
+                "its evidence does not show {label} GO, and it was not waived"
+            ));
+        }
+    }
+    Ok(())
+}
