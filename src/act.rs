@@ -22,7 +22,7 @@ pub use crate::live::with_checked_items;
 pub use crate::session::os_user;
 pub use command::{CommandContext, OUTPUT_TAIL, Progress, ProgressSink, run_command};
 pub use judging::{Desk, judge_phase, snapshot};
-pub use rules::{Decision, decide, rollback_claim};
+pub use rules::{Decision, MAX_TEXT, decide, rollback_claim};
 
 use crate::journal::{Entry, Journal, JournalError};
 use crate::launch::{Event, EventKind, GateSnapshot};
@@ -124,6 +124,11 @@ pub fn perform(
     {
         return refuse(journal, act, format!("cannot {}: {why}", act.name()), gates);
     }
+    if matches!(act, Act::Rollback { .. })
+        && let Some(why) = still_running(desk)
+    {
+        return refuse(journal, act, format!("cannot roll back: {why}"), gates);
+    }
     match decide(desk, act) {
         Ok(d) => {
             let entry = Entry {
@@ -145,6 +150,27 @@ pub fn perform(
         }
         Err(reason) => refuse(journal, act, reason, gates),
     }
+}
+
+/// A failed attempt whose command still runs on this machine (its runner
+/// died; the command did not): one rollback at a time, so a retry waits.
+/// A command on another machine cannot be seen from here.
+fn still_running(desk: &Desk<'_>) -> Option<String> {
+    let rb = desk.state.rolled_back.as_ref()?;
+    if rb.status() != crate::launch::RollbackStatus::Failed {
+        return None;
+    }
+    let marker = crate::guard::rollback_marker(&desk.layout.launch.id, rb.seq, rb.at);
+    let alive = crate::signal::command::marked(&marker);
+    (!alive.is_empty()).then(|| {
+        let pids: Vec<String> = alive.iter().map(i32::to_string).collect();
+        format!(
+            "the command of rollback #{} is still running here (pid {}; its runner stopped): wait for it to end, or stop it (`kill {}`), then retry",
+            rb.seq,
+            pids.join(", "),
+            pids.join(" ")
+        )
+    })
 }
 
 fn refuse(

@@ -21,6 +21,8 @@ pub struct Board {
     keep_for: Vec<chrono::Duration>,
     /// Signal id → index: samples recorded by another process arrive by id.
     ids: Arc<HashMap<String, usize>>,
+    /// Definition key → index: how recorded samples find their signal.
+    keys: Arc<HashMap<String, usize>>,
 }
 
 /// How far back each signal's evidence must reach for every window on it:
@@ -68,6 +70,12 @@ impl Board {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let keys = layout
+            .signals
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), i))
+            .collect();
         Board {
             // Sized up front: growing by doubling later leaves holes in the
             // heap that RSS never gives back (measured: 65 → 47 MiB peak
@@ -77,12 +85,19 @@ impl Board {
                 .collect(),
             keep_for,
             ids: Arc::new(ids),
+            keys: Arc::new(keys),
         }
     }
 
     /// The index of signal `id`, in constant time.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.ids.get(id).copied()
+    }
+
+    /// The index of the signal whose definition key is `key` (what a
+    /// recorded sample names): none when its definition changed.
+    pub fn index_of_key(&self, key: &str) -> Option<usize> {
+        self.keys.get(key).copied()
     }
 
     pub fn record(&mut self, signal: usize, sample: Sample) {
@@ -105,15 +120,12 @@ impl Board {
     }
 
     /// This board's samples moved to `new`'s signal indices, for the
-    /// signals both layouts define alike (same id, same definition): a
-    /// signal whose URL or query changed starts with no evidence.
-    pub fn rekeyed(&self, old: &Layout, new: &Layout) -> Board {
+    /// signals both layouts define alike (same definition key): a signal
+    /// whose URL or query changed starts with no evidence.
+    pub fn rekeyed(&self, new: &Layout) -> Board {
         let mut board = Board::new(new);
         for (i, s) in new.signals.iter().enumerate() {
-            if let Some(o) = self.index_of(&s.id)
-                && let Some(was) = old.signals.get(o)
-                && format!("{was:?}") == format!("{s:?}")
-            {
+            if let Some(o) = self.index_of_key(&s.key) {
                 for sample in self.samples(o) {
                     board.record(i, sample.clone());
                 }

@@ -46,10 +46,15 @@ pub fn skew() -> Option<chrono::Duration> {
         .then(|| -chrono::Duration::milliseconds(OFFSET_MS.load(Ordering::Relaxed)))
 }
 
+/// Whole seconds, rounded (a skew measured as 59.98 s is a minute).
+pub fn secs(d: chrono::Duration) -> i64 {
+    let ms = d.num_milliseconds();
+    (ms + ms.signum() * 500) / 1000
+}
+
 /// `+60s`, `-3s`: how this machine's clock stands against the server's.
 pub fn words(skew: chrono::Duration) -> String {
-    let s = skew.num_milliseconds() as f64 / 1000.0;
-    format!("{s:+.0}s")
+    format!("{:+}s", secs(skew))
 }
 
 /// `CLOCK +60s` when the skew is worth showing.
@@ -69,7 +74,7 @@ pub fn refusal() -> Option<String> {
         };
         format!(
             "this machine's clock is {}s {side} the journal server's (more than {}s): set its time right (NTP) before polling or acting",
-            skew.num_seconds().abs(),
+            secs(skew).abs(),
             REFUSED.as_secs()
         )
     })

@@ -117,19 +117,20 @@ pub async fn board_from_evidence(
     prober: &Prober,
 ) -> Board {
     let mut board = Board::new(layout);
+    let now = crate::clock::now();
     for (id, sample) in recorded {
-        if let Some(i) = board.index_of(&id) {
+        // Stamped ahead of now (within the journal's slack): not yet.
+        if sample.at > now {
+            continue;
+        }
+        if let Some(i) = board.index_of_key(&id) {
             board.record(i, sample);
         }
     }
-    let now = crate::clock::now();
     let stale: Vec<usize> = (0..layout.signals.len())
         .filter(|&i| {
-            // A sample stamped in the future is never fresh: some clock
-            // is wrong, and this process polls for itself.
             board.latest(i).is_none_or(|s| {
-                s.at > now
-                    || (now - s.at).to_std().unwrap_or_default() > layout.signals[i].stale_after
+                (now - s.at).to_std().unwrap_or_default() > layout.signals[i].stale_after
             })
         })
         .collect();

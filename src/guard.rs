@@ -13,8 +13,8 @@
 mod commands;
 
 pub use commands::{
-    ON_ENTER_TIMEOUT, OfflineRollback, RUNNER_TTL, fire_rollback, reap_lost_rollback, run_on_enter,
-    run_rollback, runner_id, spool_rollback,
+    ON_ENTER_TIMEOUT, OfflineRollback, RUNNER_TTL, fire_rollback, reap_lost_rollback,
+    rollback_marker, run_on_enter, run_rollback, runner_id, spool_rollback,
 };
 
 use chrono::{DateTime, Utc};

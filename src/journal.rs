@@ -244,6 +244,9 @@ pub trait Store: Send {
     fn clock_offset(&self) -> Result<Option<chrono::Duration>, JournalError> {
         Ok(None)
     }
+    /// The process is stopping: from now on no call waits long for a
+    /// store that does not answer.
+    fn hurry(&self) {}
 }
 
 /// An entry's stored columns: kind, body and gates, redacted.
@@ -594,6 +597,11 @@ impl Journal {
     ) -> Result<(i64, Vec<(String, Sample)>), JournalError> {
         let mut last = 0;
         let mut out = Vec::new();
+        // A sample stamped ahead of now is no evidence: the clock that
+        // stamped it is wrong (a file journal's writer on a fast clock), and
+        // counted later it would fill a window with time that never passed.
+        // The slack covers the error of measuring a server's clock.
+        let ahead = crate::clock::now() + chrono::Duration::seconds(1);
         for raw in self.store.samples(query)? {
             last = last.max(raw.id);
             // A sample that no longer reads (a newer format) is skipped: it
@@ -604,6 +612,9 @@ impl Journal {
             ) else {
                 continue;
             };
+            if at > ahead {
+                continue;
+            }
             out.push((
                 raw.signal,
                 Sample {
@@ -695,6 +706,13 @@ impl Journal {
     /// says it is; the database's login is what the server checked.
     pub fn actor(&self) -> String {
         self.store.identity().to_string()
+    }
+
+    /// Stopping: calls from now on give up quickly on a store that does
+    /// not answer (SIGTERM is obeyed within a second, whatever the
+    /// database does).
+    pub fn hurry(&self) {
+        self.store.hurry();
     }
 
     /// Measures this machine's clock against the journal server's and

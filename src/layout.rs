@@ -126,6 +126,23 @@ fn anchor_dir(given: &Path, real: &Path) -> PathBuf {
         .map_or_else(|| dir_of(given), Path::to_path_buf)
 }
 
+/// `id#digest`: what a signal's samples are recorded under. The digest
+/// covers its whole definition (kind, URL, query, path, command, timing,
+/// unit), so evidence taken for one definition never counts for another:
+/// an adopt that changes a signal restarts its windows in every process.
+fn signal_key(
+    id: &str,
+    probe: &Probe,
+    timing: (Duration, Duration, Duration),
+    unit: Unit,
+) -> String {
+    use sha2::Digest;
+    let definition = format!("{probe:?}|{timing:?}|{unit:?}");
+    let digest = sha2::Sha256::digest(definition.as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{id}#{short}")
+}
+
 /// The directory of a layout path as given (`.` for a bare file name).
 fn dir_of(path: &Path) -> PathBuf {
     path.parent()
@@ -849,13 +866,16 @@ impl Validator<'_> {
         };
         t.finish(&mut self.sink);
         let (every, timeout, stale_after) = timing?;
+        let (probe, unit) = (probe?, unit?);
+        let key = signal_key(id, &probe, (every, timeout, stale_after), unit);
         Some(Signal {
             id: id.to_string(),
-            probe: probe?,
+            key,
+            probe,
             every,
             timeout,
             stale_after,
-            unit: unit?,
+            unit,
             depends_on: Vec::new(),
             upstream: Vec::new(),
         })

@@ -434,7 +434,7 @@ impl Live {
     /// Runs `layout` from now on; samples of signals that stayed alike are
     /// kept.
     pub fn relayout(&mut self, layout: Arc<Layout>, now: DateTime<Utc>) -> Vec<Change> {
-        self.board = self.board.rekeyed(&self.layout, &layout);
+        self.board = self.board.rekeyed(&layout);
         self.layout = layout;
         // Before the start, the launch stands at the new layout's first
         // phase.

@@ -341,6 +341,7 @@ impl Runtime {
                 },
             }
         }
+        self.journal.hurry();
         self.sampler.stop(&mut self.journal);
         if let Some(task) = self.rollback.take().filter(|t| !t.is_finished()) {
             self.say(Update::Waiting(
@@ -592,7 +593,7 @@ impl Runtime {
             return;
         }
         let said = crate::clock::skew().map(|skew| {
-            let secs = skew.num_seconds();
+            let secs = crate::clock::secs(skew);
             let words = crate::clock::badge().map(|b| match crate::clock::refusal() {
                 Some(why) => format!("{b}: {why}"),
                 None => format!(

@@ -164,7 +164,7 @@ pub fn derive(
     let mut board = crate::board::Board::new(layout);
     let mut later = Vec::new();
     for (id, sample) in recorded {
-        let Some(i) = board.index_of(&id) else {
+        let Some(i) = board.index_of_key(&id) else {
             continue;
         };
         if sample.at <= from {
@@ -278,6 +278,12 @@ gates = [
 [[phases]]
 id = "full"
 "#;
+
+    /// What `err`'s samples are recorded under.
+    fn err_key() -> String {
+        let layout = layout();
+        layout.signal("err").unwrap().key.clone()
+    }
 
     fn layout() -> Arc<Layout> {
         Arc::new(crate::layout::parse(std::path::Path::new("bound.toml"), LAYOUT).unwrap())
@@ -428,7 +434,7 @@ id = "full"
 
     fn number(at: i64, v: f64) -> (String, Sample) {
         (
-            "err".into(),
+            err_key(),
             Sample {
                 at: t(at),
                 outcome: Outcome::Number(v),
@@ -486,7 +492,7 @@ id = "full"
         // Taken at 9.5 s (before the sign-off at 10 s), recorded late.
         let mut evidence: Vec<_> = (0..=9).map(|s| number(s, 1.0)).collect();
         evidence.push((
-            "err".into(),
+            err_key(),
             Sample {
                 at: t(9) + chrono::Duration::milliseconds(500),
                 outcome: Outcome::Number(99.0),

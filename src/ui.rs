@@ -171,6 +171,8 @@ pub async fn run(
     let mut term_sig = signal(SignalKind::terminate()).map_err(ScreenError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(ScreenError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ScreenError::Signals)?;
+    let mut cont =
+        signal(SignalKind::from_raw(nix::libc::SIGCONT)).map_err(ScreenError::Signals)?;
     let (term_tx, mut term_out) = mpsc::unbounded_channel::<Vec<u8>>();
     let actor = session.journal.actor();
     let (runtime, live, mut updates) = Runtime::new(
@@ -289,6 +291,23 @@ pub async fn run(
             _ = term_sig.recv() => break 'main,
             _ = hup.recv() => break 'main,
             _ = int.recv() => break 'main,
+            _ = cont.recv() => {
+                // Stopped and continued (SIGSTOP, then `fg`): the shell
+                // put the terminal back in cooked mode meanwhile and may
+                // have drawn over us. Raw again, and every cell redrawn.
+                let _ = crossterm::terminal::enable_raw_mode();
+                let _ = crossterm::execute!(
+                    std::io::stdout(),
+                    crossterm::terminal::EnterAlternateScreen,
+                    EnableBracketedPaste,
+                    crossterm::cursor::Hide
+                );
+                let _ = terminal.clear();
+                app.dirty = true;
+                if draw(&mut terminal, &mut app).is_err() {
+                    break 'main;
+                }
+            }
         }
         for effect in effects {
             match effect {

@@ -15,6 +15,9 @@ pub struct CommandContext<'a> {
     pub phase: &'a str,
     pub actor: &'a str,
     pub reason: &'a str,
+    /// The mark every process of the run carries (`GONOGO_RUN`): set when
+    /// others must find the run later (a rollback whose runner died).
+    pub marker: Option<&'a str>,
 }
 
 /// Bytes of command output kept for the journal.
@@ -41,12 +44,15 @@ pub async fn run_command(
     timeout: Duration,
     progress: Option<&ProgressSink>,
 ) -> CommandOutcome {
-    let env = [
+    let mut env = vec![
         ("GONOGO_LAUNCH".to_string(), ctx.launch.to_string()),
         ("GONOGO_PHASE".to_string(), ctx.phase.to_string()),
         ("GONOGO_ACTOR".to_string(), ctx.actor.to_string()),
         ("GONOGO_REASON".to_string(), ctx.reason.to_string()),
     ];
+    if let Some(m) = ctx.marker {
+        env.push((command::MARKER_VAR.to_string(), m.to_string()));
+    }
     let limits = Limits {
         timeout,
         keep: OUTPUT_TAIL,

@@ -37,6 +37,9 @@ fn short_time(t: DateTime<Utc>) -> String {
 /// # Errors
 /// The refusal, one line, as every front end shows it.
 pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
+    if let Some(why) = too_long(act) {
+        return Err(why);
+    }
     let state = desk.state;
     let layout = desk.layout;
     let plain = |kind| Ok(Decision { kind, claim: None });
@@ -192,7 +195,7 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
             }
             Ok(Decision {
                 kind: EventKind::RollbackStarted {
-                    reason: reason.clone(),
+                    reason: cut_reason(reason),
                     triggers: Vec::new(),
                     command: rb.run.clone(),
                     offline: None,
@@ -252,6 +255,45 @@ pub fn decide(desk: &Desk<'_>, act: &Act) -> Result<Decision, String> {
             })
         }
     }
+}
+
+/// The most characters a note or a reason may have. Every screen and
+/// record shows them; a pasted megabyte would make each frame and each
+/// read of the journal pay for it.
+pub const MAX_TEXT: usize = 2000;
+
+/// Why the note or reason of `act` is refused as too long, if it is. A
+/// rollback's reason is never a reason to refuse a rollback: it is cut
+/// instead ([`cut_reason`]).
+fn too_long(act: &Act) -> Option<String> {
+    let (what, text) = match act {
+        Act::SignOff { note: Some(t), .. } | Act::Revoke { note: Some(t), .. } => ("note", t),
+        Act::Note { text } => ("note", text),
+        Act::Advance {
+            override_reason: Some(t),
+        } => ("reason", t),
+        Act::Hold { reason }
+        | Act::Arm { reason }
+        | Act::Disarm { reason }
+        | Act::Reopen { reason, .. } => ("reason", reason),
+        _ => return None,
+    };
+    let n = text.chars().count();
+    (n > MAX_TEXT).then(|| {
+        format!(
+            "cannot {}: the {what} is {n} characters; at most {MAX_TEXT}",
+            act.name()
+        )
+    })
+}
+
+/// A rollback's reason, at most [`MAX_TEXT`] characters, saying so when cut.
+pub fn cut_reason(reason: &str) -> String {
+    if reason.chars().count() <= MAX_TEXT {
+        return reason.to_string();
+    }
+    let kept: String = reason.chars().take(MAX_TEXT).collect();
+    format!("{kept}… (cut at {MAX_TEXT} characters)")
 }
 
 /// Adopting a changed layout: an owner of the pinned one only, the same

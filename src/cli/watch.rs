@@ -68,11 +68,16 @@ pub async fn run(
     // Watch may say nothing for a long while: look for a reader that went
     // away without waiting for a write to fail.
     let mut reader_check = tokio::time::interval(Duration::from_millis(250));
+    // Commands this process runs now: stopping waits for them.
+    let mut running = 0usize;
     let why = loop {
         tokio::select! {
             u = updates.recv() => match u {
                 Some(Update::Stopped) | None => break "the runtime stopped",
-                Some(u) => printer.print(&live, u),
+                Some(u) => {
+                    running = commands_running(running, &u);
+                    printer.print(&live, u);
+                }
             },
             _ = reader_check.tick() => {
                 if out::reader_gone() {
@@ -87,16 +92,53 @@ pub async fn run(
         }
     };
     let _ = orders.send(Order::Stop);
-    // What the runtime says on its way out (a rollback it waits for).
-    while let Some(u) = updates.recv().await {
-        if matches!(u, Update::Stopped) {
-            break;
+    // What the runtime says on its way out (a rollback it waits for). A
+    // loop held up by a database that does not answer is not waited for
+    // past a second — unless a command runs here, whose end must be
+    // recorded: a lease lapses by itself, and nothing unacknowledged is
+    // lost by leaving.
+    let deadline = tokio::time::Instant::now() + STOP_WITHIN;
+    loop {
+        let next = if running == 0 {
+            match tokio::time::timeout_at(deadline, updates.recv()).await {
+                Ok(u) => u,
+                Err(_) => {
+                    say(&format!(
+                        "watch stopped ({why}; the journal did not answer within {} ms: leaving without waiting for it)",
+                        STOP_WITHIN.as_millis()
+                    ));
+                    std::process::exit(0);
+                }
+            }
+        } else {
+            updates.recv().await
+        };
+        match next {
+            Some(Update::Stopped) | None => break,
+            Some(u) => {
+                running = commands_running(running, &u);
+                if matches!(u, Update::Waiting(_)) {
+                    running = running.max(1);
+                }
+                printer.print(&live, u);
+            }
         }
-        printer.print(&live, u);
     }
     let _ = task.await;
     say(&format!("watch stopped ({why})"));
     Ok(0)
+}
+
+/// How long a stop may wait for a loop held up by the journal.
+const STOP_WITHIN: Duration = Duration::from_millis(700);
+
+/// How many commands run here after `u`.
+fn commands_running(running: usize, u: &Update) -> usize {
+    match u {
+        Update::Command(CommandNews::Started(_)) => running + 1,
+        Update::Command(CommandNews::Finished(_)) => running.saturating_sub(1),
+        _ => running,
+    }
 }
 
 /// One line, cleaned ([`super::out`]); a failed write because the reader

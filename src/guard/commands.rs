@@ -63,6 +63,13 @@ pub fn runner_id(actor: &str) -> String {
     format!("{actor} pid {}", std::process::id())
 }
 
+/// The mark every process of rollback #`started_seq`'s command carries:
+/// how a retry finds a command whose runner died and that still runs.
+/// Its time tells apart two journals of one launch on this machine.
+pub fn rollback_marker(launch: &str, started_seq: i64, at: DateTime<Utc>) -> String {
+    format!("{launch}/rollback/{started_seq}/{}", at.timestamp_micros())
+}
+
 /// The lease a rollback's runner renews while its command runs.
 fn runner_lease(started_seq: i64) -> String {
     format!("run:{started_seq}")
@@ -97,11 +104,13 @@ pub async fn run_rollback(
         EventKind::RollbackStarted { reason, .. } => reason.as_str(),
         _ => "",
     };
+    let marker = rollback_marker(&layout.launch.id, started.seq, started.at);
     let ctx = CommandContext {
         launch: &layout.launch.id,
         phase: &state.phase,
         actor,
         reason,
+        marker: Some(&marker),
     };
     let lease = runner_lease(started.seq);
     let runner = runner_id(actor);
@@ -222,6 +231,7 @@ pub async fn run_on_enter(
         phase: phase_id,
         actor,
         reason: &reason,
+        marker: None,
     };
     let outcome = match layout.command_refusal(&CommandPlace::OnEnter(phase_id.clone())) {
         Some(why) => not_run(argv, why),
@@ -342,9 +352,14 @@ impl OfflineRollback {
             phase: &state.phase,
             actor: &self.actor,
             reason: &reason,
+            marker: None,
         };
-        let outcome =
-            act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress).await;
+        let outcome = match layout.command_refusal(&CommandPlace::Rollback) {
+            Some(why) => not_run(&rb.run, why),
+            None => {
+                act::run_command(&rb.run, command_dir(layout), &ctx, rb.timeout, progress).await
+            }
+        };
         let (ending, success) = (outcome.ending.clone(), outcome.success);
         self.spooled.finished = Some(Entry {
             kind: EventKind::RollbackFinished {

@@ -341,7 +341,13 @@ pub struct Postgres {
     wake: watch::Sender<u64>,
     /// The database user the server authenticated: who acts.
     identity: String,
+    /// Set when the process stops: a database that does not answer at
+    /// once is not waited for (a lease lapses by itself).
+    hurry: std::sync::atomic::AtomicBool,
 }
+
+/// How long a call may take once the process is stopping.
+const HURRIED: Duration = Duration::from_millis(300);
 
 impl Postgres {
     /// Opens launch `launch_id`'s journal in the database, creating the
@@ -480,6 +486,7 @@ impl Postgres {
             redial: Mutex::new(None),
             wake,
             identity: String::new(),
+            hurry: std::sync::atomic::AtomicBool::new(false),
         };
         let conn = pg
             .dial()
@@ -592,10 +599,17 @@ impl Postgres {
     where
         F: for<'c> Fn(&'c mut Client) -> Op<'c, T>,
     {
+        let hurried = self.hurry.load(std::sync::atomic::Ordering::Relaxed);
+        let bound = if hurried { bound.min(HURRIED) } else { bound };
         let mut guard = self
             .conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if hurried && guard.as_ref().is_none_or(|c| c.lost().is_some()) {
+            return Err(JournalError::Offline(
+                "stopping; the database was not reachable".into(),
+            ));
+        }
         let mut just_lost = false;
         if let Some(why) = guard.as_ref().and_then(Conn::lost) {
             *guard = None;
@@ -1297,6 +1311,10 @@ impl Store for Postgres {
 
     fn identity(&self) -> &str {
         &self.identity
+    }
+
+    fn hurry(&self) {
+        self.hurry.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn clock_offset(&self) -> Result<Option<chrono::Duration>, JournalError> {

@@ -212,6 +212,9 @@ pub struct Launch {
 #[derive(Debug, Clone)]
 pub struct Signal {
     pub id: String,
+    /// `id#digest` of its definition: what its samples are recorded and
+    /// read under, so a changed definition starts with no evidence.
+    pub key: String,
     pub probe: Probe,
     pub every: Duration,
     pub timeout: Duration,

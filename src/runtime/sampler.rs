@@ -91,7 +91,7 @@ impl Sampler {
         let since =
             crate::clock::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         for (id, sample) in journal.samples_since(since).unwrap_or_default() {
-            if let Some(i) = board.index_of(&id) {
+            if let Some(i) = board.index_of_key(&id) {
                 board.record(i, sample);
             }
         }
@@ -198,7 +198,7 @@ impl Sampler {
             let on_board = board.samples(i);
             let k = on_board.partition_point(|s| s.at < at);
             let sample = on_board.get(k).filter(|s| s.at == at)?;
-            Some((layout.signals[i].id.as_str(), sample))
+            Some((layout.signals[i].key.as_str(), sample))
         });
         journal.record_samples(samples, self.keep)?;
         Ok(news)
@@ -236,7 +236,7 @@ impl Sampler {
         self.seen_samples = last;
         samples
             .into_iter()
-            .filter_map(|(id, s)| board.index_of(&id).map(|i| (i, s)))
+            .filter_map(|(key, s)| board.index_of_key(&key).map(|i| (i, s)))
             .collect()
     }
 

@@ -239,10 +239,17 @@ pub async fn run_streamed(
             dir.display()
         ));
     }
+    // Every process of this run carries the mark, setsid or not: what the
+    // group kill misses, the mark finds.
+    let marker = env
+        .iter()
+        .find(|(k, _)| k == MARKER_VAR)
+        .map_or_else(new_marker, |(_, v)| v.clone());
     let mut child = Command::new(program)
         .args(args)
         .current_dir(dir)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env(MARKER_VAR, &marker)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -255,13 +262,8 @@ pub async fn run_streamed(
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
     // Disarmed on return; fires only if this future is dropped mid-run.
-    let mut cancelled = KillGroupOnDrop(pgid);
-    let kill_group = || {
-        if let Some(pgid) = pgid {
-            // ESRCH (already gone) is fine: the point is that nothing is left.
-            let _ = killpg(pgid, UnixSignal::SIGKILL);
-        }
-    };
+    let mut cancelled = KillGroupOnDrop(pgid, marker.clone());
+    let kill_group = || kill_run(pgid, &marker);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut out = Tail::new(limits.keep);
@@ -352,14 +354,57 @@ pub async fn run_streamed(
 /// Kills the process group if [`run`] is dropped before it finishes (its
 /// polling task was cancelled): `kill_on_drop` reaches only the direct
 /// child, and its children would run on, orphaned.
-struct KillGroupOnDrop(Option<Pid>);
+struct KillGroupOnDrop(Option<Pid>, String);
 
 impl Drop for KillGroupOnDrop {
     fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            let _ = killpg(pgid, UnixSignal::SIGKILL);
+        if self.0.is_some() {
+            kill_run(self.0, &self.1);
         }
     }
+}
+
+/// The variable that marks every process of one run.
+pub const MARKER_VAR: &str = "GONOGO_RUN";
+
+fn new_marker() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{n}-{nanos:08x}", std::process::id())
+}
+
+/// Kills the run's process group and every process still carrying its
+/// mark: a descendant that called `setsid` has left the group, not the
+/// environment it inherited.
+fn kill_run(pgid: Option<Pid>, marker: &str) {
+    if let Some(pgid) = pgid {
+        // ESRCH (already gone) is fine: the point is that nothing is left.
+        let _ = killpg(pgid, UnixSignal::SIGKILL);
+    }
+    for pid in marked(marker) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), UnixSignal::SIGKILL);
+    }
+}
+
+/// The processes of this user whose environment carries `marker` (only
+/// ours are readable): a run's stragglers, found by what they inherited.
+pub fn marked(marker: &str) -> Vec<i32> {
+    let needle = format!("{MARKER_VAR}={marker}\0");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| u32::try_from(pid).is_ok_and(|p| p != me))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .collect()
 }
 
 async fn read_some<R: tokio::io::AsyncRead + Unpin>(

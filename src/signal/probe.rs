@@ -232,7 +232,7 @@ impl Prober {
             Ok(b) => b,
             Err(reason) => return Outcome::Unknown(reason),
         };
-        prometheus_value(status, &body)
+        prometheus_value(status, &body, crate::clock::now())
     }
 
     async fn command(&self, argv: &[String], dir: &std::path::Path, timeout: Duration) -> Outcome {
@@ -497,8 +497,17 @@ fn json_text(s: &str) -> Outcome {
     }
 }
 
-/// Reads one value out of a Prometheus `/api/v1/query` answer.
-pub(crate) fn prometheus_value(status: reqwest::StatusCode, body: &[u8]) -> Outcome {
+/// How far an answer's evaluation time may sit from now. An instant query
+/// is evaluated at the time it is asked; an answer stamped in 1970 or 2100
+/// is not about now, whatever its value.
+const PROMETHEUS_SKEW: i64 = 300;
+
+/// Reads one value out of a Prometheus `/api/v1/query` answer asked `now`.
+pub(crate) fn prometheus_value(
+    status: reqwest::StatusCode,
+    body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Outcome {
     #[derive(serde::Deserialize)]
     struct Answer {
         status: String,
@@ -508,6 +517,9 @@ pub(crate) fn prometheus_value(status: reqwest::StatusCode, body: &[u8]) -> Outc
         error_type: Option<String>,
         #[serde(default)]
         error: Option<String>,
+        /// A partial answer (a store or shard did not answer) says so here.
+        #[serde(default)]
+        warnings: Vec<String>,
     }
     #[derive(serde::Deserialize)]
     struct Data {
@@ -529,10 +541,32 @@ pub(crate) fn prometheus_value(status: reqwest::StatusCode, body: &[u8]) -> Outc
             first_line(&msg)
         ));
     }
+    if let Some(w) = answer.warnings.first() {
+        return Outcome::Unknown(format!(
+            "prometheus warns the answer may be incomplete: {}",
+            first_line(w)
+        ));
+    }
     let Some(data) = answer.data else {
         return Outcome::Unknown("prometheus answered without data".into());
     };
     let sample_value = |pair: &serde_json::Value| -> Outcome {
+        let at = pair.get(0).and_then(serde_json::Value::as_f64);
+        let Some(at) = at.filter(|t| t.is_finite()) else {
+            return Outcome::Unknown("prometheus sample has no time".into());
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let off = at as i64 - now.timestamp();
+        if off.abs() > PROMETHEUS_SKEW {
+            let when = chrono::DateTime::from_timestamp(at as i64, 0).map_or_else(
+                || format!("{at}"),
+                |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+            );
+            return Outcome::Unknown(format!(
+                "prometheus answered for {when}, {}s from now: not about now",
+                off.abs()
+            ));
+        }
         match pair.get(1).and_then(serde_json::Value::as_str) {
             Some(text) => Outcome::number_from_text(text),
             None => Outcome::Unknown("prometheus sample has no value".into()),
@@ -623,19 +657,35 @@ mod tests {
     #[test]
     fn prometheus_answers_are_read_fail_safe() {
         let ok = reqwest::StatusCode::OK;
-        let one = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.25"]}]}}"#;
-        assert_eq!(prometheus_value(ok, one), Outcome::Number(0.25));
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let read = |status, body: &[u8]| prometheus_value(status, body, now);
+        let one = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1800000000.5,"0.25"]}]}}"#;
+        assert_eq!(read(ok, one), Outcome::Number(0.25));
         let empty = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
         assert_eq!(
-            prometheus_value(ok, empty),
+            read(ok, empty),
             Outcome::Unknown("no data (empty vector)".into())
         );
-        let nan = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"NaN"]}}"#;
-        assert!(matches!(prometheus_value(ok, nan), Outcome::Unknown(r) if r.contains("NaN")));
+        let nan =
+            br#"{"status":"success","data":{"resultType":"scalar","result":[1800000000,"NaN"]}}"#;
+        assert!(matches!(read(ok, nan), Outcome::Unknown(r) if r.contains("NaN")));
         let err = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
         assert_eq!(
-            prometheus_value(reqwest::StatusCode::BAD_REQUEST, err),
+            read(reqwest::StatusCode::BAD_REQUEST, err),
             Outcome::Unknown("prometheus bad_data: parse error at char 4".into())
         );
+        // Stamped in 1970 or 2100: not about now.
+        for at in ["1", "4102444800"] {
+            let body = format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[{at},"0.25"]}}]}}}}"#
+            );
+            assert!(
+                matches!(read(ok, body.as_bytes()), Outcome::Unknown(r) if r.contains("not about now")),
+                "{at}"
+            );
+        }
+        // A partial answer is no answer.
+        let partial = br#"{"status":"success","warnings":["partial response: store down"],"data":{"resultType":"vector","result":[{"metric":{},"value":[1800000000,"0.25"]}]}}"#;
+        assert!(matches!(read(ok, partial), Outcome::Unknown(r) if r.contains("partial response")),);
     }
 }

@@ -32,6 +32,20 @@ const OUTPUT_LINES: usize = 500;
 
 /// Appends to a pane's list, keeping the newest `cap`; a view scrolled
 /// back by `scroll` entries stays on the entries it shows.
+/// An event's summary as the log pane shows it: cleaned and redacted,
+/// then cut (the pane shows four lines at most; a note recorded before
+/// notes were capped may be any length).
+fn logged_summary(e: &Event) -> String {
+    const SHOWN: usize = 2 * crate::act::MAX_TEXT;
+    let summary = crate::text::clean(&e.summary()).into_owned();
+    if summary.chars().count() <= SHOWN {
+        return summary;
+    }
+    let mut cut: String = summary.chars().take(SHOWN).collect();
+    cut.push('…');
+    cut
+}
+
 fn append_kept<T>(list: &mut Vec<T>, scroll: &mut usize, item: T, cap: usize) {
     list.push(item);
     if *scroll > 0 {
@@ -134,7 +148,9 @@ pub enum Effect {
 pub struct App {
     /// The runtime's picture of the launch, read for each frame and key.
     pub live: SharedLive,
-    pub log: Vec<Event>,
+    /// The journal tail: each event with its summary, cleaned and cut
+    /// once when it arrives — a frame never pays for a long note again.
+    pub log: Vec<(Event, String)>,
     pub output: Vec<String>,
     /// Lines scrolled back from the newest output line (0: follow it).
     pub output_scroll: usize,
@@ -232,7 +248,8 @@ impl App {
             {
                 self.show_recorded(&e, outcome);
             }
-            append_kept(&mut self.log, &mut self.log_scroll, e, LOG_TAIL);
+            let summary = logged_summary(&e);
+            append_kept(&mut self.log, &mut self.log_scroll, (e, summary), LOG_TAIL);
         }
     }
 
@@ -283,8 +300,11 @@ impl App {
             }
             Msg::Paste(text) => {
                 if let Mode::Prompt(p) = &mut self.mode {
-                    // One line only: a pasted newline must not submit.
-                    p.input.extend(text.chars().filter(|c| !c.is_control()));
+                    // One line only: a pasted newline must not submit. And
+                    // no longer than a note may be: the rest never lands.
+                    let room = crate::act::MAX_TEXT.saturating_sub(p.input.chars().count());
+                    p.input
+                        .extend(text.chars().filter(|c| !c.is_control()).take(room));
                 }
                 Vec::new()
             }
@@ -391,7 +411,9 @@ impl App {
                         }
                     };
                 }
-                p.input.push(c);
+                if p.input.chars().count() < crate::act::MAX_TEXT {
+                    p.input.push(c);
+                }
                 self.mode = Mode::Prompt(p);
                 Vec::new()
             }

@@ -513,7 +513,37 @@ fn prom_vector(series: &str) -> Reply {
 }
 
 fn prom_series(value: &str) -> String {
-    format!(r#"{{"metric":{{"job":"api"}},"value":[1767225600.123,"{value}"]}}"#)
+    prom_series_at(chrono::Utc::now().timestamp() as f64 + 0.123, value)
+}
+
+/// A series as Prometheus evaluates it at `at` (seconds since the epoch).
+fn prom_series_at(at: f64, value: &str) -> String {
+    format!(r#"{{"metric":{{"job":"api"}},"value":[{at},"{value}"]}}"#)
+}
+
+/// An answer evaluated in 1970 or in 2100 is not about now, and one
+/// Prometheus marks partial (a store did not answer) is no answer:
+/// UNKNOWN, never GO.
+#[tokio::test]
+async fn prometheus_far_off_and_partial_answers_are_unknown() {
+    for at in [1.0, 4_102_444_800.0] {
+        let server = Server::fixed(prom_vector(&prom_series_at(at, "0.25"))).await;
+        let l = one_signal(&prometheus(&server.url("")), AT_MOST);
+        let (sample, _) = poll_first(&l).await;
+        let reason = assert_unknown(&l, &sample, "prometheus answered for ");
+        assert!(reason.ends_with("s from now: not about now"), "{reason}");
+    }
+    let partial = Reply::ok_json(&format!(
+        r#"{{"status":"success","warnings":["partial response: store eu-1 unreachable"],"data":{{"resultType":"vector","result":[{}]}}}}"#,
+        prom_series("0.25")
+    ));
+    let server = Server::fixed(partial).await;
+    let l = one_signal(&prometheus(&server.url("")), AT_MOST);
+    let (sample, _) = poll_first(&l).await;
+    assert_eq!(
+        assert_unknown(&l, &sample, "prometheus warns"),
+        "prometheus warns the answer may be incomplete: partial response: store eu-1 unreachable"
+    );
 }
 
 #[tokio::test]
@@ -558,9 +588,10 @@ async fn prometheus_infinities_are_unknown() {
 
 #[tokio::test]
 async fn prometheus_scalar_nan_is_unknown() {
-    let server = Server::fixed(Reply::ok_json(
-        r#"{"status":"success","data":{"resultType":"scalar","result":[1767225600,"NaN"]}}"#,
-    ))
+    let server = Server::fixed(Reply::ok_json(&format!(
+        r#"{{"status":"success","data":{{"resultType":"scalar","result":[{},"NaN"]}}}}"#,
+        chrono::Utc::now().timestamp()
+    )))
     .await;
     let l = one_signal(&prometheus(&server.url("")), AT_MOST);
     let (sample, _) = poll_first(&l).await;
@@ -684,6 +715,39 @@ async fn hanging_command_times_out_and_its_whole_group_is_killed() {
         tokio::time::sleep(ms(20)).await;
     }
     assert!(is_dead(pid), "grandchild {pid} outlived the timeout");
+}
+
+/// A descendant that leaves the process group (`setsid`) is found by the
+/// mark it inherited, and killed at the timeout too.
+#[tokio::test]
+async fn a_descendant_that_calls_setsid_is_killed_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("escaped.pid");
+    let script = format!(
+        "setsid sleep 30 & echo $! > {}; sleep 30",
+        pidfile.display()
+    );
+    let l = one_signal(&command(&script, "500ms"), "below = 80");
+    let (sample, took) = poll_first(&l).await;
+    assert_unknown(&l, &sample, "timed out after 500ms");
+    assert_timed_out_in_time(took);
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while !is_dead(pid) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(ms(20)).await;
+    }
+    let escaped = !is_dead(pid);
+    if escaped {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(!escaped, "the setsid descendant {pid} outlived the timeout");
 }
 
 #[tokio::test]

@@ -353,3 +353,145 @@ fn the_demo_runs_from_any_directory() {
     );
     let _ = demo.wait();
 }
+
+/// `run = ["./bin/rb.sh"]` means the script beside the layout, whatever
+/// directory gonogo is started in — for the rollback, `on_enter` and a
+/// command signal — and the record shows the path it ran, not
+/// `cfg/./bin/rb.sh`.
+#[test]
+fn relative_commands_run_from_the_layouts_directory_anywhere() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = procs::tempdir();
+    let cfg = root.path().join("cfg");
+    std::fs::create_dir_all(cfg.join("bin")).unwrap();
+    let script = cfg.join("bin/rb.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho ran >> \"$(dirname \"$0\")/ran.log\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        cfg.join("rb.toml"),
+        r#"[launch]
+name = "Relative"
+id = "relative"
+
+[signals.probe]
+kind = "command"
+run = ["./bin/rb.sh"]
+
+[[phases]]
+id = "one"
+on_enter = ["./bin/rb.sh"]
+gates = [{ signal = "probe", up = true }]
+
+[rollback]
+run = ["./bin/rb.sh"]
+"#,
+    )
+    .unwrap();
+    let elsewhere = procs::tempdir();
+    let gonogo = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env("XDG_STATE_HOME", root.path())
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    // Named relative to where gonogo runs (both directories are in the
+    // temp dir), which is not the layout's.
+    assert_eq!(elsewhere.path().parent(), root.path().parent());
+    let rel = format!(
+        "../{}/cfg/rb.toml",
+        root.path().file_name().unwrap().to_str().unwrap()
+    );
+    let (code, out, err) = gonogo(&["start", &rel]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = gonogo(&["check", &rel, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+    assert_eq!(v["gates"][0]["state"], "GO", "{v}");
+    assert_eq!(code, Some(0), "{v}");
+    let (code, out, err) = gonogo(&["rollback", &rel, "--reason", "drill", "--yes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let real = std::fs::canonicalize(&script).unwrap();
+    let ran = std::fs::read_to_string(cfg.join("bin/ran.log")).unwrap();
+    // on_enter, the polls of start, check and rollback, the rollback.
+    assert!(ran.lines().count() >= 3, "{ran}");
+    let (_, log, _) = gonogo(&["log", &rel]);
+    assert!(log.contains(&format!("`{}`", real.display())), "{log}");
+    assert!(!log.contains("./bin"), "{log}");
+}
+
+/// A note or reason is at most 2,000 characters: longer is refused with
+/// the cap, never recorded — except a rollback's reason, which never
+/// stands between an operator and a rollback: it is cut, and says so.
+#[test]
+fn notes_and_reasons_are_capped_and_say_the_cap() {
+    let dir = procs::tempdir();
+    let layout = dir.path().join("cap.toml");
+    std::fs::write(
+        &layout,
+        r#"[launch]
+name = "Caps"
+id = "caps"
+
+[signals.ready]
+kind = "checklist"
+items = ["go"]
+
+[[phases]]
+id = "one"
+
+[rollback]
+run = ["true"]
+"#,
+    )
+    .unwrap();
+    let layout = layout.to_str().unwrap();
+    let gonogo = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("XDG_STATE_HOME", dir.path())
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = gonogo(&["start", layout]);
+    assert_eq!(code, Some(0), "{err}");
+    let long = "x".repeat(2001);
+    let (code, _, err) = gonogo(&["note", layout, &long]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err.trim_end(),
+        "cannot note: the note is 2001 characters; at most 2000"
+    );
+    let (code, _, err) = gonogo(&["hold", layout, "--reason", &long]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot hold: the reason is 2001 characters; at most 2000"),
+        "{err}"
+    );
+    let (code, _, err) = gonogo(&["note", layout, &"x".repeat(2000)]);
+    assert_eq!(code, Some(0), "{err}");
+    let huge = "y".repeat(100_000);
+    let (code, out, err) = gonogo(&["rollback", layout, "--reason", &huge, "--yes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (_, log, _) = gonogo(&["log", layout, "--format", "json"]);
+    let started = log
+        .lines()
+        .find(|l| l.contains("\"rollback_started\""))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(started).unwrap();
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.ends_with("… (cut at 2000 characters)"),
+        "{}",
+        &reason[reason.len() - 40..]
+    );
+    assert_eq!(reason.chars().filter(|c| *c == 'y').count(), 2000);
+    // Refused acts are recorded without the text they carried.
+    assert!(!log.contains(&long), "a refused note's text was recorded");
+}

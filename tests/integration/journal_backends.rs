@@ -343,8 +343,12 @@ fn evidence_reads_back_and_followers_see_only_what_is_new_on_every_backend() {
         let since = follower.samples_since(t0).unwrap();
         assert_eq!(since.len(), 3, "{}", b.name());
         // Old evidence goes: kept only for `keep`.
-        std::thread::sleep(Duration::from_millis(50));
-        j.record_samples([("b", &s(4.0, 60_000))], Duration::from_millis(1))
+        std::thread::sleep(Duration::from_millis(1100));
+        let now = Sample {
+            at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
+            outcome: Outcome::Number(4.0),
+        };
+        j.record_samples([("b", &now)], Duration::from_secs(1))
             .unwrap();
         assert_eq!(follower.samples_since(t0).unwrap().len(), 1, "{}", b.name());
     }

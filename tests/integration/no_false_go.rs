@@ -354,11 +354,17 @@ fn runner_killed_mid_rollback(dir: &tempfile::TempDir, journal: &Path) {
     nix::sys::signal::kill(runner.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
     let killed = Instant::now();
     drop(runner);
-    // The orphaned command is the test's to clean up.
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(command),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    // The orphaned command is the test's to clean up, whatever happens.
+    struct Reap(i32);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let orphan = Reap(command);
     let lost = poll_until(Duration::from_secs(15), || {
         (count_kind(&journal, "rollback_lost") == 1).then(|| killed.elapsed())
     });
@@ -384,6 +390,49 @@ fn runner_killed_mid_rollback(dir: &tempfile::TempDir, journal: &Path) {
     // Exactly once, however many processes watch.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(count_kind(&journal, "rollback_lost"), 1);
+    // Its command still runs: a retry beside it would be two rollbacks at
+    // once. Refused, naming the process, until it is gone.
+    let (code, _, err) = desk.act(&["rollback", "--reason", "retry", "--yes"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "is still running here (pid {command}; its runner stopped)"
+        )),
+        "{err}"
+    );
+    drop(orphan);
+    let gone = poll_until(Duration::from_secs(5), || {
+        (!std::path::Path::new(&format!("/proc/{command}")).exists()).then_some(())
+    });
+    assert!(gone.is_some(), "the orphan {command} outlived SIGKILL");
+    std::fs::remove_file(&pid_file).unwrap();
+    let retry = procs::KillOnDrop(
+        gonogo_cmd(
+            dir.path(),
+            Some(&demo.url),
+            &[
+                "rollback",
+                &layout,
+                "--reason",
+                "retry",
+                "--yes",
+                "--journal",
+                &path_str(&journal),
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let second = poll_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+    })
+    .expect("the retry never ran");
+    let _second = Reap(second);
+    drop(retry);
 }
 
 /// `check` exits 0 only for a launch that may proceed: ON HOLD, ROLLED

@@ -296,8 +296,11 @@ fn record(journal: &Path, samples: &[(f64, i64)]) {
             outcome: Outcome::Number(v),
         })
         .collect();
+    // Under the key a guard records it by: the signal's definition.
+    let layout = gonogo::layout::parse(Path::new("stale.toml"), LAYOUT).unwrap();
+    let key = layout.signals[0].key.clone();
     j.record_samples(
-        samples.iter().map(|s| ("error_rate", s)),
+        samples.iter().map(|s| (key.as_str(), s)),
         Duration::from_secs(3600),
     )
     .unwrap();

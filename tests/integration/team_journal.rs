@@ -1174,3 +1174,58 @@ run = {rollback}
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(rolled.exists());
 }
+
+/// SIGTERM is obeyed within a second whatever the database does: frozen
+/// (it answers nothing, closes nothing), the guard leaves without waiting
+/// out a call to it — both at once after the freeze, mid-call, and after
+/// it has said JOURNAL OFFLINE.
+#[test]
+fn sigterm_is_obeyed_within_a_second_while_the_database_is_frozen() {
+    let Some(Drill {
+        cluster,
+        demo,
+        dir,
+        layout,
+        journal,
+        guard,
+        ..
+    }) = Drill::start(None, "")
+    else {
+        return;
+    };
+    let stop = |guard: procs::Lines| {
+        let pid = guard.child.pid();
+        let asked = std::time::Instant::now();
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let exit = procs::watch_exit(pid.as_raw(), Duration::from_secs(10));
+        let took = asked.elapsed();
+        drop(guard);
+        (exit.is_some(), took)
+    };
+    cluster.freeze(true);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (exited, mid_call) = stop(guard);
+    assert!(exited, "no exit within 10 s of SIGTERM");
+    let mut second = procs::Lines::spawn(procs::gonogo_cmd(
+        dir.path(),
+        Some(&demo.url),
+        &["watch", &layout, "--journal", journal.to_str().unwrap()],
+    ));
+    // It cannot connect while frozen: the open waits out its bound.
+    cluster.freeze(false);
+    second.expect(
+        "watching",
+        |l| l.contains(" watching \""),
+        Duration::from_secs(15),
+    );
+    cluster.freeze(true);
+    expect_offline(&mut second, Duration::from_secs(15));
+    let (exited, offline) = stop(second);
+    assert!(exited);
+    cluster.freeze(false);
+    eprintln!(
+        "SIGTERM with the database frozen: exited {mid_call:?} mid-call, {offline:?} once offline"
+    );
+    assert!(mid_call < Duration::from_millis(1500), "{mid_call:?}");
+    assert!(offline < Duration::from_millis(1500), "{offline:?}");
+}

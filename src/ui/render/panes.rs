@@ -192,12 +192,11 @@ pub(super) fn draw_log(app: &View<'_>, f: &mut Frame, area: Rect) {
     const STAMP: usize = 9;
     let end = app.log.len().saturating_sub(app.log_scroll);
     let mut lines: Vec<Line> = Vec::new();
-    for e in app.log[..end].iter().rev() {
+    for (e, summary) in app.log[..end].iter().rev() {
         if lines.len() >= height {
             break;
         }
-        let summary = e.summary();
-        let text = shown(app, &summary);
+        let text = shown(app, summary);
         let mut parts = wrap(&text, width.saturating_sub(STAMP), 4).into_iter();
         let first = format!(
             "{} {}",
