@@ -295,6 +295,9 @@ pub async fn run(
                 // Stopped and continued (SIGSTOP, then `fg`): the shell
                 // put the terminal back in cooked mode meanwhile and may
                 // have drawn over us. Raw again, and every cell redrawn.
+                // (crossterm's enable is a no-op while it believes the
+                // terminal raw: it is told otherwise first.)
+                let _ = crossterm::terminal::disable_raw_mode();
                 let _ = crossterm::terminal::enable_raw_mode();
                 let _ = crossterm::execute!(
                     std::io::stdout(),

@@ -987,3 +987,64 @@ fn a_no_go_gate_below_the_fold_is_shown_first() {
     t.keys(&["q"]);
     assert_eq!(s.wait_exit(), 0);
 }
+
+/// Stopped and continued under a job-control shell (SIGSTOP, then `fg`):
+/// the screen is raw again and redrawn, not left in the shell's cooked
+/// mode with the shell's lines over it.
+#[test]
+fn the_screen_is_raw_and_redrawn_after_sigcont() {
+    if util::require("tmux").is_none() {
+        return;
+    }
+    let demo = Demo::start();
+    let state = tempdir();
+    let journal = state.path().join("j.sqlite");
+    let tmux = Tmux::start(
+        100,
+        30,
+        &[
+            ("XDG_STATE_HOME", &path_str(state.path())),
+            ("DEMO_URL", &demo.url),
+            ("PS1", "$ "),
+        ],
+        "bash --norc --noprofile -i",
+    );
+    let line = format!(
+        "{} run {} --journal {}",
+        sh_quote(BIN),
+        sh_quote(&demo_layout()),
+        sh_quote(&path_str(&journal))
+    );
+    tmux.type_text(&line);
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("phase 1/4", SCREEN);
+    let shell = tmux.pane_pid();
+    let pid = procs::poll_until(SCREEN, || procs::children(shell, BIN).first().copied())
+        .expect("no gonogo under the shell");
+    let tty = tmux.display("#{pane_tty}");
+    let raw = || {
+        let out = std::process::Command::new("stty")
+            .args(["-a", "-F", tty.trim()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("-icanon")
+    };
+    kill(Pid::from_raw(pid), Signal::SIGSTOP).unwrap();
+    tmux.wait_text("Stopped", SCREEN);
+    // At its prompt, the shell has the terminal back in cooked mode.
+    tmux.wait_text("$ ", SCREEN);
+    tmux.type_text("fg");
+    tmux.keys(&["Enter"]);
+    let redrawn = procs::poll_until(SCREEN, || {
+        let screen = tmux.screen();
+        (screen.contains("phase 1/4") && !screen.contains("Stopped") && raw()).then_some(())
+    });
+    assert!(
+        redrawn.is_some(),
+        "raw: {}; state {:?}; screen:\n{}",
+        raw(),
+        std::fs::read_to_string(format!("/proc/{pid}/stat")),
+        tmux.screen()
+    );
+    tmux.keys(&["q"]);
+}
