@@ -625,3 +625,84 @@ fn a_launch_replayed_into_another_does_not_verify() {
         "{problems:?}"
     );
 }
+
+/// A measurement, not a check run by default: `cargo test --release --test
+/// integration -- --ignored a_million_events` builds a 1,000,000-event
+/// SQLite journal (sealed as the product seals, through its batched
+/// create path), copies it into PostgreSQL and back with the real
+/// `gonogo journal copy`, and prints how long each took and the peak RSS.
+#[test]
+#[ignore = "a measurement: minutes, and a few hundred MiB"]
+fn a_million_events_copy_into_postgres_and_back() {
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
+    let n: i64 = std::env::var("GONOGO_COPY_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("million.sqlite");
+    let built = std::time::Instant::now();
+    let t0 = chrono::Utc::now() - chrono::Duration::hours(4);
+    let mut rows = Vec::with_capacity(usize::try_from(n).unwrap());
+    let mut last: Option<(i64, String)> = None;
+    for i in 0..n {
+        let row = gonogo::journal::seal(
+            &note(&format!("step {i} of the long launch")),
+            "root",
+            ("demo", gonogo::journal::CHAIN),
+            last.take(),
+            t0 + chrono::Duration::milliseconds(i * 14),
+        )
+        .unwrap();
+        last = Some((row.seq, row.hash.clone()));
+        rows.push(row);
+    }
+    assert!(
+        Journal::create_copy(
+            &Location::File(file.clone()),
+            "demo",
+            &rows,
+            gonogo::journal::CHAIN
+        )
+        .unwrap()
+    );
+    drop(rows);
+    let built = built.elapsed();
+    let size = std::fs::metadata(&file).unwrap().len();
+    let owner = cluster.owner_url(pg::db_of(&cluster.database()));
+    let timed = |from: &str, to: &str| {
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(crate::util::procs::BIN)
+            .args(["journal", "copy", from, to])
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let kib: u64 = err
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
+        (
+            took,
+            kib / 1024,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (into_pg, rss_in, said) = timed(file.to_str().unwrap(), &owner);
+    assert!(
+        said.contains(&format!("{n} events, hash chain verified on both sides")),
+        "{said}"
+    );
+    let back = dir.path().join("back.sqlite");
+    let (out_of_pg, rss_out, _) = timed(&owner, back.to_str().unwrap());
+    eprintln!(
+        "{n} events ({} MiB of SQLite, built in {built:?}): journal copy into PostgreSQL {into_pg:?} (peak RSS {rss_in} MiB), back into SQLite {out_of_pg:?} (peak RSS {rss_out} MiB)",
+        size / (1024 * 1024)
+    );
+}
