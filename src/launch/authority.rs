@@ -160,6 +160,10 @@ pub(super) fn judge(state: &State, e: &Event) -> Result<(), String> {
     }
 }
 
+/// How far an advance's recorded time may fall short of its soak: the
+/// error of a clock measured against the server's.
+const SOAK_SLACK: std::time::Duration = std::time::Duration::from_secs(2);
+
 type Waivers<'a> = (&'a [String], &'a [String], &'a Option<String>);
 
 /// An advance needs what `advance` asked for: the launch started, in the
@@ -195,6 +199,18 @@ fn advanced(
         return Err(format!("the launch was on hold ({}: {})", h.by, h.reason));
     }
     let phase = &layout.phases[i];
+    // Soak is judged on the journal's own timeline (the server's, on a
+    // team journal); the slack covers the measured clock's error.
+    if let (Some(soak), Some(entered)) = (phase.soak, state.phase_entered) {
+        let stayed = (e.at - entered).to_std().unwrap_or_default();
+        if stayed + SOAK_SLACK < soak {
+            return Err(format!(
+                "it left {from} after {}s of a {}s soak",
+                stayed.as_secs(),
+                soak.as_secs()
+            ));
+        }
+    }
     let with_reason = reason.as_deref().is_some_and(|r| !r.trim().is_empty());
     for role in &phase.signoff {
         match state.signed(role) {
@@ -218,4 +234,179 @@ fn advanced(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Authority as data: a pinned layout, then events by whoever wrote
+    //! them; what counts and what is void, with why.
+    use super::*;
+    use crate::launch::GateSnapshot;
+    use chrono::{DateTime, TimeZone, Utc};
+
+    const LAYOUT: &str = r#"
+[launch]
+name = "Authority"
+id = "auth"
+owners = ["ana"]
+
+[roles]
+cto = ["ana"]
+
+[signals.ready]
+kind = "checklist"
+items = ["go"]
+
+[[phases]]
+id = "canary"
+signoff = ["cto"]
+soak = "10m"
+gates = [{ signal = "ready", complete = true }]
+
+[[phases]]
+id = "full"
+"#;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 8, 14, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
+    }
+
+    fn ev(seq: i64, minutes: i64, actor: &str, kind: EventKind) -> Event {
+        let gates = match kind {
+            EventKind::Advanced { .. } => vec![GateSnapshot {
+                gate: "ready complete".into(),
+                state: "GO".into(),
+                value: None,
+            }],
+            _ => Vec::new(),
+        };
+        Event {
+            seq,
+            at: at(minutes),
+            actor: actor.into(),
+            kind,
+            gates,
+        }
+    }
+
+    fn pinned(text: &str) -> EventKind {
+        EventKind::LayoutPinned {
+            digest: "d".into(),
+            path: "/srv/auth.toml".into(),
+            text: text.into(),
+            diff: String::new(),
+        }
+    }
+
+    fn signed(role: &str) -> EventKind {
+        EventKind::SignedOff {
+            phase: "canary".into(),
+            role: role.into(),
+            note: None,
+        }
+    }
+
+    fn advanced() -> EventKind {
+        EventKind::Advanced {
+            from: "canary".into(),
+            to: "full".into(),
+            waived: Vec::new(),
+            overridden: Vec::new(),
+            reason: None,
+        }
+    }
+
+    fn start() -> EventKind {
+        EventKind::Started {
+            phase: "canary".into(),
+        }
+    }
+
+    fn void(events: &[Event]) -> (State, Vec<(i64, String)>) {
+        let s = State::replay("canary", events);
+        let v = s.void.iter().map(|v| (v.seq, v.why.clone())).collect();
+        (s, v)
+    }
+
+    #[test]
+    fn the_layout_in_force_decides_who_may_do_what() {
+        let (s, v) = void(&[
+            ev(1, 0, "ana", pinned(LAYOUT)),
+            ev(2, 1, "ben", signed("cto")),
+            ev(3, 2, "ana", start()),
+            ev(4, 3, "ben", signed("cto")),
+            ev(
+                5,
+                4,
+                "ben",
+                pinned(&LAYOUT.replace(r#"cto = ["ana"]"#, r#"cto = ["ben"]"#)),
+            ),
+            ev(6, 5, "ana", signed("cto")),
+            ev(7, 6, "ben", start()),
+        ]);
+        assert_eq!(
+            v,
+            [
+                (2, "signed before the launch started".to_string()),
+                (4, "ben is not in role cto (cto: ana)".to_string()),
+                (
+                    5,
+                    "ben may not change this launch's layout (owners: ana)".to_string()
+                ),
+                (7, "the launch had started already".to_string()),
+            ]
+        );
+        assert_eq!(s.signed("cto").map(|s| s.user.as_str()), Some("ana"));
+        assert_eq!(s.pinned.as_ref().map(|p| p.by.as_str()), Some("ana"));
+    }
+
+    #[test]
+    fn an_advance_needs_its_sign_offs_its_evidence_and_its_soak() {
+        let base = [ev(1, 0, "ana", pinned(LAYOUT)), ev(2, 1, "ana", start())];
+        // Unsigned.
+        let (s, v) = void(&[
+            base[0].clone(),
+            base[1].clone(),
+            ev(3, 20, "ben", advanced()),
+        ]);
+        assert_eq!(v, [(3, "cto had not signed canary".to_string())]);
+        assert_eq!(s.phase, "canary");
+        // Signed, but 5 minutes into a 10-minute soak.
+        let (s, v) = void(&[
+            base[0].clone(),
+            base[1].clone(),
+            ev(3, 2, "ana", signed("cto")),
+            ev(4, 6, "ben", advanced()),
+        ]);
+        assert_eq!(
+            v,
+            [(4, "it left canary after 300s of a 600s soak".to_string())]
+        );
+        assert_eq!(s.phase, "canary");
+        // Signed, soaked, but its own evidence says the gate was not GO.
+        let mut no_evidence = ev(4, 12, "ben", advanced());
+        no_evidence.gates[0].state = "NO-GO".into();
+        let (_, v) = void(&[
+            base[0].clone(),
+            base[1].clone(),
+            ev(3, 2, "ana", signed("cto")),
+            no_evidence,
+        ]);
+        assert_eq!(
+            v,
+            [(
+                4,
+                "its evidence does not show ready complete GO, and it was not waived".to_string()
+            )]
+        );
+        // All of it: the advance counts, whoever ordered it.
+        let (s, v) = void(&[
+            base[0].clone(),
+            base[1].clone(),
+            ev(3, 2, "ana", signed("cto")),
+            ev(4, 12, "ben", advanced()),
+        ]);
+        assert!(v.is_empty(), "{v:?}");
+        assert_eq!(s.phase, "full");
+    }
 }
