@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use authority::{Rules, Void};
+pub use authority::{Rules, Void, remember as remember_authority};
 
 /// The mark of an event that happened while the journal was unreachable:
 /// spooled on this host, appended when the journal came back. The record

@@ -164,8 +164,9 @@ pub struct Runtime {
     /// The layout file, when it differs from the pinned layout.
     proposed: Option<Layout>,
     /// The layout file as last read and trusted: which of the pinned
-    /// layout's commands run here.
-    file: Layout,
+    /// layout's commands run here. The very layout in force when it is
+    /// the pinned text (one copy of a large layout, not two).
+    file: Arc<Layout>,
     sampler: Sampler,
     samples: mpsc::UnboundedReceiver<SampleTaken>,
     updates: mpsc::UnboundedSender<Update>,
@@ -228,6 +229,11 @@ impl Runtime {
             drained,
         } = session;
         let layout = Arc::new(layout);
+        let file = if file.digest() == layout.digest() && layout.distrusted.places.is_empty() {
+            Arc::clone(&layout)
+        } else {
+            Arc::new(file)
+        };
         let (sample_tx, samples) = mpsc::unbounded_channel();
         let (updates, updates_rx) = mpsc::unbounded_channel();
         let journal_actor = journal.actor();
@@ -960,7 +966,7 @@ impl Runtime {
     /// adopts it, which is a journaled act.
     fn propose(&mut self, new: Layout) {
         // The trusted copy changed: which pinned commands run here may too.
-        self.file = new.clone();
+        self.file = Arc::new(new.clone());
         self.follow_pin(crate::clock::now());
         let live = self.live.read();
         let current = live.layout();

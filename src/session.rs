@@ -125,8 +125,6 @@ pub fn in_force(
     } else {
         let mut layout = if current.digest() == pinned.digest {
             current.clone()
-        } else if let Some(l) = &pinned.rules.0 {
-            (**l).clone()
         } else {
             crate::layout::parse(Path::new(&pinned.path), &pinned.text).map_err(|e| {
                 let first = e.to_string();
@@ -206,6 +204,8 @@ impl Session {
     }
 
     fn settle(file: Layout, journal: Journal) -> Result<Session, SessionError> {
+        // A journal pinning this very text replays without parsing it again.
+        crate::launch::remember_authority(&file);
         let mut s = Session {
             state: State::new(&file.phases[0].id),
             layout: file.clone(),

@@ -27,26 +27,119 @@ pub struct Void {
     pub why: String,
 }
 
-/// The pinned layout, validated: what authority is judged by. `None` when
-/// the pinned text does not validate with this gonogo (the session says
-/// so and acts on nothing).
+/// What authority is judged by, taken from the pinned layout when it is
+/// pinned: who may sign what, who may adopt, and what each phase asks of
+/// an advance. Only this is kept, not the whole layout: a launch of
+/// thousands of signals would otherwise hold another copy of them all.
+/// `None` when the pinned text does not validate with this gonogo (the
+/// session says so and acts on nothing).
 #[derive(Clone)]
-pub struct Rules(pub Option<Arc<Layout>>);
+pub struct Rules(pub Option<Arc<Authority>>);
+
+#[derive(Debug)]
+pub struct Authority {
+    pub launch: String,
+    pub owners: Option<Vec<String>>,
+    pub roles: Option<Vec<(String, Vec<String>)>>,
+    pub phases: Vec<PhaseRule>,
+}
+
+#[derive(Debug)]
+pub struct PhaseRule {
+    pub id: String,
+    pub signoff: Vec<String>,
+    pub soak: Option<std::time::Duration>,
+    /// The labels of its blocking gates.
+    pub blocking: Vec<String>,
+}
+
+impl Authority {
+    fn of(layout: &Layout) -> Authority {
+        Authority {
+            launch: layout.launch.id.clone(),
+            owners: layout.launch.owners.clone(),
+            roles: layout.roles.clone(),
+            phases: layout
+                .phases
+                .iter()
+                .map(|p| PhaseRule {
+                    id: p.id.clone(),
+                    signoff: p.signoff.clone(),
+                    soak: p.soak,
+                    blocking: p
+                        .gates
+                        .iter()
+                        .filter(|g| g.blocking)
+                        .map(crate::layout::Gate::label)
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn may_adopt(&self, user: &str, creator: Option<&str>) -> bool {
+        crate::layout::owners_allow(self.owners.as_deref(), creator, user)
+    }
+
+    fn may_act_as(&self, actor: &str, role: &str) -> Result<(), String> {
+        crate::layout::roles_allow(self.roles.as_deref(), actor, role)
+    }
+
+    fn phase_index(&self, id: &str) -> Option<usize> {
+        self.phases.iter().position(|p| p.id == id)
+    }
+}
+
+/// Authorities of layouts this process has validated already, by the
+/// sha256 of their text: replaying a journal that pins the very file the
+/// operator gave costs no second parse (of what may be thousands of
+/// signals, whose freed memory a process rarely gives back).
+static KNOWN: std::sync::Mutex<Vec<(String, Arc<Authority>)>> = std::sync::Mutex::new(Vec::new());
 
 impl Rules {
+    /// The authority of pinned `text`, validated as the layout at `path`.
     pub fn parse(path: &str, text: &str) -> Rules {
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let known = KNOWN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(d, _)| *d == digest)
+            .map(|(_, a)| Arc::clone(a));
+        if let Some(a) = known {
+            return Rules(Some(a));
+        }
         Rules(
             crate::layout::parse(std::path::Path::new(path), text)
                 .ok()
-                .map(Arc::new),
+                .map(|l| remember(&l)),
         )
     }
+}
+
+/// Keeps `layout`'s authority for a replay of a journal that pins it.
+pub fn remember(layout: &Layout) -> Arc<Authority> {
+    let a = Arc::new(Authority::of(layout));
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    known.retain(|(d, _)| d != layout.digest());
+    known.push((layout.digest().to_string(), Arc::clone(&a)));
+    // A process sees a few layouts (a file, its edits, adoptions).
+    if known.len() > 8 {
+        known.remove(0);
+    }
+    a
 }
 
 impl std::fmt::Debug for Rules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            Some(l) => write!(f, "Rules({})", l.digest()),
+            Some(a) => write!(f, "Rules({})", a.launch),
             None => f.write_str("Rules(invalid)"),
         }
     }
@@ -73,11 +166,12 @@ pub(super) fn judge(state: &State, e: &Event) -> Result<(), String> {
     let Some(layout) = pinned.rules.0.as_deref() else {
         return Ok(());
     };
+    let layout: &Authority = layout;
     let actor = e.actor.as_str();
     match &e.kind {
         EventKind::LayoutPinned { text, path, .. } => {
             if !layout.may_adopt(actor, state.creator.as_deref()) {
-                let owners = match &layout.launch.owners {
+                let owners = match &layout.owners {
                     Some(o) => format!("owners: {}", o.join(", ")),
                     None => format!(
                         "the owner is the journal's creator, {}",
@@ -89,11 +183,11 @@ pub(super) fn judge(state: &State, e: &Event) -> Result<(), String> {
                 ));
             }
             if let Some(new) = Rules::parse(path, text).0
-                && new.launch.id != layout.launch.id
+                && new.launch != layout.launch
             {
                 return Err(format!(
                     "it pins launch `{}`, not `{}`",
-                    new.launch.id, layout.launch.id
+                    new.launch, layout.launch
                 ));
             }
             Ok(())
@@ -104,7 +198,9 @@ pub(super) fn judge(state: &State, e: &Event) -> Result<(), String> {
             }
             if *phase == state.phase {
                 let needs = layout
-                    .phase(phase)
+                    .phases
+                    .iter()
+                    .find(|p| p.id == *phase)
                     .is_some_and(|p| p.signoff.iter().any(|r| r == role));
                 if !needs {
                     return Err(format!("phase {phase} does not need {role}"));
@@ -172,7 +268,7 @@ type Waivers<'a> = (&'a [String], &'a [String], &'a Option<String>);
 /// it carries or waived with a reason.
 fn advanced(
     state: &State,
-    layout: &Layout,
+    layout: &Authority,
     e: &Event,
     from: &str,
     to: &str,
@@ -221,13 +317,12 @@ fn advanced(
             Some(_) => {}
         }
     }
-    for gate in phase.gates.iter().filter(|g| g.blocking) {
-        let label = gate.label();
+    for label in &phase.blocking {
         let go = e
             .gates
             .iter()
-            .any(|g| g.gate == label && g.state == crate::gate::State::Go.word());
-        if !(go || with_reason && waived.contains(&label)) {
+            .any(|g| g.gate == *label && g.state == crate::gate::State::Go.word());
+        if !(go || with_reason && waived.contains(label)) {
             return Err(format!(
                 "its evidence does not show {label} GO, and it was not waived"
             ));

@@ -141,10 +141,7 @@ impl Layout {
     /// Who may adopt a changed layout: `[launch] owners`, else `creator`
     /// (the user who created the journal).
     pub fn may_adopt(&self, user: &str, creator: Option<&str>) -> bool {
-        match &self.launch.owners {
-            Some(owners) => owners.iter().any(|o| o == user || o == "*"),
-            None => creator.is_some_and(|c| c == user),
-        }
+        owners_allow(self.launch.owners.as_deref(), creator, user)
     }
 
     /// Whether `actor` may act as `role` (sign it, revoke another's
@@ -153,17 +150,38 @@ impl Layout {
     /// # Errors
     /// Why not, in words.
     pub fn may_act_as(&self, actor: &str, role: &str) -> Result<(), String> {
-        let Some(roles) = &self.roles else {
-            return Ok(());
-        };
-        match roles.iter().find(|(r, _)| r == role) {
-            None => Err(format!("the layout defines no role {role}")),
-            Some((_, users)) if users.iter().any(|u| u == actor || u == "*") => Ok(()),
-            Some((_, users)) => Err(format!(
-                "{actor} is not in role {role} ({role}: {})",
-                users.join(", ")
-            )),
-        }
+        roles_allow(self.roles.as_deref(), actor, role)
+    }
+}
+
+/// Whether `user` may adopt a changed layout: one of `owners`, else the
+/// journal's `creator`.
+pub fn owners_allow(owners: Option<&[String]>, creator: Option<&str>, user: &str) -> bool {
+    match owners {
+        Some(owners) => owners.iter().any(|o| o == user || o == "*"),
+        None => creator.is_some_and(|c| c == user),
+    }
+}
+
+/// Whether `actor` may act as `role` under `roles` (`None`: anyone).
+///
+/// # Errors
+/// Why not, in words.
+pub fn roles_allow(
+    roles: Option<&[(String, Vec<String>)]>,
+    actor: &str,
+    role: &str,
+) -> Result<(), String> {
+    let Some(roles) = roles else {
+        return Ok(());
+    };
+    match roles.iter().find(|(r, _)| r == role) {
+        None => Err(format!("the layout defines no role {role}")),
+        Some((_, users)) if users.iter().any(|u| u == actor || u == "*") => Ok(()),
+        Some((_, users)) => Err(format!(
+            "{actor} is not in role {role} ({role}: {})",
+            users.join(", ")
+        )),
     }
 }
 

@@ -626,8 +626,8 @@ fn a_launch_replayed_into_another_does_not_verify() {
     );
 }
 
-/// A measurement, not a check run by default: `cargo test --release --test
-/// integration -- --ignored a_million_events` builds a 1,000,000-event
+/// A measurement, not a check run by default: `GONOGO_BIN=target/release/gonogo
+/// cargo test --test integration -- --ignored a_million_events` builds a 1,000,000-event
 /// SQLite journal (sealed as the product seals, through its batched
 /// create path), copies it into PostgreSQL and back with the real
 /// `gonogo journal copy`, and prints how long each took and the peak RSS.
@@ -672,11 +672,13 @@ fn a_million_events_copy_into_postgres_and_back() {
     let built = built.elapsed();
     let size = std::fs::metadata(&file).unwrap().len();
     let owner = cluster.owner_url(pg::db_of(&cluster.database()));
+    // The binary measured: this build's, or `GONOGO_BIN` (a release build).
+    let bin = std::env::var("GONOGO_BIN").unwrap_or_else(|_| crate::util::procs::BIN.into());
     let timed = |from: &str, to: &str| {
         let started = std::time::Instant::now();
         let out = std::process::Command::new("/usr/bin/time")
             .args(["-f", "%M"])
-            .arg(crate::util::procs::BIN)
+            .arg(&bin)
             .args(["journal", "copy", from, to])
             .output()
             .unwrap();
