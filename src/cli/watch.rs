@@ -99,7 +99,11 @@ pub async fn run(
     // lost by leaving.
     let deadline = tokio::time::Instant::now() + STOP_WITHIN;
     loop {
-        let next = if running == 0 {
+        // A rollback on the record as running may be this process's,
+        // between its claim and its command's first news: waited for.
+        let rolling =
+            live.read().state().rollback_status() == Some(crate::launch::RollbackStatus::Running);
+        let next = if running == 0 && !rolling {
             match tokio::time::timeout_at(deadline, updates.recv()).await {
                 Ok(u) => u,
                 Err(_) => {

@@ -247,3 +247,39 @@ fn a_sample_from_the_future_is_not_evidence() {
     let check = json(&out);
     assert_eq!(check["gates"][0]["state"], "NO-GO", "{check}");
 }
+
+/// The screen says it in its header: `CLOCK +10s` on a machine ten
+/// seconds ahead of the journal server.
+#[test]
+fn the_screen_header_shows_the_clock_skew() {
+    if crate::util::require("faketime").is_none() || crate::util::require("tmux").is_none() {
+        return;
+    }
+    let Some(cluster) = crate::util::pg_shared() else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = procs::tempdir();
+    let layout = layout(dir.path(), r#"["true"]"#, "");
+    let command = [
+        "faketime",
+        "-f",
+        "+10s",
+        BIN,
+        "run",
+        &layout,
+        "--journal",
+        &url,
+    ]
+    .map(crate::util::tmux::sh_quote)
+    .join(" ");
+    let tmux = crate::util::tmux::Tmux::start(
+        120,
+        30,
+        &[("XDG_STATE_HOME", &path_str(dir.path()))],
+        &command,
+    );
+    let screen = tmux.wait_text("CLOCK +10s", Duration::from_secs(15));
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("CLOCK +10s"), "{screen}");
+}
