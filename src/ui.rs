@@ -250,6 +250,8 @@ pub async fn run(
     let mut frame_tick = tokio::time::interval(Duration::from_millis(100));
     let mut drawn = app.live.version();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
+    // A full repaint owed after SIGCONT.
+    let mut repaint_at: Option<tokio::time::Instant> = None;
     'main: loop {
         let mut effects = Vec::new();
         tokio::select! {
@@ -276,6 +278,11 @@ pub async fn run(
                 app.update(Msg::Tick(crate::clock::now()));
             }
             _ = frame_tick.tick() => {
+                if repaint_at.is_some_and(|t| tokio::time::Instant::now() >= t) {
+                    repaint_at = None;
+                    let _ = terminal.clear();
+                    app.dirty = true;
+                }
                 // Samples reach the picture without a message each: a
                 // frame is owed when the picture moved since the last.
                 let version = app.live.version();
@@ -310,6 +317,9 @@ pub async fn run(
                 if draw(&mut terminal, &mut app).is_err() {
                     break 'main;
                 }
+                // The shell may still be printing as it hands the terminal
+                // back (the job's command line): paint it all once more.
+                repaint_at = Some(tokio::time::Instant::now() + Duration::from_millis(300));
             }
         }
         for effect in effects {
