@@ -368,7 +368,17 @@ impl App {
             return Vec::new();
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return vec![Effect::Quit];
+            // In a prompt or an overlay Ctrl-C is the reflex for "not
+            // that": it cancels, as Esc does. Closing the screen there
+            // could stop the launch's only guard mid-breach.
+            if matches!(self.mode, Mode::Normal) {
+                return vec![Effect::Quit];
+            }
+            if matches!(self.mode, Mode::Prompt(_)) {
+                self.status = Some(("cancelled".into(), Tone::Info));
+            }
+            self.mode = Mode::Normal;
+            return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Help => {

@@ -202,6 +202,36 @@ fn rollback_key_opens_a_confirm_and_does_nothing_else() {
     );
 }
 
+/// Ctrl-C in the rollback confirmation, any prompt or the help overlay
+/// cancels it, as Esc does; only on the plain screen does it quit.
+#[test]
+fn ctrl_c_in_a_prompt_or_overlay_cancels_it() {
+    let ctrl_c = || {
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('c'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ))
+    };
+    let mut a = app();
+    for opens in ['r', 'h', 'n', '?'] {
+        assert!(a.update(key(opens)).is_empty(), "{opens}");
+        assert_ne!(a.mode, Mode::Normal, "{opens} opened nothing");
+        // Half a word typed into a prompt (help closes on any key).
+        if opens != '?' {
+            for c in "rol".chars() {
+                a.update(key(c));
+            }
+        }
+        assert!(a.update(ctrl_c()).is_empty(), "{opens}: Ctrl-C quit");
+        assert_eq!(a.mode, Mode::Normal, "{opens}");
+    }
+    assert_eq!(
+        a.status.as_ref().map(|(s, _)| s.as_str()),
+        Some("cancelled")
+    );
+    assert_eq!(a.update(ctrl_c()), vec![Effect::Quit]);
+}
+
 #[test]
 fn pasted_text_never_fires_a_key() {
     let mut a = app();
