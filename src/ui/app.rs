@@ -97,6 +97,8 @@ pub enum PromptKind {
     Sign {
         roles: Vec<String>,
     },
+    /// Type `quit` to close a screen that guards the launch.
+    Quit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +184,9 @@ pub struct App {
     pub dirty: bool,
     /// Why the journal cannot be reached, while it cannot: JOURNAL OFFLINE.
     pub journal_offline: Option<String>,
+    /// Another process holds the polling lease: a guard runs elsewhere,
+    /// and quitting here leaves the launch guarded.
+    pub guarded_elsewhere: bool,
 }
 
 impl App {
@@ -214,6 +219,7 @@ impl App {
             status: None,
             dirty: true,
             journal_offline: None,
+            guarded_elsewhere: false,
         }
     }
 
@@ -317,11 +323,17 @@ impl App {
     /// samples and changes only call for a new frame.
     fn runtime(&mut self, u: Update) {
         match u {
-            Update::Signal { .. }
-            | Update::Changed { .. }
-            | Update::Lease(_)
-            | Update::Alert(_)
-            | Update::Stopped => {}
+            Update::Lease(news) => {
+                use crate::runtime::sampler::LeaseNews;
+                match news {
+                    LeaseNews::LostToAnother | LeaseNews::Following | LeaseNews::ViewerFollows => {
+                        self.guarded_elsewhere = true;
+                    }
+                    _ => self.guarded_elsewhere = false,
+                }
+            }
+            Update::Signal { .. } | Update::Changed { .. } | Update::Alert(_) | Update::Stopped => {
+            }
             Update::Appended(events) => self.fold(events, true),
             Update::Relayout(_) => {
                 let rows = self.view(|v| v.rows_in_focus());
@@ -372,7 +384,7 @@ impl App {
             // that": it cancels, as Esc does. Closing the screen there
             // could stop the launch's only guard mid-breach.
             if matches!(self.mode, Mode::Normal) {
-                return vec![Effect::Quit];
+                return self.quit();
             }
             if matches!(self.mode, Mode::Prompt(_)) {
                 self.status = Some(("cancelled".into(), Tone::Info));
@@ -465,8 +477,34 @@ impl App {
                 }
             }
             PromptKind::Sign { .. } => return Vec::new(),
+            PromptKind::Quit => {
+                if text != "quit" {
+                    self.mode = Mode::Prompt(p);
+                    self.refuse("type `quit` to close this screen (Esc keeps it)");
+                    return Vec::new();
+                }
+                return vec![Effect::Quit];
+            }
         };
         vec![Effect::Perform(act)]
+    }
+
+    /// `q` or Ctrl-C: a screen that may be the launch's only guard, with
+    /// auto-rollback or a hold trigger armed, asks first — closing it
+    /// would stop them. A viewer, or a screen following another guard's
+    /// lease, closes at once.
+    fn quit(&mut self) -> Vec<Effect> {
+        let guarding = !self.read_only && !self.guarded_elsewhere && {
+            let live = self.live.read();
+            crate::guard::armed(live.layout(), live.state())
+                || crate::guard::holds_armed(live.layout(), live.state())
+        };
+        if guarding {
+            self.open(PromptKind::Quit);
+            Vec::new()
+        } else {
+            vec![Effect::Quit]
+        }
     }
 
     fn mutating(&mut self, what: &str) -> bool {
@@ -503,7 +541,10 @@ impl App {
             return Vec::new();
         }
         match binding.action {
-            Action::Quit => vec![Effect::Quit],
+            Action::Quit => {
+                drop(guard);
+                self.quit()
+            }
             Action::Help => {
                 self.mode = Mode::Help;
                 Vec::new()

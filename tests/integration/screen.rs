@@ -232,6 +232,79 @@ fn ctrl_c_in_a_prompt_or_overlay_cancels_it() {
     assert_eq!(a.update(ctrl_c()), vec![Effect::Quit]);
 }
 
+/// With auto-rollback armed, a screen that may be the launch's only guard
+/// asks before `q` or Ctrl-C closes it (closing would stop auto-rollback);
+/// one following another guard's lease closes at once.
+#[test]
+fn quitting_the_only_guard_while_armed_asks_first() {
+    let ctrl_c = || {
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('c'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ))
+    };
+    let mut a = app();
+    journal(
+        &mut a,
+        vec![Event {
+            seq: 1,
+            at: now() - chrono::Duration::seconds(30),
+            actor: "alice".into(),
+            kind: EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: Vec::new(),
+                overridden: Vec::new(),
+                reason: None,
+            },
+            gates: Vec::new(),
+        }],
+    );
+    for quit in [key('q'), ctrl_c()] {
+        assert!(a.update(quit).is_empty(), "closed an armed guard at once");
+        assert!(
+            matches!(&a.mode, Mode::Prompt(p) if p.kind == PromptKind::Quit),
+            "{:?}",
+            a.mode
+        );
+        let screen = draw(&a, 100, 30);
+        assert!(screen.contains("only guard"), "{screen}");
+        assert!(
+            screen.contains("watch layouts/demo.toml` in another pane"),
+            "{screen}"
+        );
+        a.update(code(KeyCode::Esc));
+        assert_eq!(a.mode, Mode::Normal);
+    }
+    a.update(key('q'));
+    for c in "quit".chars() {
+        a.update(key(c));
+    }
+    assert_eq!(a.update(code(KeyCode::Enter)), vec![Effect::Quit]);
+    // Another process polls: this screen is not the only guard.
+    let mut a = app();
+    journal(
+        &mut a,
+        vec![Event {
+            seq: 1,
+            at: now() - chrono::Duration::seconds(30),
+            actor: "alice".into(),
+            kind: EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: Vec::new(),
+                overridden: Vec::new(),
+                reason: None,
+            },
+            gates: Vec::new(),
+        }],
+    );
+    a.update(Msg::Runtime(Update::Lease(
+        gonogo::runtime::sampler::LeaseNews::Following,
+    )));
+    assert_eq!(a.update(key('q')), vec![Effect::Quit]);
+}
+
 #[test]
 fn pasted_text_never_fires_a_key() {
     let mut a = app();

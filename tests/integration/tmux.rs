@@ -1048,3 +1048,29 @@ fn the_screen_is_raw_and_redrawn_after_sigcont() {
     );
     tmux.keys(&["q"]);
 }
+
+/// In a real terminal: Ctrl-C in the rollback confirmation cancels it and
+/// the screen stays (it may be the launch's only guard); on the plain
+/// screen Ctrl-C still quits.
+#[test]
+fn ctrl_c_in_the_rollback_confirmation_cancels_it() {
+    if util::require("tmux").is_none() {
+        return;
+    }
+    let s = Screen::start(100, 30, &[], &[]);
+    let pid = s.pid();
+    s.tmux.keys(&["r"]);
+    s.tmux.wait_text("ROLLBACK", SCREEN);
+    s.tmux.type_text("roll");
+    s.tmux.keys(&["C-c"]);
+    s.tmux.wait_text("cancelled", SCREEN);
+    assert!(
+        !procs::exited(pid),
+        "Ctrl-C in the confirmation closed the screen"
+    );
+    let screen = s.tmux.screen();
+    assert!(screen.contains("phase 1/4"), "{screen}");
+    assert!(!screen.contains("Type `rollback`"), "{screen}");
+    s.tmux.keys(&["C-c"]);
+    assert_eq!(s.wait_exit(), 0);
+}

@@ -83,6 +83,13 @@ fn draw_prompt(app: &View<'_>, kind: &PromptKind, input: &str, f: &mut Frame, ar
             " ROLLBACK ",
             format!("This runs: {command}\nType `{confirm}` and Enter to roll back; Esc cancels."),
         ),
+        PromptKind::Quit => (
+            " Quit? ",
+            format!(
+                "This screen may be the launch's only guard: quitting stops auto-rollback and the hold triggers. Keep one running with `gonogo watch {}` in another pane.\nType `quit` and Enter to close; Esc keeps the screen.",
+                app.layout().path.display()
+            ),
+        ),
         PromptKind::Sign { roles } => (
             " Sign off ",
             roles
