@@ -386,7 +386,10 @@ fn run() -> Result<i32, Error> {
 }
 
 fn validate(path: &Path) -> Result<i32, Error> {
-    let l = layout::load(path)?;
+    let (l, text) = layout::load_with_text(path)?;
+    // What would fail only when it runs — a rollback script missing or not
+    // executable, a checklist file gone — fails here, before the launch.
+    layout::check_needs(&l, &text).map_err(|d| Error::Layout(layout::LoadError::Invalid(d)))?;
     out::line(&format!(
         "{}: ok — {} signals, {} phases",
         path.display(),

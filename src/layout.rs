@@ -143,6 +143,65 @@ fn signal_key(
     format!("{id}#{short}")
 }
 
+/// What `validate` finds missing on this machine among the programs and
+/// files `layout` names (read from `src`): each a `file:line:col` error
+/// with the fix. A rollback script that is not there fails at the worst
+/// moment; here it fails before the launch.
+///
+/// # Errors
+/// The problems found.
+pub fn check_needs(layout: &Layout, src: &str) -> Result<(), Diagnostics> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sink = Sink::new(&layout.path, src);
+    for n in &layout.needs {
+        if !n.program {
+            if !Path::new(&n.what).is_file() {
+                sink.error_hint(
+                    &n.span,
+                    format!("checklist file {} does not exist", n.what),
+                    Some("create it, or fix `path`: a relative path is beside the layout".into()),
+                );
+            }
+            continue;
+        }
+        let runnable = |p: &Path| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        };
+        if n.what.contains('/') {
+            let p = Path::new(&n.what);
+            if !p.exists() {
+                sink.error_hint(
+                    &n.span,
+                    format!("`{}` program {} does not exist", n.key, n.what),
+                    Some("create it, or fix the path: a relative path is beside the layout".into()),
+                );
+            } else if !runnable(p) {
+                sink.error_hint(
+                    &n.span,
+                    format!("`{}` program {} is not executable", n.key, n.what),
+                    Some(format!("chmod +x {}", n.what)),
+                );
+            }
+        } else {
+            let found = std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|d| runnable(&d.join(&n.what)))
+            });
+            if !found {
+                sink.error_hint(
+                    &n.span,
+                    format!("`{}` program {} is not on PATH", n.key, n.what),
+                    Some("install it, or give its path: ./bin/… is beside the layout".into()),
+                );
+            }
+        }
+    }
+    if sink.is_clean() {
+        Ok(())
+    } else {
+        Err(sink.finish())
+    }
+}
+
 /// The directory of a layout path as given (`.` for a bare file name).
 fn dir_of(path: &Path) -> PathBuf {
     path.parent()
@@ -198,9 +257,11 @@ fn validate(path: &Path, dir: PathBuf, src: &str) -> Result<Layout, Diagnostics>
         signal_at: HashMap::new(),
         roles: None,
         depends_on: HashMap::new(),
+        needs: Vec::new(),
     };
     let layout = v.layout(path, &root, root_span).map(|mut l| {
         use sha2::Digest;
+        l.needs = std::mem::take(&mut v.needs);
         l.source = std::sync::Arc::from(src);
         l.source_digest = sha2::Sha256::digest(src.as_bytes())
             .iter()
@@ -275,6 +336,19 @@ struct Validator<'s> {
     /// Each valid signal's `depends_on` as written, resolved once every
     /// signal id is known.
     depends_on: HashMap<String, Vec<toml::Spanned<String>>>,
+    /// Every program and file the layout names, where: what `validate`
+    /// looks for on this machine.
+    needs: Vec<Needed>,
+}
+
+/// A program (argv\[0\]) or a checklist file a layout names, and where.
+#[derive(Debug, Clone)]
+pub struct Needed {
+    pub key: &'static str,
+    /// As resolved: a path beside the layout, or a bare name for `PATH`.
+    pub what: String,
+    pub program: bool,
+    pub span: Range<usize>,
 }
 
 /// A cycle through `start` by `depends_on`, as the path from `start` back
@@ -433,6 +507,7 @@ impl Validator<'_> {
             source: std::sync::Arc::default(),
             source_digest: String::new(),
             distrusted: model::Distrusted::default(),
+            needs: Vec::new(),
         })
     }
 
@@ -612,8 +687,15 @@ impl Validator<'_> {
             );
             return None;
         }
+        let span = list[0].span();
         let mut argv: Vec<String> = list.into_iter().map(toml::Spanned::into_inner).collect();
         argv[0] = self.anchor_program(&argv[0]);
+        self.needs.push(Needed {
+            key: if key == "on_enter" { "on_enter" } else { "run" },
+            what: argv[0].clone(),
+            program: true,
+            span,
+        });
         Some(argv)
     }
 
@@ -1431,7 +1513,14 @@ impl Validator<'_> {
         }
         if let Some(v) = path {
             let p = as_str(&mut self.sink, v, "path")?;
-            return Some(Probe::Checklist(ChecklistSource::Path(self.anchor(p))));
+            let anchored = self.anchor(p);
+            self.needs.push(Needed {
+                key: "path",
+                what: anchored.display().to_string(),
+                program: false,
+                span: v.span(),
+            });
+            return Some(Probe::Checklist(ChecklistSource::Path(anchored)));
         }
         if let Some(v) = items {
             let list = as_string_list(&mut self.sink, v, "items")?;

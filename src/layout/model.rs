@@ -33,6 +33,9 @@ pub struct Layout {
     /// copy of it, and so are never run here (see [`Layout::distrust`]).
     /// Empty for a layout read from a trusted file.
     pub distrusted: Distrusted,
+    /// The programs and files it names, where (see
+    /// [`super::check_needs`]).
+    pub needs: Vec<super::Needed>,
 }
 
 /// Where a command sits in a layout.

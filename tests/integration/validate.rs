@@ -289,3 +289,70 @@ fn an_overlong_launch_id_is_refused_at_validate() {
     let out = validate(tmp.path(), Path::new("ok.toml"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// What would fail only at the worst moment fails at `validate`: a
+/// rollback script that is not there, an `on_enter` that is not
+/// executable, a command-signal program not on PATH, a checklist file
+/// gone — each at its `file:line:col`, with the fix. Fixed, it is ok.
+#[test]
+fn validate_finds_missing_and_unrunnable_programs_and_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("enter.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        tmp.path().join("enter.sh"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("v.toml"),
+        r#"[launch]
+name = "Validate"
+id = "val"
+
+[signals.probe]
+kind = "command"
+run = ["no-such-program-gonogo-test"]
+
+[signals.list]
+kind = "checklist"
+path = "missing.md"
+
+[[phases]]
+id = "one"
+on_enter = ["./enter.sh"]
+gates = [{ signal = "probe", up = true }]
+
+[rollback]
+run = ["./rollbak.sh"]
+"#,
+    )
+    .unwrap();
+    let out = validate(tmp.path(), Path::new("v.toml"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_LAYOUT), "{stderr}");
+    let real = std::fs::canonicalize(tmp.path()).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "v.toml:7:8: `run` program no-such-program-gonogo-test is not on PATH (install it, or give its path: ./bin/… is beside the layout)".to_string(),
+            format!("v.toml:11:8: checklist file {}/missing.md does not exist (create it, or fix `path`: a relative path is beside the layout)", real.display()),
+            format!("v.toml:15:13: `on_enter` program {0}/enter.sh is not executable (chmod +x {0}/enter.sh)", real.display()),
+            format!("v.toml:19:8: `run` program {}/rollbak.sh does not exist (create it, or fix the path: a relative path is beside the layout)", real.display()),
+        ]
+    );
+    std::fs::set_permissions(
+        tmp.path().join("enter.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::copy(tmp.path().join("enter.sh"), tmp.path().join("rollbak.sh")).unwrap();
+    std::fs::write(tmp.path().join("missing.md"), "- [ ] go\n").unwrap();
+    let fixed = std::fs::read_to_string(tmp.path().join("v.toml"))
+        .unwrap()
+        .replace("no-such-program-gonogo-test", "true");
+    std::fs::write(tmp.path().join("v.toml"), fixed).unwrap();
+    let out = validate(tmp.path(), Path::new("v.toml"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
