@@ -235,7 +235,39 @@ pub fn main() -> i32 {
     run().unwrap_or_else(|e| error::report(&e))
 }
 
+/// `gonogo chek L`: a first word that is no command and no file is a
+/// mistyped command, not a layout named `chek` — said as such, with the
+/// command it was likely meant to be.
+fn mistyped_command() -> Option<clap::Error> {
+    use clap::CommandFactory;
+    let first = std::env::args_os().nth(1)?;
+    let first = first.to_str()?;
+    if first.starts_with('-')
+        || first.contains('.')
+        || first.contains('/')
+        || Path::new(first).exists()
+    {
+        return None;
+    }
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    if names.iter().any(|n| n == first) {
+        return None;
+    }
+    let guess = crate::layout::diag::did_you_mean(first, names.iter().map(String::as_str))?;
+    Some(cmd.error(
+        clap::error::ErrorKind::InvalidSubcommand,
+        format!("unknown command `{first}`: {guess}"),
+    ))
+}
+
 fn run() -> Result<i32, Error> {
+    if let Some(e) = mistyped_command() {
+        return Err(Error::Usage(e));
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         // It quotes what was typed: cleaned, as every message is.

@@ -495,3 +495,34 @@ run = ["true"]
     // Refused acts are recorded without the text they carried.
     assert!(!log.contains(&long), "a refused note's text was recorded");
 }
+
+/// `gonogo chek L` is a mistyped command, not a layout named `chek`: said
+/// so, with the command meant, exit 3. A real file of that name is still
+/// a layout.
+#[test]
+fn a_mistyped_command_suggests_the_command() {
+    let dir = procs::tempdir();
+    let out = Command::new(BIN)
+        .args(["chek", "layouts/demo.toml"])
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: unknown command `chek`: did you mean `check`?"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["wtach"])
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("did you mean `watch`?"),
+        "{}",
+        text(&out.stderr)
+    );
+}
