@@ -305,6 +305,50 @@ fn quitting_the_only_guard_while_armed_asks_first() {
     assert_eq!(a.update(key('q')), vec![Effect::Quit]);
 }
 
+/// Auto-rollback that cannot see is not ARMED on the screen: a rollback
+/// trigger whose signal is UNKNOWN or stale makes the header say
+/// `auto-rollback BLIND (signal: why)`; fresh evidence makes it ARMED.
+#[test]
+fn the_header_says_auto_rollback_is_blind() {
+    let mut a = app();
+    journal(
+        &mut a,
+        vec![event(
+            1,
+            EventKind::Advanced {
+                from: "preflight".into(),
+                to: "canary-10".into(),
+                waived: Vec::new(),
+                overridden: Vec::new(),
+                reason: None,
+            },
+        )],
+    );
+    let screen = draw(&a, 120, 30);
+    let header: Vec<&str> = screen.lines().take(2).collect();
+    assert!(
+        header[1].contains("auto-rollback BLIND (error_rate: no data yet)"),
+        "{screen}"
+    );
+    healthy(&mut a);
+    let screen = draw(&a, 120, 30);
+    let header: Vec<&str> = screen.lines().take(2).collect();
+    assert!(header[1].contains("auto-rollback ARMED"), "{screen}");
+    // The metrics behind a trigger stop answering.
+    sample(
+        &mut a,
+        "error_rate",
+        0,
+        Outcome::Unknown("connection refused".into()),
+    );
+    let screen = draw(&a, 120, 30);
+    let header: Vec<&str> = screen.lines().take(2).collect();
+    assert!(
+        header[1].contains("auto-rollback BLIND (error_rate: connection refused)"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn pasted_text_never_fires_a_key() {
     let mut a = app();

@@ -84,11 +84,8 @@ pub(super) fn draw_header(app: &View<'_>, theme: &Theme, v: Verdict, f: &mut Fra
             ),
         }
     };
-    let armed = if crate::guard::armed(app.layout(), app.state()) {
-        "auto-rollback ARMED"
-    } else {
-        "auto-rollback off"
-    };
+    let armed = armed_words(app);
+    let armed = armed.as_str();
     if app.presenter {
         draw_presenter_header(app, word, style, armed, f, area);
         return;
@@ -401,4 +398,34 @@ fn condensed(items: &[(String, Style)], current: usize, room: usize) -> Vec<bool
         }
     }
     keep
+}
+
+/// `auto-rollback ARMED`, `off`, or — when a rollback trigger cannot see
+/// (its signal is UNKNOWN or stale) — `auto-rollback BLIND (signal: why)`:
+/// armed on paper, but it cannot fire on what it does not see.
+fn armed_words(app: &View<'_>) -> String {
+    if !crate::guard::armed(app.layout(), app.state()) {
+        return "auto-rollback off".into();
+    }
+    let blind = app.layout().rollback.as_ref().and_then(|rb| {
+        rb.rollback_triggers().find_map(|(i, t)| {
+            matches!(
+                app.live.trigger_state(i),
+                Some(crate::gate::TriggerState::Blind)
+            )
+            .then(|| {
+                let why = app
+                    .live
+                    .judge_trigger(i, app.now)
+                    .map(|j| j.reason)
+                    .unwrap_or_default();
+                let why = why.strip_prefix("blind: ").unwrap_or(&why);
+                format!("{}: {}", t.signal_id, shown(app, why))
+            })
+        })
+    });
+    match blind {
+        Some(b) => format!("auto-rollback BLIND ({b})"),
+        None => "auto-rollback ARMED".into(),
+    }
 }
