@@ -318,13 +318,8 @@ fn adopt(desk: &Desk<'_>, path: &str, text: &str) -> Result<Decision, String> {
         ));
     }
     if !layout.may_adopt(desk.actor, state.creator.as_deref()) {
-        let owners = match &layout.launch.owners {
-            Some(o) => format!("owners: {}", o.join(", ")),
-            None => format!(
-                "the owner is the journal's creator, {}",
-                state.creator.as_deref().unwrap_or("unknown")
-            ),
-        };
+        let owners =
+            crate::layout::owners_words(layout.launch.owners.as_deref(), state.creator.as_deref());
         return Err(format!(
             "cannot adopt {path}: {} may not change this launch's layout ({owners})",
             desk.actor

@@ -171,13 +171,8 @@ pub(super) fn judge(state: &State, e: &Event) -> Result<(), String> {
     match &e.kind {
         EventKind::LayoutPinned { text, path, .. } => {
             if !layout.may_adopt(actor, state.creator.as_deref()) {
-                let owners = match &layout.owners {
-                    Some(o) => format!("owners: {}", o.join(", ")),
-                    None => format!(
-                        "the owner is the journal's creator, {}",
-                        state.creator.as_deref().unwrap_or("unknown")
-                    ),
-                };
+                let owners =
+                    crate::layout::owners_words(layout.owners.as_deref(), state.creator.as_deref());
                 return Err(format!(
                     "{actor} may not change this launch's layout ({owners})"
                 ));

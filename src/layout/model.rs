@@ -166,6 +166,18 @@ pub fn owners_allow(owners: Option<&[String]>, creator: Option<&str>, user: &str
     }
 }
 
+/// Who may adopt, in the words of a refusal: `owners: ana, ben`, or `the
+/// owner is the journal's creator, ana`.
+pub fn owners_words(owners: Option<&[String]>, creator: Option<&str>) -> String {
+    match owners {
+        Some(o) => format!("owners: {}", o.join(", ")),
+        None => format!(
+            "the owner is the journal's creator, {}",
+            creator.unwrap_or("unknown")
+        ),
+    }
+}
+
 /// Whether `actor` may act as `role` under `roles` (`None`: anyone).
 ///
 /// # Errors

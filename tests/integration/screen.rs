@@ -232,20 +232,10 @@ fn ctrl_c_in_a_prompt_or_overlay_cancels_it() {
     assert_eq!(a.update(ctrl_c()), vec![Effect::Quit]);
 }
 
-/// With auto-rollback armed, a screen that may be the launch's only guard
-/// asks before `q` or Ctrl-C closes it (closing would stop auto-rollback);
-/// one following another guard's lease closes at once.
-#[test]
-fn quitting_the_only_guard_while_armed_asks_first() {
-    let ctrl_c = || {
-        Msg::Key(crossterm::event::KeyEvent::new(
-            KeyCode::Char('c'),
-            crossterm::event::KeyModifiers::CONTROL,
-        ))
-    };
-    let mut a = app();
+/// The demo launch moved into Canary 10%, where auto-rollback is armed.
+fn enter_canary(a: &mut App) {
     journal(
-        &mut a,
+        a,
         vec![Event {
             seq: 1,
             at: now() - chrono::Duration::seconds(30),
@@ -260,6 +250,21 @@ fn quitting_the_only_guard_while_armed_asks_first() {
             gates: Vec::new(),
         }],
     );
+}
+
+/// With auto-rollback armed, a screen that may be the launch's only guard
+/// asks before `q` or Ctrl-C closes it (closing would stop auto-rollback);
+/// one following another guard's lease closes at once.
+#[test]
+fn quitting_the_only_guard_while_armed_asks_first() {
+    let ctrl_c = || {
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('c'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ))
+    };
+    let mut a = app();
+    enter_canary(&mut a);
     for quit in [key('q'), ctrl_c()] {
         assert!(a.update(quit).is_empty(), "closed an armed guard at once");
         assert!(
@@ -283,22 +288,7 @@ fn quitting_the_only_guard_while_armed_asks_first() {
     assert_eq!(a.update(code(KeyCode::Enter)), vec![Effect::Quit]);
     // Another process polls: this screen is not the only guard.
     let mut a = app();
-    journal(
-        &mut a,
-        vec![Event {
-            seq: 1,
-            at: now() - chrono::Duration::seconds(30),
-            actor: "alice".into(),
-            kind: EventKind::Advanced {
-                from: "preflight".into(),
-                to: "canary-10".into(),
-                waived: Vec::new(),
-                overridden: Vec::new(),
-                reason: None,
-            },
-            gates: Vec::new(),
-        }],
-    );
+    enter_canary(&mut a);
     a.update(Msg::Runtime(Update::Lease(
         gonogo::runtime::sampler::LeaseNews::Following,
     )));
@@ -311,19 +301,7 @@ fn quitting_the_only_guard_while_armed_asks_first() {
 #[test]
 fn the_header_says_auto_rollback_is_blind() {
     let mut a = app();
-    journal(
-        &mut a,
-        vec![event(
-            1,
-            EventKind::Advanced {
-                from: "preflight".into(),
-                to: "canary-10".into(),
-                waived: Vec::new(),
-                overridden: Vec::new(),
-                reason: None,
-            },
-        )],
-    );
+    enter_canary(&mut a);
     let screen = draw(&a, 120, 30);
     let header: Vec<&str> = screen.lines().take(2).collect();
     assert!(
